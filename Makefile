@@ -1,0 +1,29 @@
+# spikeconv build. Finds a JDK 25 by itself (bin/find-java) and drives the Maven wrapper.
+SHELL := /bin/sh
+
+JAVA_HOME := $(shell bin/find-java)
+ifeq ($(JAVA_HOME),)
+$(error no JDK 25 found: see the message above)
+endif
+export JAVA_HOME
+
+MVN := ./mvnw -B -ntp
+# The shared test models live beside the repository (../shared/testmodels, or one level further up); SPIKECONV_TESTMODELS overrides.
+TESTMODELS ?= $(firstword $(SPIKECONV_TESTMODELS) $(wildcard $(abspath $(CURDIR)/../shared/testmodels) $(abspath $(CURDIR)/../../shared/testmodels)))
+DEMO_MODEL ?= $(TESTMODELS)/stories260K-gguf/stories260K.gguf
+
+.PHONY: build test demo clean
+
+build:
+	$(MVN) -q -DskipTests package
+
+test:
+	$(MVN) verify
+
+demo: build
+	@if [ ! -f "$(DEMO_MODEL)" ]; then \
+		echo "make demo: default model not found at '$(DEMO_MODEL)'; set SPIKECONV_TESTMODELS or DEMO_MODEL" >&2; exit 66; fi
+	bin/spikeconv inspect "$(DEMO_MODEL)"
+
+clean:
+	$(MVN) -q clean

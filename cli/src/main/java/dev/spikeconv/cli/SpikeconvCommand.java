@@ -1,0 +1,62 @@
+package dev.spikeconv.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Properties;
+import picocli.AutoComplete;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+@Command(
+        name = "spikeconv",
+        mixinStandardHelpOptions = true,
+        versionProvider = SpikeconvCommand.Version.class,
+        description = "Converts dense transformer checkpoints into SpikingBrain-style spiking models, and checks them.",
+        subcommands = {
+            InspectCommand.class,
+            AutoComplete.GenerateCompletion.class,
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:success",
+            "1:a verify goal was missed",
+            "2:usage error",
+            "65:invalid, corrupt or unsupported input",
+            "70:internal error (a bug; --debug shows the stack trace)",
+            "74:I/O error",
+        })
+final class SpikeconvCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Print stack traces of failures.")
+    boolean debug;
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    /** The project version, filtered into the jar at build time. */
+    static final class Version implements IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            Properties properties = new Properties();
+            try (InputStream stream = SpikeconvCommand.class.getResourceAsStream("version.properties")) {
+                if (stream != null) {
+                    properties.load(stream);
+                }
+            }
+            catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return new String[] {"spikeconv " + properties.getProperty("version", "unknown"), "Java " + Runtime.version()};
+        }
+    }
+}

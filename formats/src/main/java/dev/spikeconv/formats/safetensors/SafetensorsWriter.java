@@ -1,0 +1,104 @@
+package dev.spikeconv.formats.safetensors;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.spikeconv.formats.tensor.DType;
+import dev.spikeconv.formats.tensor.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes a safetensors file tensor by tensor, so no tensor needs to be in memory all at once. The
+ * header lists tensors in the given order with {@code __metadata__} first; the same entries and bytes
+ * always give the same file.
+ */
+public final class SafetensorsWriter {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** A tensor to write. */
+    public record TensorEntry(String name, DType dtype, Shape shape) {
+        public long byteSize() {
+            return dtype.byteSize(shape.elementCount());
+        }
+    }
+
+    /** Writes exactly {@code entry.byteSize()} little-endian bytes of one tensor. */
+    @FunctionalInterface
+    public interface TensorContent {
+        void write(TensorEntry entry, WritableByteChannel channel) throws IOException;
+    }
+
+    private SafetensorsWriter() {}
+
+    public static void write(Path path, List<TensorEntry> entries, Map<String, String> metadata, TensorContent content) throws IOException {
+        byte[] header = header(entries, metadata);
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
+            writeFully(channel, prefix);
+            writeFully(channel, ByteBuffer.wrap(header));
+            for (TensorEntry entry : entries) {
+                long before = channel.position();
+                content.write(entry, channel);
+                long written = channel.position() - before;
+                if (written != entry.byteSize()) {
+                    throw new IllegalStateException(entry.name() + ": wrote " + written + " bytes, header says " + entry.byteSize());
+                }
+            }
+        }
+    }
+
+    /** The JSON header, padded with spaces to a multiple of 8 bytes so tensor data stays aligned. */
+    public static byte[] header(List<TensorEntry> entries, Map<String, String> metadata) {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode metadataNode = root.putObject("__metadata__");
+            metadata.forEach(metadataNode::put);
+        }
+        Set<String> names = new HashSet<>();
+        long offset = 0;
+        for (TensorEntry entry : entries) {
+            if (entry.name().equals("__metadata__") || !names.add(entry.name())) {
+                throw new IllegalArgumentException("duplicate or reserved tensor name " + entry.name());
+            }
+            ObjectNode node = root.putObject(entry.name());
+            node.put("dtype", entry.dtype().name());
+            ArrayNode shape = node.putArray("shape");
+            Arrays.stream(entry.shape().dimensions()).forEach(shape::add);
+            long end = offset + entry.byteSize();
+            node.putArray("data_offsets").add(offset).add(end);
+            offset = end;
+        }
+        byte[] json;
+        try {
+            json = MAPPER.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);
+        }
+        catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+        int padded = (json.length + 7) & ~7;
+        byte[] header = Arrays.copyOf(json, padded);
+        Arrays.fill(header, json.length, padded, (byte) ' ');
+        return header;
+    }
+
+    public static void writeFully(WritableByteChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
+    }
+}
