@@ -10,7 +10,7 @@ export JAVA_HOME
 MVN := ./mvnw -B -ntp
 # The shared test models live beside the repository (../shared/testmodels, or one level further up); SPIKECONV_TESTMODELS overrides.
 TESTMODELS ?= $(firstword $(SPIKECONV_TESTMODELS) $(wildcard $(abspath $(CURDIR)/../shared/testmodels) $(abspath $(CURDIR)/../../shared/testmodels)))
-DEMO_MODEL ?= $(TESTMODELS)/stories260K-gguf/stories260K.gguf
+DEMO_MODEL ?= $(TESTMODELS)/stories260K-llama2c/stories260K.bin
 
 .PHONY: build test demo clean
 
@@ -24,6 +24,9 @@ demo: build
 	@if [ ! -f "$(DEMO_MODEL)" ]; then \
 		echo "make demo: default model not found at '$(DEMO_MODEL)'; set SPIKECONV_TESTMODELS or DEMO_MODEL" >&2; exit 66; fi
 	bin/spikeconv inspect "$(DEMO_MODEL)"
+	@echo
+	@echo "== greedy story from the dense model (ONNX Runtime)"
+	bin/spikeconv generate "$(DEMO_MODEL)" --temperature 0 --max-tokens 120
 
 clean:
 	$(MVN) -q clean

@@ -1,9 +1,6 @@
 package dev.spikeconv.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.util.Properties;
+import dev.spikeconv.converter.SpikeconvVersion;
 import picocli.AutoComplete;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -20,6 +17,8 @@ import picocli.CommandLine.Spec;
         description = "Converts dense transformer checkpoints into SpikingBrain-style spiking models, and checks them.",
         subcommands = {
             InspectCommand.class,
+            RunCommand.class,
+            GenerateCommand.class,
             AutoComplete.GenerateCompletion.class,
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -43,20 +42,11 @@ final class SpikeconvCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), "a command is required");
     }
 
-    /** The project version, filtered into the jar at build time. */
+    /** The project version and the Java that runs it. */
     static final class Version implements IVersionProvider {
         @Override
         public String[] getVersion() {
-            Properties properties = new Properties();
-            try (InputStream stream = SpikeconvCommand.class.getResourceAsStream("version.properties")) {
-                if (stream != null) {
-                    properties.load(stream);
-                }
-            }
-            catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return new String[] {"spikeconv " + properties.getProperty("version", "unknown"), "Java " + Runtime.version()};
+            return new String[] {"spikeconv " + SpikeconvVersion.get(), "Java " + Runtime.version()};
         }
     }
 }

@@ -1,0 +1,134 @@
+package dev.spikeconv.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.spikeconv.converter.execution.Engines;
+import dev.spikeconv.converter.execution.InferenceEngine;
+import dev.spikeconv.converter.execution.SamplingOptions;
+import dev.spikeconv.converter.execution.TextGenerator;
+import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.json.JsonDocuments;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.tokenizer.TextDecoder;
+import dev.spikeconv.formats.tokenizer.Tokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "generate", description = "Generates text from a prompt, streaming it to stdout; speed goes to stderr.")
+final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    HelpOption help;
+
+    @Mixin
+    EngineOptions engineOptions;
+
+    @Mixin
+    TokenizerOption tokenizerOption;
+
+    @Parameters(paramLabel = "PATH", description = "A checkpoint or spikeconv bundle.")
+    Path path;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "", description = "Text to continue (BOS is always put first). Default: empty.")
+    String prompt;
+
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256", description = "Most tokens to generate. Default: ${DEFAULT-VALUE}.")
+    int maxTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "1.0", description = "0 is greedy. Default: ${DEFAULT-VALUE}.")
+    float temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "0.9", description = "Nucleus sampling threshold in (0, 1]. Default: ${DEFAULT-VALUE}.")
+    float topP;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Random seed. Default: from the clock, printed to stderr so a run can be repeated.")
+    Long seed;
+
+    @Option(names = "--json", description = "Print one JSON object (text, token ids, speed) instead of streaming text.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxTokens < 0) {
+            throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 0, found " + maxTokens);
+        }
+        long chosenSeed = seed != null ? seed : System.nanoTime();
+        SamplingOptions sampling;
+        try {
+            sampling = new SamplingOptions(temperature, topP, chosenSeed);
+        }
+        catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (ModelDescription model = CheckpointLoader.open(path)) {
+            Tokenizer tokenizer = tokenizerOption.load(spec, path, model.config().vocabularySize());
+            OptionalInt bos = tokenizer.bosTokenId().isPresent() ? tokenizer.bosTokenId() : model.config().bosTokenId();
+            OptionalInt eos = model.config().eosTokenId().isPresent() ? model.config().eosTokenId() : tokenizer.eosTokenId();
+            int[] promptIds = tokenizer.encode(prompt, true);
+            if (promptIds.length == 0) {
+                throw new ParameterException(spec.commandLine(), "the tokenizer has no BOS token, so the prompt must not be empty");
+            }
+            TextDecoder decoder = new TextDecoder(tokenizer);
+            if (!json) {
+                for (int id : promptIds) {
+                    out.print(decoder.append(id));
+                }
+                out.flush();
+            }
+            TextGenerator.Generation generation;
+            try (InferenceEngine engine = Engines.open(model, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
+                generation = new TextGenerator(engine).generate(promptIds, maxTokens, sampling, bos, eos, id -> {
+                    String text = decoder.append(id);
+                    if (!json) {
+                        out.print(text);
+                        out.flush();
+                    }
+                });
+            }
+            if (json) {
+                out.println(JsonDocuments.writer().writeValueAsString(toJson(tokenizer, generation, chosenSeed)));
+            }
+            else {
+                out.println(decoder.finish());
+            }
+            out.flush();
+            err.printf(Locale.ROOT, "spikeconv: %s, seed %d: prefill %d tokens at %.1f tokens/s, decode %d tokens at %.1f tokens/s%s%n",
+                    engineOptions.engine.name().toLowerCase(Locale.ROOT), chosenSeed, generation.promptIds().length, generation.prefillTokensPerSecond(),
+                    generation.generatedIds().length, generation.decodeTokensPerSecond(), generation.stoppedByToken() ? ", stopped at an end token" : "");
+            err.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    private ObjectNode toJson(Tokenizer tokenizer, TextGenerator.Generation generation, long chosenSeed) {
+        ObjectNode json = JsonNodeFactory.instance.objectNode();
+        json.put("prompt", prompt);
+        json.put("text", tokenizer.decode(generation.generatedIds()));
+        ArrayNode promptIds = json.putArray("prompt_ids");
+        Arrays.stream(generation.promptIds()).forEach(promptIds::add);
+        ArrayNode ids = json.putArray("ids");
+        Arrays.stream(generation.generatedIds()).forEach(ids::add);
+        json.put("stop_reason", generation.stoppedByToken() ? "end_token" : "max_tokens");
+        json.put("seed", chosenSeed);
+        json.put("engine", engineOptions.engine.name().toLowerCase(Locale.ROOT));
+        json.put("prefill_tokens_per_second", generation.prefillTokensPerSecond());
+        json.put("decode_tokens_per_second", generation.decodeTokensPerSecond());
+        return json;
+    }
+}

@@ -1,0 +1,113 @@
+package dev.spikeconv.cli;
+
+import dev.spikeconv.converter.execution.Engines;
+import dev.spikeconv.converter.execution.InferenceEngine;
+import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.converter.execution.Sampler;
+import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.numpy.NpyFile;
+import dev.spikeconv.formats.tokenizer.Tokenizer;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "run", description = "Runs a model on given tokens or text and reports the logits of every position.")
+final class RunCommand implements Callable<Integer> {
+    private static final int SUMMARY_ROWS = 16;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    HelpOption help;
+
+    @Mixin
+    EngineOptions engineOptions;
+
+    @Mixin
+    TokenizerOption tokenizerOption;
+
+    @Parameters(paramLabel = "PATH", description = "A checkpoint or spikeconv bundle.")
+    Path path;
+
+    @ArgGroup(multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--tokens", paramLabel = "IDS", split = ",", description = "Token ids, comma separated, used as given.")
+        int[] tokens;
+
+        @Option(names = "--text", paramLabel = "TEXT", description = "Text to tokenize with the model's tokenizer (BOS added unless --no-bos).")
+        String text;
+    }
+
+    @Option(names = "--no-bos", description = "Do not put BOS before --text.")
+    boolean noBos;
+
+    @Option(names = "--dump-logits", paramLabel = "FILE.npy", description = "Write the logits as float32 [tokens, vocab] (NumPy .npy).")
+    Path dumpLogits;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        try (ModelDescription model = CheckpointLoader.open(path)) {
+            int vocabulary = model.config().vocabularySize();
+            Tokenizer tokenizer = input.text != null || tokenizerOption.tokenizer != null
+                    ? tokenizerOption.load(spec, path, vocabulary) : null;
+            int[] tokens = input.text != null ? tokenizer.encode(input.text, !noBos) : input.tokens;
+            if (tokens.length == 0) {
+                throw new ParameterException(spec.commandLine(), "no tokens to run");
+            }
+            for (int token : tokens) {
+                if (token < 0 || token >= vocabulary) {
+                    throw new ParameterException(spec.commandLine(), "token id " + token + " is outside the vocabulary [0, " + vocabulary + ")");
+                }
+            }
+            float[][] logits;
+            long nanos;
+            try (InferenceEngine engine = Engines.open(model, engineOptions.engine, engineOptions.onnxRuntimeOptions());
+                    InferenceSession session = engine.newSession()) {
+                long start = System.nanoTime();
+                logits = session.forward(tokens);
+                nanos = System.nanoTime() - start;
+            }
+            out.printf(Locale.ROOT, "%d tokens on %s in %.1f ms (%.0f tokens/s)%n", tokens.length, engineOptions.engine.name().toLowerCase(Locale.ROOT),
+                    nanos / 1e6, tokens.length / (nanos / 1e9));
+            out.printf(Locale.ROOT, "%8s  %8s  %8s  %10s%n", "position", "input", "top-1", "logit");
+            for (int t = 0; t < tokens.length; t++) {
+                if (t == SUMMARY_ROWS / 2 && tokens.length > SUMMARY_ROWS) {
+                    out.printf("%8s%n", "...");
+                    t = tokens.length - SUMMARY_ROWS / 2;
+                }
+                int top = Sampler.argmax(logits[t]);
+                out.printf(Locale.ROOT, "%8d  %8d  %8s  %10.4f%n", t, tokens[t], top + describe(tokenizer, top), logits[t][top]);
+            }
+            if (dumpLogits != null) {
+                NpyFile.writeFloat32(dumpLogits, logits);
+                out.printf(Locale.ROOT, "logits written to %s (float32 %s)%n", dumpLogits, Arrays.toString(new int[] {tokens.length, vocabulary}));
+            }
+            out.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    private static String describe(Tokenizer tokenizer, int id) {
+        if (tokenizer == null) {
+            return "";
+        }
+        String text = new String(tokenizer.tokenBytes(0, id), StandardCharsets.UTF_8).replace("\n", "\\n");
+        return text.length() > 12 ? "" : " '" + text + "'";
+    }
+}

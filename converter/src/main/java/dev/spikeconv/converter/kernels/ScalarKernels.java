@@ -1,0 +1,23 @@
+package dev.spikeconv.converter.kernels;
+
+/** Plain-loop forms of the kernels in {@link VectorKernels}: the oracle their tests compare against. */
+public final class ScalarKernels {
+    private ScalarKernels() {}
+
+    public static float dot(float[] left, int leftOffset, float[] right, int rightOffset, int length) {
+        float sum = 0;
+        for (int i = 0; i < length; i++) {
+            sum += left[leftOffset + i] * right[rightOffset + i];
+        }
+        return sum;
+    }
+
+    /** {@code output[t][o] = sum_i input[t][i] * weights[o][i]} for row-major {@code input [tokens, inputs]}, {@code weights [outputs, inputs]}. */
+    public static void multiplyTransposed(float[] input, int tokens, float[] weights, int outputs, int inputs, float[] output) {
+        for (int token = 0; token < tokens; token++) {
+            for (int row = 0; row < outputs; row++) {
+                output[token * outputs + row] = dot(input, token * inputs, weights, row * inputs, inputs);
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+package dev.spikeconv.converter.onnx;
+
+/** How ONNX Runtime runs: intra-op threads (default 2; spinning always off). */
+public record OnnxRuntimeOptions(int threads) {
+    public static final OnnxRuntimeOptions DEFAULT = new OnnxRuntimeOptions(2);
+
+    public OnnxRuntimeOptions {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, found " + threads);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.spikeconv.converter.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+/** Randomized equivalence of the vector kernels with their scalar oracle. */
+class VectorKernelsTest {
+    private static final SplittableRandom SEEDS = new SplittableRandom(20261201);
+
+    private static float[] random(SplittableRandom random, int length) {
+        float[] values = new float[length];
+        for (int i = 0; i < length; i++) {
+            values[i] = (float) (random.nextDouble() * 2 - 1);
+        }
+        return values;
+    }
+
+    /** Summation order differs; the bound is a few ulps of the sum of absolute products. */
+    private static double tolerance(float[] left, int leftOffset, float[] right, int rightOffset, int length) {
+        double magnitude = 0;
+        for (int i = 0; i < length; i++) {
+            magnitude += Math.abs(left[leftOffset + i] * right[rightOffset + i]);
+        }
+        return 1e-6 * Math.max(1, magnitude) * Math.sqrt(length + 1);
+    }
+
+    @RepeatedTest(50)
+    void dotMatchesTheScalarOracleForAnyLengthAndOffset() {
+        SplittableRandom random = SEEDS.split();
+        int length = random.nextInt(0, 300);
+        int leftOffset = random.nextInt(0, 17);
+        int rightOffset = random.nextInt(0, 17);
+        float[] left = random(random, leftOffset + length);
+        float[] right = random(random, rightOffset + length);
+        float expected = ScalarKernels.dot(left, leftOffset, right, rightOffset, length);
+        float actual = VectorKernels.dot(left, leftOffset, right, rightOffset, length);
+        assertThat(actual).isCloseTo(expected, within((float) tolerance(left, leftOffset, right, rightOffset, length)));
+    }
+
+    @RepeatedTest(20)
+    void multiplyTransposedMatchesTheScalarOracle() {
+        SplittableRandom random = SEEDS.split();
+        int tokens = random.nextInt(1, 9);
+        int outputs = random.nextInt(1, 200);
+        int inputs = random.nextInt(1, 200);
+        float[] input = random(random, tokens * inputs);
+        float[] weights = random(random, outputs * inputs);
+        float[] expected = new float[tokens * outputs];
+        float[] actual = new float[tokens * outputs];
+        ScalarKernels.multiplyTransposed(input, tokens, weights, outputs, inputs, expected);
+        VectorKernels.multiplyTransposed(input, tokens, weights, outputs, inputs, actual);
+        for (int i = 0; i < expected.length; i++) {
+            int token = i / outputs;
+            int row = i % outputs;
+            assertThat(actual[i]).isCloseTo(expected[i], within((float) tolerance(input, token * inputs, weights, row * inputs, inputs)));
+        }
+    }
+
+    @Test
+    void largeProductsTakeTheParallelPathAndStillAgree() {
+        SplittableRandom random = new SplittableRandom(5);
+        int tokens = 16;
+        int outputs = 512;
+        int inputs = 257;
+        float[] input = random(random, tokens * inputs);
+        float[] weights = random(random, outputs * inputs);
+        float[] expected = new float[tokens * outputs];
+        float[] actual = new float[tokens * outputs];
+        ScalarKernels.multiplyTransposed(input, tokens, weights, outputs, inputs, expected);
+        VectorKernels.multiplyTransposed(input, tokens, weights, outputs, inputs, actual);
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).isCloseTo(expected[i], within(1e-3f));
+        }
+    }
+}
