@@ -92,7 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
             }
             TextGenerator.Generation generation;
-            try (InferenceEngine engine = Engines.open(model, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
+            try (InferenceEngine engine = Engines.open(model, path, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
                 generation = new TextGenerator(engine).generate(promptIds, maxTokens, sampling, bos, eos, id -> {
                     String text = decoder.append(id);
                     if (!json) {

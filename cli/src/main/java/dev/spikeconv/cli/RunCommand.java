@@ -77,7 +77,7 @@ final class RunCommand implements Callable<Integer> {
             }
             float[][] logits;
             long nanos;
-            try (InferenceEngine engine = Engines.open(model, engineOptions.engine, engineOptions.onnxRuntimeOptions());
+            try (InferenceEngine engine = Engines.open(model, path, engineOptions.engine, engineOptions.onnxRuntimeOptions());
                     InferenceSession session = engine.newSession()) {
                 long start = System.nanoTime();
                 logits = session.forward(tokens);

@@ -17,6 +17,7 @@ import picocli.CommandLine.Spec;
         description = "Converts dense transformer checkpoints into SpikingBrain-style spiking models, and checks them.",
         subcommands = {
             InspectCommand.class,
+            ConvertCommand.class,
             RunCommand.class,
             GenerateCommand.class,
             AutoComplete.GenerateCompletion.class,

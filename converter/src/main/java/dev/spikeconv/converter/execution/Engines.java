@@ -1,18 +1,39 @@
 package dev.spikeconv.converter.execution;
 
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.reference.ReferenceModel;
+import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** Opens a model on the engine of choice. */
 public final class Engines {
     private Engines() {}
 
+    /** Runs {@code model} as described, writing a fresh ONNX graph for the ONNX engine. */
     public static InferenceEngine open(ModelDescription model, EngineKind kind, OnnxRuntimeOptions options) throws IOException {
         return switch (kind) {
             case ONNX -> OnnxRuntimeEngine.export(model, options);
+            case JAVA -> ReferenceModel.load(model);
+        };
+    }
+
+    /**
+     * A bundle runs its own {@code model.onnx} on ONNX Runtime; any other checkpoint is first written
+     * as an ONNX graph into a temporary folder.
+     */
+    public static InferenceEngine open(ModelDescription model, Path path, EngineKind kind, OnnxRuntimeOptions options) throws IOException {
+        return switch (kind) {
+            case ONNX -> {
+                Path graph = path.resolve(DecoderGraphWriter.MODEL_FILE);
+                yield model.config().architecture() == Architecture.GLA_SWA && Files.isDirectory(path) && Files.isRegularFile(graph)
+                        ? OnnxRuntimeEngine.open(graph, model.config(), options)
+                        : OnnxRuntimeEngine.export(model, options);
+            }
             case JAVA -> ReferenceModel.load(model);
         };
     }

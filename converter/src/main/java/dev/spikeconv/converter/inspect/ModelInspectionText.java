@@ -47,7 +47,7 @@ public final class ModelInspectionText {
     }
 
     /** Runs of equal layers: "0-4 softmax" or "0,2,4 gla; 1,3 swa/4096". */
-    static String attentionSummary(List<LayerAttention> layers) {
+    public static String attentionSummary(List<LayerAttention> layers) {
         List<String> runs = new ArrayList<>();
         int start = 0;
         for (int i = 1; i <= layers.size(); i++) {

@@ -3,41 +3,59 @@ package dev.spikeconv.converter.onnx;
 import dev.spikeconv.converter.SpikeconvVersion;
 import dev.spikeconv.converter.model.RotaryFrequencies;
 import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
+import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.model.TensorNames;
+import dev.spikeconv.formats.onnx.proto.GraphProto;
 import dev.spikeconv.formats.onnx.proto.ModelProto;
 import dev.spikeconv.formats.onnx.proto.TensorProto;
+import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.TensorView;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Writes a dense decoder as an ONNX graph: {@code input_ids [batch, sequence]} and the key/value cache
- * of earlier tokens ({@code past_key_values.N.key/value [batch, kv_heads, past, head_dim]}) in;
- * {@code logits [batch, sequence, vocab]} and the grown cache ({@code present.N.key/value}) out.
- * Positions continue from the cache length, so one graph serves prefill (empty cache) and decode.
- * Weights go to {@code model.onnx.data} as float32.
+ * Writes a model as an ONNX graph implementing DESIGN §4: softmax, sliding-window (with sinks) and
+ * gated linear attention layers; float, int8 and spiking projections. Inputs are {@code input_ids
+ * [batch, sequence]}, {@code past_sequence_length [1]} and each layer's cache: keys and values
+ * ({@code past_key_values.N.key/value [batch, kv_heads, cached, head_dim]}) or the GLA state
+ * ({@code past_key_values.N.state [batch, kv_heads, head_dim, head_dim]}); outputs are {@code logits}
+ * and the matching {@code present.N.*}. A sliding-window cache keeps the sinks and the last
+ * {@code window - 1} positions, so decode memory stays constant. GLA prefill runs chunk by chunk
+ * (a Scan carrying the state); decode is the same Scan over one chunk of one token.
+ * Weights go to {@code model.onnx.data}.
  */
 public final class DecoderGraphWriter {
     public static final String MODEL_FILE = "model.onnx";
     public static final String DATA_FILE = "model.onnx.data";
     public static final String INPUT_IDS = "input_ids";
+    public static final String PAST_SEQUENCE_LENGTH = "past_sequence_length";
     public static final String LOGITS = "logits";
+    /** Tokens per GLA chunk in prefill. */
+    public static final int GLA_CHUNK = 64;
     private static final float MASKED = -Float.MAX_VALUE;
+    private static final int INT8 = TensorProto.DataType.INT8_VALUE;
+    private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
+    private static final long COPY_CHUNK = 1 << 24;
 
     private final ModelDescription model;
     private final ModelConfig config;
+    private final SpikeSettings spike;
     private final OnnxGraphBuilder graph;
-    private final Map<LayerAttention, String> masks = new HashMap<>();
+    private final Map<String, String> initializers = new HashMap<>();
     private String batch;
     private String sequence;
+    private String pastLength;
     private String positions;
     private String cos;
     private String sin;
@@ -45,6 +63,7 @@ public final class DecoderGraphWriter {
     private DecoderGraphWriter(ModelDescription model, OnnxGraphBuilder graph) {
         this.model = model;
         this.config = model.config();
+        this.spike = config.spike();
         this.graph = graph;
     }
 
@@ -56,12 +75,20 @@ public final class DecoderGraphWriter {
         return "past_key_values." + layer + ".value";
     }
 
+    public static String pastState(int layer) {
+        return "past_key_values." + layer + ".state";
+    }
+
     public static String presentKey(int layer) {
         return "present." + layer + ".key";
     }
 
     public static String presentValue(int layer) {
         return "present." + layer + ".value";
+    }
+
+    public static String presentState(int layer) {
+        return "present." + layer + ".state";
     }
 
     /** Writes {@code model.onnx} and {@code model.onnx.data} into {@code directory}. */
@@ -81,44 +108,72 @@ public final class DecoderGraphWriter {
 
     private void build() throws IOException {
         int kvHeads = config.keyValueHeadCount();
-        int headDimension = config.headDimension();
+        int d = config.headDimension();
         graph.input(INPUT_IDS, TensorProto.DataType.INT64, "batch", "sequence");
+        graph.input(PAST_SEQUENCE_LENGTH, TensorProto.DataType.INT64, 1);
         for (int layer = 0; layer < config.layerCount(); layer++) {
-            graph.input(pastKey(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "past_sequence", headDimension);
-            graph.input(pastValue(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "past_sequence", headDimension);
+            if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
+                graph.input(pastState(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, d, d);
+            }
+            else {
+                String cached = "cached_" + layer;
+                graph.input(pastKey(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, cached, d);
+                graph.input(pastValue(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, cached, d);
+            }
         }
         String idsShape = graph.node("Shape", INPUT_IDS);
         batch = graph.node("Slice", new String[] {idsShape, graph.int64(0), graph.int64(1)});
         sequence = graph.node("Slice", new String[] {idsShape, graph.int64(1), graph.int64(2)});
-        String pastLength = graph.node("Slice", new String[] {graph.node("Shape", pastKey(0)), graph.int64(2), graph.int64(3)});
-        String start = graph.node("Squeeze", pastLength, graph.int64(0));
-        String end = graph.node("Add", start, graph.node("Squeeze", sequence, graph.int64(0)));
-        positions = graph.node("Range", new String[] {start, end, graph.int64(true, 1)});
-        buildRotaryTables();
-
-        TensorView embedding = model.tensor(TensorNames.EMBEDDING);
-        String embeddingName = graph.weight(TensorNames.EMBEDDING, embedding);
-        String hidden = graph.node("Reshape", graph.node("Gather", embeddingName, INPUT_IDS), graph.int64(-1, config.hiddenSize()));
+        pastLength = graph.node("Squeeze", PAST_SEQUENCE_LENGTH, graph.int64(0));
+        String end = graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0)));
+        positions = graph.node("Range", new String[] {pastLength, end, graph.int64(true, 1)});
+        if (config.layers().stream().anyMatch(layer -> layer.kind() != AttentionKind.GATED_LINEAR)) {
+            buildRotaryTables();
+        }
+        String hidden = graph.node("Reshape", embed(), graph.int64(-1, config.hiddenSize()));
         for (int layer = 0; layer < config.layerCount(); layer++) {
             hidden = layer(layer, hidden);
         }
-        String normed = rmsNorm(hidden, weight(TensorNames.FINAL_NORM));
-        String head = config.tiedEmbeddings() ? embeddingName : weight(TensorNames.LM_HEAD);
-        String logits2d = graph.node("Gemm", normed, head, Attribute.integer("transB", 1));
+        String normed = rmsNorm(hidden, floatWeight(TensorNames.FINAL_NORM));
+        String logits2d = graph.node("Gemm", normed, headWeights(), Attribute.integer("transB", 1));
         String logitsShape = graph.node("Concat", new String[] {batch, sequence, graph.int64(config.vocabularySize())}, Attribute.integer("axis", 0));
         graph.addNode("Reshape", new String[] {logits2d, logitsShape}, new String[] {LOGITS});
         graph.output(LOGITS, TensorProto.DataType.FLOAT, "batch", "sequence", config.vocabularySize());
         for (int layer = 0; layer < config.layerCount(); layer++) {
-            graph.output(presentKey(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "total_sequence", headDimension);
-            graph.output(presentValue(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "total_sequence", headDimension);
+            if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
+                graph.output(presentState(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, d, d);
+            }
+            else {
+                graph.output(presentKey(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "present_" + layer, d);
+                graph.output(presentValue(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "present_" + layer, d);
+            }
         }
+    }
+
+    /** Token embeddings {@code [batch, sequence, hidden]}; int8 rows are dequantized after the lookup. */
+    private String embed() throws IOException {
+        TensorView embedding = model.tensor(TensorNames.EMBEDDING);
+        if (embedding instanceof ScaledInt8Tensor int8) {
+            String codes = graph.node("Gather", int8Codes(TensorNames.EMBEDDING, int8), INPUT_IDS);
+            String scales = graph.node("Gather", floatWeight(TensorNames.EMBEDDING + "_scale", int8.scales()), INPUT_IDS);
+            return graph.node("DequantizeLinear", new String[] {codes, scales}, Attribute.integer("axis", 2),
+                    Attribute.integer("block_size", Math.min(int8.groupSize(), (int) int8.shape().columns())));
+        }
+        return graph.node("Gather", floatWeight(TensorNames.EMBEDDING), INPUT_IDS);
+    }
+
+    /** The output head as float {@code [vocab, hidden]} for a Gemm with transB. */
+    private String headWeights() throws IOException {
+        String name = config.tiedEmbeddings() ? TensorNames.EMBEDDING : TensorNames.LM_HEAD;
+        TensorView head = model.tensor(name);
+        return head instanceof ScaledInt8Tensor int8 ? dequantized(name, int8) : floatWeight(name);
     }
 
     /** cos and sin of {@code position * inverseFrequency}, {@code [1, 1, sequence, head_dim]}, rotate-half layout. */
     private void buildRotaryTables() {
         float[] inverse = RotaryFrequencies.inverseFrequencies(config);
         String frequencies = graph.float32(inverse, 1, inverse.length);
-        String angles = graph.node("Mul", graph.node("Unsqueeze", graph.node("Cast", new String[] {positions}, Attribute.integer("to", 1)), graph.int64(1)), frequencies);
+        String angles = graph.node("Mul", graph.node("Unsqueeze", graph.node("Cast", new String[] {positions}, Attribute.integer("to", FLOAT)), graph.int64(1)), frequencies);
         String full = graph.node("Concat", new String[] {angles, angles}, Attribute.integer("axis", 1));
         String axes = graph.int64(0, 1);
         cos = graph.node("Unsqueeze", graph.node("Cos", full), axes);
@@ -126,36 +181,190 @@ public final class DecoderGraphWriter {
     }
 
     private String layer(int layer, String hidden) throws IOException {
+        String normed = rmsNorm(hidden, floatWeight(LayerTensor.ATTENTION_NORM.name(layer)));
+        String mixed = switch (config.layer(layer).kind()) {
+            case SOFTMAX, SLIDING_WINDOW -> softmaxAttention(layer, normed);
+            case GATED_LINEAR -> gatedLinearAttention(layer, normed);
+        };
+        hidden = graph.node("Add", hidden, projection(mixed, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS));
+        String mlpInput = rmsNorm(hidden, floatWeight(LayerTensor.MLP_NORM.name(layer)));
+        String gate = projection(mlpInput, layer, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS);
+        String up = projection(mlpInput, layer, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_UP_BIAS);
+        String activated = graph.node("Mul", graph.node("Mul", gate, graph.node("Sigmoid", gate)), up);
+        return graph.node("Add", hidden, projection(activated, layer, LayerTensor.MLP_DOWN_WEIGHT, LayerTensor.MLP_DOWN_BIAS));
+    }
+
+    /** Softmax attention over the cache and the new tokens, optionally windowed; returns {@code [tokens, heads * d]}. */
+    private String softmaxAttention(int layer, String normed) throws IOException {
         LayerAttention attention = config.layer(layer);
         int heads = config.headCount();
-        int kvHeads = config.keyValueHeadCount();
-        int headDimension = config.headDimension();
-        String normed = rmsNorm(hidden, weight(LayerTensor.ATTENTION_NORM.name(layer)));
-        String query = heads(linear(normed, layer, LayerTensor.QUERY_WEIGHT, LayerTensor.QUERY_BIAS), heads);
-        String key = heads(linear(normed, layer, LayerTensor.KEY_WEIGHT, LayerTensor.KEY_BIAS), kvHeads);
-        String value = heads(linear(normed, layer, LayerTensor.VALUE_WEIGHT, LayerTensor.VALUE_BIAS), kvHeads);
+        int d = config.headDimension();
+        String query = heads(projection(normed, layer, LayerTensor.QUERY_WEIGHT, LayerTensor.QUERY_BIAS), heads);
+        String key = heads(projection(normed, layer, LayerTensor.KEY_WEIGHT, LayerTensor.KEY_BIAS), config.keyValueHeadCount());
+        String value = heads(projection(normed, layer, LayerTensor.VALUE_WEIGHT, LayerTensor.VALUE_BIAS), config.keyValueHeadCount());
         if (config.qkNorm()) {
-            query = rmsNorm(query, weight(LayerTensor.QUERY_NORM.name(layer)));
-            key = rmsNorm(key, weight(LayerTensor.KEY_NORM.name(layer)));
+            query = rmsNorm(query, floatWeight(LayerTensor.QUERY_NORM.name(layer)));
+            key = rmsNorm(key, floatWeight(LayerTensor.KEY_NORM.name(layer)));
         }
         query = rotate(query);
         key = rotate(key);
-        graph.addNode("Concat", new String[] {pastKey(layer), key}, new String[] {presentKey(layer)}, Attribute.integer("axis", 2));
-        graph.addNode("Concat", new String[] {pastValue(layer), value}, new String[] {presentValue(layer)}, Attribute.integer("axis", 2));
-        String keys = repeatKeyValueHeads(presentKey(layer));
-        String values = repeatKeyValueHeads(presentValue(layer));
-        String scores = graph.node("Mul", graph.node("MatMul", query, graph.node("Transpose", new String[] {keys}, Attribute.integers("perm", 0, 1, 3, 2))),
-                graph.scalar((float) (1 / Math.sqrt(headDimension))));
-        String probabilities = graph.node("Softmax", new String[] {graph.node("Add", scores, mask(attention, presentKey(layer)))}, Attribute.integer("axis", -1));
-        String context = graph.node("Transpose", new String[] {graph.node("MatMul", probabilities, values)}, Attribute.integers("perm", 0, 2, 1, 3));
-        String flat = graph.node("Reshape", context, graph.int64(-1, (long) heads * headDimension));
-        hidden = graph.node("Add", hidden, linear(flat, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS));
+        String keys = graph.node("Concat", new String[] {pastKey(layer), key}, Attribute.integer("axis", 2));
+        String values = graph.node("Concat", new String[] {pastValue(layer), value}, Attribute.integer("axis", 2));
+        String cachedLength = graph.node("Squeeze", graph.node("Slice", new String[] {graph.node("Shape", pastKey(layer)), graph.int64(2), graph.int64(3)}), graph.int64(0));
+        String keyPositions;
+        if (attention.kind() == AttentionKind.SLIDING_WINDOW) {
+            keyPositions = windowKeyPositions(attention, cachedLength);
+            keepWindow(attention, keys, presentKey(layer));
+            keepWindow(attention, values, presentValue(layer));
+        }
+        else {
+            keyPositions = graph.node("Range", new String[] {graph.int64(true, 0), graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0))), graph.int64(true, 1)});
+            graph.addNode("Identity", new String[] {keys}, new String[] {presentKey(layer)});
+            graph.addNode("Identity", new String[] {values}, new String[] {presentValue(layer)});
+        }
+        String expandedKeys = repeatKeyValueHeads(keys);
+        String expandedValues = repeatKeyValueHeads(values);
+        String scores = graph.node("Mul", graph.node("MatMul", query, graph.node("Transpose", new String[] {expandedKeys}, Attribute.integers("perm", 0, 1, 3, 2))),
+                graph.scalar((float) (1 / Math.sqrt(d))));
+        String probabilities = graph.node("Softmax", new String[] {graph.node("Add", scores, mask(attention, keyPositions))}, Attribute.integer("axis", -1));
+        String context = graph.node("Transpose", new String[] {graph.node("MatMul", probabilities, expandedValues)}, Attribute.integers("perm", 0, 2, 1, 3));
+        return graph.node("Reshape", context, graph.int64(-1, (long) heads * d));
+    }
 
-        String mlpInput = rmsNorm(hidden, weight(LayerTensor.MLP_NORM.name(layer)));
-        String gate = linear(mlpInput, layer, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS);
-        String up = linear(mlpInput, layer, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_UP_BIAS);
-        String activated = graph.node("Mul", graph.node("Mul", gate, graph.node("Sigmoid", gate)), up);
-        return graph.node("Add", hidden, linear(activated, layer, LayerTensor.MLP_DOWN_WEIGHT, LayerTensor.MLP_DOWN_BIAS));
+    /**
+     * Positions of the cached keys followed by the new ones. The cache holds the first
+     * {@code min(sinks, cached)} positions, then the most recent ones up to {@code past_sequence_length}.
+     */
+    private String windowKeyPositions(LayerAttention attention, String cachedLength) {
+        String sinkCount = graph.node("Min", graph.int64(true, attention.sinks()), cachedLength);
+        String sinks = graph.node("Range", new String[] {graph.int64(true, 0), sinkCount, graph.int64(true, 1)});
+        String recentStart = graph.node("Sub", pastLength, graph.node("Sub", cachedLength, sinkCount));
+        String recent = graph.node("Range", new String[] {recentStart, pastLength, graph.int64(true, 1)});
+        return graph.node("Concat", new String[] {sinks, recent, positions}, Attribute.integer("axis", 0));
+    }
+
+    /** The next cache: the first {@code sinks} entries and the last {@code window - 1}, in position order. */
+    private void keepWindow(LayerAttention attention, String all, String present) {
+        String total = graph.node("Slice", new String[] {graph.node("Shape", all), graph.int64(2), graph.int64(3)});
+        String sinkEnd = graph.node("Min", graph.int64(attention.sinks()), total);
+        String recentStart = graph.node("Max", sinkEnd, graph.node("Sub", total, graph.int64(attention.window() - 1L)));
+        String axis = graph.int64(2);
+        String sinks = graph.node("Slice", new String[] {all, graph.int64(0), sinkEnd, axis});
+        String recent = graph.node("Slice", new String[] {all, recentStart, total, axis});
+        graph.addNode("Concat", new String[] {sinks, recent}, new String[] {present}, Attribute.integer("axis", 2));
+    }
+
+    /** Additive mask {@code [sequence, keys]}: 0 where a query sees a key (causal, windowed, sinks), the lowest float elsewhere. */
+    private String mask(LayerAttention attention, String keyPositions) {
+        String keysRow = graph.node("Unsqueeze", keyPositions, graph.int64(0));
+        String queriesColumn = graph.node("Unsqueeze", positions, graph.int64(1));
+        String allowed = graph.node("LessOrEqual", keysRow, queriesColumn);
+        switch (attention.kind()) {
+            case SOFTMAX -> { }
+            case SLIDING_WINDOW -> {
+                String inWindow = graph.node("Greater", keysRow, graph.node("Sub", queriesColumn, graph.int64(true, attention.window())));
+                String sink = graph.node("Less", keysRow, graph.int64(true, attention.sinks()));
+                allowed = graph.node("And", allowed, graph.node("Or", inWindow, sink));
+            }
+            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no mask");
+        }
+        return graph.node("Where", new String[] {allowed, graph.scalar(0f), graph.scalar(MASKED)});
+    }
+
+    /**
+     * GLA (DESIGN §4) in chunked form. Within a chunk with cumulative log-decays {@code b}, a query at t
+     * sees the carried state as {@code (q ⊙ e^{b_t}) S} and the chunk's earlier keys through
+     * {@code Σ_i q_i k_i e^{b_t,i - b_s,i}}; every exponent is at most 0, so no decay can overflow.
+     */
+    private String gatedLinearAttention(int layer, String normed) throws IOException {
+        int heads = config.headCount();
+        int kvHeads = config.keyValueHeadCount();
+        int d = config.headDimension();
+        String query = heads(projection(normed, layer, LayerTensor.QUERY_WEIGHT, LayerTensor.QUERY_BIAS), heads);
+        String key = heads(projection(normed, layer, LayerTensor.KEY_WEIGHT, LayerTensor.KEY_BIAS), kvHeads);
+        String value = heads(projection(normed, layer, LayerTensor.VALUE_WEIGHT, LayerTensor.VALUE_BIAS), kvHeads);
+        if (config.qkNorm()) {
+            query = rmsNorm(query, floatWeight(LayerTensor.QUERY_NORM.name(layer)));
+            key = rmsNorm(key, floatWeight(LayerTensor.KEY_NORM.name(layer)));
+        }
+        query = graph.node("Mul", graph.node("Relu", query), graph.scalar((float) (1 / Math.sqrt(d))));
+        key = graph.node("Relu", key);
+        String gateDown = graph.node("Gemm", normed, floatWeight(LayerTensor.DECAY_GATE_DOWN_WEIGHT.name(layer)), Attribute.integer("transB", 1));
+        String gateLogits = graph.node("Gemm", new String[] {gateDown, floatWeight(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer)),
+                floatWeight(LayerTensor.DECAY_GATE_UP_BIAS.name(layer))}, Attribute.integer("transB", 1));
+        String logDecay = heads(graph.node("Div", logSigmoid(gateLogits), graph.scalar(config.gateLogitNormalizer())), kvHeads);
+
+        // Chunks of min(sequence, 64) tokens; padding steps have k = v = 0 and decay 1, so they change nothing.
+        String length = graph.node("Squeeze", sequence, graph.int64(0));
+        String chunk = graph.node("Min", length, graph.int64(true, GLA_CHUNK));
+        String padding = graph.node("Mod", graph.node("Sub", chunk, graph.node("Mod", length, chunk)), chunk);
+        String pads = graph.node("Concat", new String[] {graph.int64(0, 0, 0, 0, 0, 0), graph.node("Unsqueeze", padding, graph.int64(0)), graph.int64(0)},
+                Attribute.integer("axis", 0));
+        String chunkCount = graph.node("Div", graph.node("Add", length, padding), chunk);
+        String chunkShape = graph.node("Concat", new String[] {graph.int64(0, 0), graph.node("Unsqueeze", chunkCount, graph.int64(0)),
+                graph.node("Unsqueeze", chunk, graph.int64(0)), graph.int64(d)}, Attribute.integer("axis", 0));
+        String[] scanned = new String[4];
+        String[] sources = {query, key, value, logDecay};
+        for (int i = 0; i < sources.length; i++) {
+            String padded = graph.node("Pad", new String[] {sources[i], pads});
+            scanned[i] = graph.node("Transpose", new String[] {graph.node("Reshape", padded, chunkShape)}, Attribute.integers("perm", 2, 0, 1, 3, 4));
+        }
+        String[] outputs = new String[] {presentState(layer), graph.newName("gla_output")};
+        graph.addNode("Scan", new String[] {pastState(layer), scanned[0], scanned[1], scanned[2], scanned[3]}, outputs,
+                Attribute.graph("body", glaChunkBody(heads, kvHeads, d)), Attribute.integer("num_scan_inputs", 4));
+        String chunked = graph.node("Transpose", new String[] {outputs[1]}, Attribute.integers("perm", 1, 2, 0, 3, 4));
+        String flat = graph.node("Reshape", chunked, graph.int64(0, heads, -1, d));
+        String output = graph.node("Slice", new String[] {flat, graph.int64(0), sequence, graph.int64(2)});
+        String normalized = rmsNorm(output, floatWeight(LayerTensor.HEAD_OUTPUT_NORM.name(layer)));
+        String tokens = graph.node("Transpose", new String[] {normalized}, Attribute.integers("perm", 0, 2, 1, 3));
+        return graph.node("Reshape", tokens, graph.int64(-1, (long) heads * d));
+    }
+
+    /** The body of the GLA Scan: one chunk; carries the state {@code [batch, kv, d, d]}. */
+    private GraphProto glaChunkBody(int heads, int kvHeads, int d) {
+        OnnxGraphBuilder body = graph.subgraph("gla_chunk");
+        String state = "state_in";
+        String query = "query_chunk";
+        String key = "key_chunk";
+        String value = "value_chunk";
+        String logDecay = "log_decay_chunk";
+        body.input(state, TensorProto.DataType.FLOAT, 4);
+        body.input(query, TensorProto.DataType.FLOAT, 4);
+        body.input(key, TensorProto.DataType.FLOAT, 4);
+        body.input(value, TensorProto.DataType.FLOAT, 4);
+        body.input(logDecay, TensorProto.DataType.FLOAT, 4);
+        int group = heads / kvHeads;
+        String cumulative = body.node("CumSum", logDecay, body.int64(true, 2));
+        String grouped = body.node("Reshape", query, body.int64(0, kvHeads, group, -1, d));
+        String decayed = body.node("Mul", grouped, body.node("Unsqueeze", body.node("Exp", cumulative), body.int64(2)));
+        String fromState = body.node("MatMul", decayed, body.node("Unsqueeze", state, body.int64(2)));
+        // Intra-chunk: scores[t, s] = Σ_i q_t,i k_s,i exp(b_t,i - b_s,i) for s <= t.
+        String differences = body.node("Sub", body.node("Unsqueeze", cumulative, body.int64(3)), body.node("Unsqueeze", cumulative, body.int64(2)));
+        String length = body.node("Slice", new String[] {body.node("Shape", key), body.int64(2), body.int64(3)});
+        String steps = body.node("Range", new String[] {body.int64(true, 0), body.node("Squeeze", length, body.int64(0)), body.int64(true, 1)});
+        String causal = body.node("Unsqueeze", body.node("LessOrEqual", body.node("Unsqueeze", steps, body.int64(0)), body.node("Unsqueeze", steps, body.int64(1))), body.int64(2));
+        String weights = body.node("Exp", body.node("Where", new String[] {causal, differences, body.scalar(Float.NEGATIVE_INFINITY)}));
+        String products = body.node("Mul", body.node("Mul", body.node("Unsqueeze", grouped, body.int64(4)), body.node("Unsqueeze", key, body.int64(2, 3))),
+                body.node("Unsqueeze", weights, body.int64(2)));
+        String scores = body.node("ReduceSum", new String[] {products, body.int64(-1)}, Attribute.integer("keepdims", 0));
+        String withinChunk = body.node("MatMul", scores, body.node("Unsqueeze", value, body.int64(2)));
+        String output = body.node("Reshape", body.node("Add", fromState, withinChunk), body.int64(0, heads, -1, d));
+        // State after the chunk: S' = diag(e^{b_last}) S + Σ_s (k_s ⊙ e^{b_last - b_s})ᵀ v_s.
+        String last = body.node("Slice", new String[] {cumulative, body.int64(-1), body.int64(Long.MAX_VALUE), body.int64(2)});
+        String keptState = body.node("Mul", state, body.node("Transpose", new String[] {body.node("Exp", last)}, Attribute.integers("perm", 0, 1, 3, 2)));
+        String decayedKeys = body.node("Mul", key, body.node("Exp", body.node("Sub", last, cumulative)));
+        String added = body.node("MatMul", body.node("Transpose", new String[] {decayedKeys}, Attribute.integers("perm", 0, 1, 3, 2)), value);
+        body.addNode("Add", new String[] {keptState, added}, new String[] {"state_out"});
+        body.addNode("Identity", new String[] {output}, new String[] {"output_chunk"});
+        body.output("state_out", TensorProto.DataType.FLOAT, 4);
+        body.output("output_chunk", TensorProto.DataType.FLOAT, 4);
+        return body.graph();
+    }
+
+    /** {@code log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|))}, stable for any x. */
+    private String logSigmoid(String x) {
+        String softTail = graph.node("Log", graph.node("Add", graph.scalar(1f), graph.node("Exp", graph.node("Neg", graph.node("Abs", x)))));
+        return graph.node("Sub", graph.node("Min", x, graph.scalar(0f)), softTail);
     }
 
     /** {@code [tokens, heads * d]} to {@code [batch, heads, sequence, d]}. */
@@ -181,30 +390,6 @@ public final class DecoderGraphWriter {
         return graph.node("Add", graph.node("Mul", x, cos), graph.node("Mul", rotated, sin));
     }
 
-    /** Additive mask {@code [sequence, total]}: 0 where a query may see a key, the lowest float elsewhere. Shared by layers of equal attention. */
-    private String mask(LayerAttention attention, String presentKey) {
-        String existing = masks.get(attention);
-        if (existing != null) {
-            return existing;
-        }
-        String total = graph.node("Squeeze", graph.node("Slice", new String[] {graph.node("Shape", presentKey), graph.int64(2), graph.int64(3)}), graph.int64(0));
-        String keyPositions = graph.node("Unsqueeze", graph.node("Range", new String[] {graph.int64(true, 0), total, graph.int64(true, 1)}), graph.int64(0));
-        String queryPositions = graph.node("Unsqueeze", positions, graph.int64(1));
-        String allowed = graph.node("LessOrEqual", keyPositions, queryPositions);
-        switch (attention.kind()) {
-            case SOFTMAX -> { }
-            case SLIDING_WINDOW -> {
-                String inWindow = graph.node("Greater", keyPositions, graph.node("Sub", queryPositions, graph.int64(true, attention.window())));
-                String sink = graph.node("Less", keyPositions, graph.int64(true, attention.sinks()));
-                allowed = graph.node("And", allowed, graph.node("Or", inWindow, sink));
-            }
-            case GATED_LINEAR -> throw new UnsupportedOperationException("gated linear attention has no mask");
-        }
-        String mask = graph.node("Where", new String[] {allowed, graph.scalar(0f), graph.scalar(MASKED)});
-        masks.put(attention, mask);
-        return mask;
-    }
-
     /** RMSNorm over the last axis: {@code x / sqrt(mean(x^2) + eps) * w}. */
     private String rmsNorm(String x, String weight) {
         String meanSquare = graph.node("ReduceMean", new String[] {graph.node("Mul", x, x), graph.int64(-1)}, Attribute.integer("keepdims", 1));
@@ -212,14 +397,128 @@ public final class DecoderGraphWriter {
         return graph.node("Mul", graph.node("Mul", x, inverse), weight);
     }
 
-    private String linear(String input, int layer, LayerTensor weight, LayerTensor bias) throws IOException {
-        String weightName = weight(weight.name(layer));
-        String biasName = model.tensors().containsKey(bias.name(layer)) ? weight(bias.name(layer)) : null;
-        String[] inputs = biasName == null ? new String[] {input, weightName} : new String[] {input, weightName, biasName};
-        return graph.node("Gemm", inputs, Attribute.integer("transB", 1));
+    /**
+     * One projection of {@code [tokens, in]}: float or int8 weights, float or spiking input (DESIGN §4).
+     * Spiking: {@code θ = clamp(mean|a|/k, 1e-5, 1e4)} per token, {@code s = clamp(round(a/θ), ±T)},
+     * int8 weights multiply s in int32 (MatMulInteger) per group, then {@code y = θ Σ_G σ_G acc_G + b}.
+     */
+    private String projection(String input, int layer, LayerTensor weightTensor, LayerTensor biasTensor) throws IOException {
+        String name = weightTensor.name(layer);
+        String site = name.substring(0, name.length() - ".weight".length());
+        TensorView weight = model.tensor(name);
+        String bias = model.tensors().containsKey(biasTensor.name(layer)) ? floatWeight(biasTensor.name(layer)) : null;
+        String output;
+        if (!spike.spikes(site)) {
+            String weights = weight instanceof ScaledInt8Tensor int8 ? dequantized(name, int8) : floatWeight(name);
+            return graph.node("Gemm", bias == null ? new String[] {input, weights} : new String[] {input, weights, bias}, Attribute.integer("transB", 1));
+        }
+        String meanMagnitude = graph.node("ReduceMean", new String[] {graph.node("Abs", input), graph.int64(-1)}, Attribute.integer("keepdims", 1));
+        String threshold = graph.node("Clip", new String[] {graph.node("Div", meanMagnitude, graph.scalar((float) spike.k())),
+                graph.scalar(1e-5f), graph.scalar(1e4f)});
+        String counts = graph.node("Clip", new String[] {graph.node("Round", graph.node("Div", input, threshold)),
+                graph.scalar(-spike.timeSteps()), graph.scalar(spike.timeSteps())});
+        if (weight instanceof ScaledInt8Tensor int8) {
+            output = integerProduct(name, int8, counts);
+        }
+        else {
+            output = graph.node("Gemm", new String[] {counts, floatWeight(name)}, Attribute.integer("transB", 1));
+        }
+        output = graph.node("Mul", output, threshold);
+        return bias == null ? output : graph.node("Add", output, bias);
     }
 
-    private String weight(String name) throws IOException {
-        return graph.weight(name, model.tensor(name));
+    /** {@code Σ_G σ[i,G] Σ_{j∈G} Wq[i,j] s_j} for counts {@code [tokens, in]}; returns {@code [tokens, out]}. */
+    private String integerProduct(String name, ScaledInt8Tensor weight, String counts) throws IOException {
+        int outputs = (int) weight.shape().dimension(0);
+        int inputs = (int) weight.shape().dimension(1);
+        int group = Math.min(weight.groupSize(), inputs);
+        int groups = (inputs + group - 1) / group;
+        if (groups == 1) {
+            String spikes = graph.node("Cast", new String[] {graph.node("Transpose", new String[] {counts}, Attribute.integers("perm", 1, 0))}, Attribute.integer("to", INT8));
+            String accumulated = graph.node("Cast", new String[] {graph.node("MatMulInteger", int8Codes(name, weight), spikes)}, Attribute.integer("to", FLOAT));
+            String scaled = graph.node("Mul", accumulated, floatWeight(name + "_scale", weight.scales()));
+            return graph.node("Transpose", new String[] {scaled}, Attribute.integers("perm", 1, 0));
+        }
+        int padding = groups * group - inputs;
+        String padded = padding == 0 ? counts : graph.node("Pad", new String[] {counts, graph.int64(0, 0, 0, padding)});
+        String byGroup = graph.node("Transpose", new String[] {graph.node("Reshape", padded, graph.int64(-1, groups, group))}, Attribute.integers("perm", 1, 2, 0));
+        String spikes = graph.node("Cast", new String[] {byGroup}, Attribute.integer("to", INT8));
+        String accumulated = graph.node("Cast", new String[] {graph.node("MatMulInteger", groupedCodes(name, weight, groups, group), spikes)}, Attribute.integer("to", FLOAT));
+        String scaled = graph.node("Mul", accumulated, groupedScales(name, weight, outputs, groups));
+        String summed = graph.node("ReduceSum", new String[] {scaled, graph.int64(0)}, Attribute.integer("keepdims", 0));
+        return graph.node("Transpose", new String[] {summed}, Attribute.integers("perm", 1, 0));
+    }
+
+    /** Float weights {@code code * scale} of an int8 tensor, via blocked DequantizeLinear. */
+    private String dequantized(String name, ScaledInt8Tensor weight) throws IOException {
+        int columns = (int) weight.shape().columns();
+        return graph.node("DequantizeLinear", new String[] {int8Codes(name, weight), floatWeight(name + "_scale", weight.scales())},
+                Attribute.integer("axis", 1), Attribute.integer("block_size", Math.min(weight.groupSize(), columns)));
+    }
+
+    /** The codes as stored, {@code [out, in]}. */
+    private String int8Codes(String name, ScaledInt8Tensor weight) throws IOException {
+        String existing = initializers.get(name);
+        if (existing != null) {
+            return existing;
+        }
+        MemorySegment codes = weight.codes().data();
+        String created = graph.int8Weight(name, weight.shape().dimensions(), sink -> {
+            for (long offset = 0; offset < codes.byteSize(); offset += COPY_CHUNK) {
+                sink.write(codes.asSlice(offset, Math.min(COPY_CHUNK, codes.byteSize() - offset)).asByteBuffer());
+            }
+        });
+        initializers.put(name, created);
+        return created;
+    }
+
+    /** The codes regrouped as {@code [groups, out, group]}, the last group zero-padded, for a batched MatMulInteger. */
+    private String groupedCodes(String name, ScaledInt8Tensor weight, int groups, int group) throws IOException {
+        int outputs = (int) weight.shape().dimension(0);
+        int inputs = (int) weight.shape().dimension(1);
+        MemorySegment codes = weight.codes().data();
+        return graph.int8Weight(name + ".grouped", new long[] {groups, outputs, group}, sink -> {
+            ByteBuffer row = ByteBuffer.allocate(group);
+            for (int index = 0; index < groups; index++) {
+                int start = index * group;
+                int length = Math.min(group, inputs - start);
+                for (int output = 0; output < outputs; output++) {
+                    row.clear();
+                    row.put(codes.asSlice((long) output * inputs + start, length).asByteBuffer());
+                    while (row.hasRemaining()) {
+                        row.put((byte) 0);
+                    }
+                    row.flip();
+                    sink.write(row);
+                }
+            }
+        });
+    }
+
+    /** The scales transposed to {@code [groups, out, 1]}, matching {@link #groupedCodes}. */
+    private String groupedScales(String name, ScaledInt8Tensor weight, int outputs, int groups) throws IOException {
+        float[] scales = weight.scales().toFloats();
+        float[] transposed = new float[scales.length];
+        for (int output = 0; output < outputs; output++) {
+            for (int index = 0; index < groups; index++) {
+                transposed[index * outputs + output] = scales[output * groups + index];
+            }
+        }
+        return graph.weight(name + "_scale.grouped", transposed, groups, outputs, 1);
+    }
+
+    private String floatWeight(String name) throws IOException {
+        return floatWeight(name, model.tensor(name));
+    }
+
+    /** A float32 initializer named after the tensor, written once however often it is used. */
+    private String floatWeight(String name, TensorView tensor) throws IOException {
+        String existing = initializers.get(name);
+        if (existing != null) {
+            return existing;
+        }
+        String created = graph.weight(name, tensor);
+        initializers.put(name, created);
+        return created;
     }
 }

@@ -20,6 +20,18 @@ final class ExternalDataWriter implements AutoCloseable {
     /** Where a tensor landed in the file. */
     record Placement(long offset, long length) {}
 
+    /** Streams raw bytes of one tensor into the file. */
+    @FunctionalInterface
+    interface ByteSource {
+        void write(ByteSink sink) throws IOException;
+    }
+
+    /** Where a {@link ByteSource} writes. */
+    @FunctionalInterface
+    interface ByteSink {
+        void write(ByteBuffer bytes) throws IOException;
+    }
+
     private final Path path;
     private final FileChannel channel;
 
@@ -55,6 +67,12 @@ final class ExternalDataWriter implements AutoCloseable {
         bytes.asFloatBuffer().put(values);
         writeFully(bytes);
         return new Placement(offset, values.length * 4L);
+    }
+
+    Placement writeBytes(ByteSource source) throws IOException {
+        long offset = alignedPosition();
+        source.write(this::writeFully);
+        return new Placement(offset, channel.position() - offset);
     }
 
     private long alignedPosition() throws IOException {

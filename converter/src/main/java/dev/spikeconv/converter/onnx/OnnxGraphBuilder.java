@@ -17,7 +17,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Builds an ONNX graph one node at a time: nodes get generated output names, small constants are
@@ -30,11 +32,26 @@ final class OnnxGraphBuilder {
     private final GraphProto.Builder graph;
     private final ExternalDataWriter externalData;
     private final Map<String, String> constants = new HashMap<>();
-    private int nameCounter;
+    /** Shared with subgraphs: node and value names are unique across the whole model. */
+    private final AtomicInteger names;
 
     OnnxGraphBuilder(String name, ExternalDataWriter externalData) {
+        this(name, externalData, new AtomicInteger());
+    }
+
+    private OnnxGraphBuilder(String name, ExternalDataWriter externalData, AtomicInteger names) {
         this.graph = GraphProto.newBuilder().setName(name);
         this.externalData = externalData;
+        this.names = names;
+    }
+
+    /** A body graph (for Scan) whose values may refer to this graph's values; it holds no external weights. */
+    OnnxGraphBuilder subgraph(String name) {
+        return new OnnxGraphBuilder(name, null, names);
+    }
+
+    GraphProto graph() {
+        return graph.build();
     }
 
     /** A node attribute. */
@@ -54,6 +71,15 @@ final class OnnxGraphBuilder {
         static Attribute real(String name, float value) {
             return new Attribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build());
         }
+
+        static Attribute graph(String name, GraphProto graph) {
+            return new Attribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH).setG(graph).build());
+        }
+    }
+
+    /** A fresh value name, for outputs of nodes added with {@link #addNode}. */
+    String newName(String prefix) {
+        return prefix + "_" + names.getAndIncrement();
     }
 
     /** Adds a node with one output and returns the output's name. */
@@ -65,7 +91,7 @@ final class OnnxGraphBuilder {
     String[] nodes(String operator, int outputCount, String[] inputs, Attribute... attributes) {
         String[] outputs = new String[outputCount];
         for (int i = 0; i < outputCount; i++) {
-            outputs[i] = operator.toLowerCase() + "_" + (nameCounter++);
+            outputs[i] = operator.toLowerCase(Locale.ROOT) + "_" + names.getAndIncrement();
         }
         addNode(operator, inputs, outputs, attributes);
         return outputs;
@@ -73,7 +99,7 @@ final class OnnxGraphBuilder {
 
     /** Adds a node writing named outputs (graph outputs such as {@code logits}). */
     void addNode(String operator, String[] inputs, String[] outputs, Attribute... attributes) {
-        NodeProto.Builder node = NodeProto.newBuilder().setOpType(operator).setName(operator + "_" + (nameCounter++));
+        NodeProto.Builder node = NodeProto.newBuilder().setOpType(operator).setName(operator + "_" + names.getAndIncrement());
         Arrays.stream(inputs).forEach(node::addInput);
         Arrays.stream(outputs).forEach(node::addOutput);
         Arrays.stream(attributes).map(Attribute::proto).forEach(node::addAttribute);
@@ -92,7 +118,7 @@ final class OnnxGraphBuilder {
     String int64(boolean scalar, long... values) {
         String key = (scalar ? "s" : "v") + Arrays.toString(values);
         return constants.computeIfAbsent(key, unused -> {
-            String name = "const_" + (nameCounter++);
+            String name = "const_" + names.getAndIncrement();
             TensorProto.Builder tensor = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE);
             if (!scalar) {
                 tensor.addDims(values.length);
@@ -110,7 +136,7 @@ final class OnnxGraphBuilder {
 
     /** An inline float32 tensor: a scalar when {@code dimensions} is empty. */
     String float32(float[] values, long... dimensions) {
-        String name = "const_" + (nameCounter++);
+        String name = "const_" + names.getAndIncrement();
         TensorProto.Builder tensor = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
         Arrays.stream(dimensions).forEach(tensor::addDims);
         ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -131,12 +157,22 @@ final class OnnxGraphBuilder {
     }
 
     String weight(String name, float[] values, long... dimensions) throws IOException {
-        addExternal(name, dimensions, externalData.writeFloats(values));
+        addExternal(name, TensorProto.DataType.FLOAT, dimensions, externalData.writeFloats(values));
+        return name;
+    }
+
+    /** An int8 weight whose bytes {@code writer} streams into the external data file. */
+    String int8Weight(String name, long[] dimensions, ExternalDataWriter.ByteSource writer) throws IOException {
+        addExternal(name, TensorProto.DataType.INT8, dimensions, externalData.writeBytes(writer));
         return name;
     }
 
     private void addExternal(String name, long[] dimensions, ExternalDataWriter.Placement placement) {
-        TensorProto.Builder tensor = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
+        addExternal(name, TensorProto.DataType.FLOAT, dimensions, placement);
+    }
+
+    private void addExternal(String name, TensorProto.DataType type, long[] dimensions, ExternalDataWriter.Placement placement) {
+        TensorProto.Builder tensor = TensorProto.newBuilder().setName(name).setDataType(type.getNumber())
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL)
                 .addExternalData(entry("location", externalData.fileName()))
                 .addExternalData(entry("offset", String.valueOf(placement.offset())))
@@ -147,6 +183,23 @@ final class OnnxGraphBuilder {
 
     private static StringStringEntryProto entry(String key, String value) {
         return StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
+    }
+
+    /** Declares a graph input of unknown shape but known rank, as Scan bodies need. */
+    void input(String name, TensorProto.DataType type, int rank) {
+        Object[] dimensions = new Object[rank];
+        for (int i = 0; i < rank; i++) {
+            dimensions[i] = name + "_" + i;
+        }
+        input(name, type, dimensions);
+    }
+
+    void output(String name, TensorProto.DataType type, int rank) {
+        Object[] dimensions = new Object[rank];
+        for (int i = 0; i < rank; i++) {
+            dimensions[i] = name + "_" + i;
+        }
+        output(name, type, dimensions);
     }
 
     /** Declares a graph input; a dimension is a fixed size (Long) or a symbolic name (String). */

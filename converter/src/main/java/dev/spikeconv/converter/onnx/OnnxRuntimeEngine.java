@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
@@ -16,15 +17,18 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Runs a decoder graph of {@link DecoderGraphWriter}'s form on ONNX Runtime (CPU): threads as
- * configured, spinning off, and every tensor, result and session closed. A session keeps the
- * {@code present} cache of one run as the {@code past} input of the next.
+ * Runs a graph of {@link DecoderGraphWriter}'s form on ONNX Runtime (CPU): threads as configured,
+ * spinning off, and every tensor, result and session closed. A session feeds each run's
+ * {@code present.*} outputs back as the next run's {@code past_key_values.*} inputs.
  */
 public final class OnnxRuntimeEngine implements InferenceEngine {
     private static final OrtEnvironment ENVIRONMENT = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "spikeconv");
@@ -44,7 +48,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         return new OnnxRuntimeEngine(config, createSession(modelFile, options), null);
     }
 
-    /** Exports {@code model} as a dense ONNX graph into a temporary folder (removed on close) and opens it. */
+    /** Writes {@code model} as an ONNX graph into a temporary folder (removed on close) and opens it. */
     public static OnnxRuntimeEngine export(ModelDescription model, OnnxRuntimeOptions options) throws IOException {
         Path directory = Files.createTempDirectory("spikeconv-onnx-");
         try {
@@ -108,21 +112,48 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         }
     }
 
-    /** One sequence: the last run's result stays open because its present cache feeds the next run. */
+    /** One sequence: the last run's result stays open because its present caches feed the next run. */
     private final class RuntimeSession implements InferenceSession {
-        private final Map<String, OnnxTensor> emptyCache = new HashMap<>();
+        /** past input name, present output name, for every cache of the graph */
+        private final List<String[]> caches = new ArrayList<>();
+        private final Map<String, OnnxTensor> initialCaches = new HashMap<>();
         private OrtSession.Result previous;
         private int position;
 
+        RuntimeSession() {
+            int kvHeads = config.keyValueHeadCount();
+            int d = config.headDimension();
+            try {
+                for (int layer = 0; layer < config.layerCount(); layer++) {
+                    if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
+                        caches.add(new String[] {DecoderGraphWriter.pastState(layer), DecoderGraphWriter.presentState(layer)});
+                        initialCaches.put(DecoderGraphWriter.pastState(layer),
+                                OnnxTensor.createTensor(ENVIRONMENT, FloatBuffer.allocate(kvHeads * d * d), new long[] {1, kvHeads, d, d}));
+                    }
+                    else {
+                        caches.add(new String[] {DecoderGraphWriter.pastKey(layer), DecoderGraphWriter.presentKey(layer)});
+                        caches.add(new String[] {DecoderGraphWriter.pastValue(layer), DecoderGraphWriter.presentValue(layer)});
+                        for (String name : new String[] {DecoderGraphWriter.pastKey(layer), DecoderGraphWriter.pastValue(layer)}) {
+                            initialCaches.put(name, OnnxTensor.createTensor(ENVIRONMENT, FloatBuffer.allocate(0), new long[] {1, kvHeads, 0, d}));
+                        }
+                    }
+                }
+            }
+            catch (OrtException e) {
+                close();
+                throw new IllegalStateException("could not create the initial caches: " + e.getMessage(), e);
+            }
+        }
+
         @Override
         public float[][] forward(int[] tokens) {
-            try (OnnxTensor ids = OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(java.util.Arrays.stream(tokens).asLongStream().toArray()),
-                    new long[] {1, tokens.length})) {
+            try (OnnxTensor ids = OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(Arrays.stream(tokens).asLongStream().toArray()), new long[] {1, tokens.length});
+                    OnnxTensor past = OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(new long[] {position}), new long[] {1})) {
                 Map<String, OnnxTensor> inputs = new HashMap<>();
                 inputs.put(DecoderGraphWriter.INPUT_IDS, ids);
-                for (int layer = 0; layer < config.layerCount(); layer++) {
-                    inputs.put(DecoderGraphWriter.pastKey(layer), cache(DecoderGraphWriter.presentKey(layer)));
-                    inputs.put(DecoderGraphWriter.pastValue(layer), cache(DecoderGraphWriter.presentValue(layer)));
+                inputs.put(DecoderGraphWriter.PAST_SEQUENCE_LENGTH, past);
+                for (String[] cache : caches) {
+                    inputs.put(cache[0], previous == null ? initialCaches.get(cache[0]) : output(previous, cache[1]));
                 }
                 OrtSession.Result result = session.run(inputs);
                 float[][] logits = logits(result, tokens.length);
@@ -136,25 +167,14 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             }
         }
 
-        /** The previous run's present tensor, or an empty cache {@code [1, kv_heads, 0, head_dim]} before the first. */
-        private OnnxTensor cache(String presentName) throws OrtException {
-            if (previous != null) {
-                return (OnnxTensor) previous.get(presentName).orElseThrow(() -> new IllegalStateException("graph has no output " + presentName));
-            }
-            OnnxTensor empty = emptyCache.get(presentName);
-            if (empty == null) {
-                empty = OnnxTensor.createTensor(ENVIRONMENT, FloatBuffer.allocate(0),
-                        new long[] {1, config.keyValueHeadCount(), 0, config.headDimension()});
-                emptyCache.put(presentName, empty);
-            }
-            return empty;
+        private OnnxTensor output(OrtSession.Result result, String name) {
+            return (OnnxTensor) result.get(name).orElseThrow(() -> new IllegalStateException("graph has no output " + name));
         }
 
         private float[][] logits(OrtSession.Result result, int count) {
-            OnnxValue value = result.get(DecoderGraphWriter.LOGITS).orElseThrow(() -> new IllegalStateException("graph has no logits output"));
+            OnnxValue value = output(result, DecoderGraphWriter.LOGITS);
             FloatBuffer buffer = ((OnnxTensor) value).getFloatBuffer();
-            int vocabulary = config.vocabularySize();
-            float[][] rows = new float[count][vocabulary];
+            float[][] rows = new float[count][config.vocabularySize()];
             for (float[] row : rows) {
                 buffer.get(row);
             }
@@ -176,8 +196,8 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         @Override
         public void close() {
             closePrevious();
-            emptyCache.values().forEach(OnnxTensor::close);
-            emptyCache.clear();
+            initialCaches.values().forEach(OnnxTensor::close);
+            initialCaches.clear();
         }
     }
 }

@@ -55,7 +55,7 @@ class EngineCorrectnessTest {
         int[] tokens = StreamSupport.stream(tokenList.spliterator(), false).mapToInt(JsonNode::asInt).toArray();
         float[][] expected = NpyFile.readFloat32(folder.resolve("logits.npy"));
         try (ModelDescription model = CheckpointLoader.open(folder)) {
-            assertClose(Engines.logits(model, kind, tokens), expected, 5e-5f, name + " on " + kind);
+            assertClose(EngineRuns.logits(model, kind, tokens), expected, 5e-5f, name + " on " + kind);
         }
     }
 
@@ -81,7 +81,7 @@ class EngineCorrectnessTest {
     @MethodSource("storiesFormatsAndEngines")
     void stories260KReproducesItsPublishedGreedyOutput(String format, EngineKind kind) throws IOException {
         try (ModelDescription model = CheckpointLoader.open(stories(format));
-                InferenceEngine engine = Engines.open(model, kind);
+                InferenceEngine engine = EngineRuns.open(model, kind);
                 InferenceSession session = engine.newSession()) {
             float[] logits = session.forward(new int[] {1})[0];
             for (int i = 0; i < STORIES_TOP_IDS.length; i++) {
@@ -125,7 +125,7 @@ class EngineCorrectnessTest {
         float[][] first = null;
         for (Path path : written) {
             try (ModelDescription model = CheckpointLoader.open(path)) {
-                float[][] logits = Engines.logits(model, kind, tokens);
+                float[][] logits = EngineRuns.logits(model, kind, tokens);
                 if (first == null) {
                     first = logits;
                 }
@@ -136,7 +136,7 @@ class EngineCorrectnessTest {
         }
         try (ModelDescription model = CheckpointLoader.open(written.getFirst())) {
             EngineKind other = kind == EngineKind.ONNX ? EngineKind.JAVA : EngineKind.ONNX;
-            assertClose(Engines.logits(model, other, tokens), first, 2e-5f, tiny + ": " + kind + " vs " + other);
+            assertClose(EngineRuns.logits(model, other, tokens), first, 2e-5f, tiny + ": " + kind + " vs " + other);
         }
     }
 
@@ -146,7 +146,7 @@ class EngineCorrectnessTest {
         TinyModel tiny = TinyModels.mistral(); // sliding window of 8: the cache must also respect it
         int[] tokens = {1, 4, 9, 16, 25, 36, 8, 19, 32, 7, 20, 35, 11, 28, 5, 14};
         try (ModelDescription model = CheckpointLoader.open(CheckpointWriters.writeSafetensors(tiny, directory.resolve("m"), DType.F32, 1));
-                InferenceEngine engine = Engines.open(model, kind)) {
+                InferenceEngine engine = EngineRuns.open(model, kind)) {
             float[][] full;
             try (InferenceSession session = engine.newSession()) {
                 full = session.forward(tokens);

@@ -51,7 +51,8 @@ class DecoderGraphWriterTest {
             assertThat(proto.getGraph().getInitializerList().stream().map(TensorProto::getName)).contains("model.embed_tokens.weight")
                     .doesNotContain("lm_head.weight");
             assertThat(proto.getGraph().getInputList().stream().map(ValueInfoProto::getName))
-                    .containsExactly("input_ids", "past_key_values.0.key", "past_key_values.0.value", "past_key_values.1.key", "past_key_values.1.value");
+                    .containsExactly("input_ids", "past_sequence_length", "past_key_values.0.key", "past_key_values.0.value",
+                            "past_key_values.1.key", "past_key_values.1.value");
             assertThat(proto.getGraph().getOutputList().stream().map(ValueInfoProto::getName))
                     .containsExactly("logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value");
             assertThat(proto.getOpsetImport(0).getVersion()).isEqualTo(OnnxGraphBuilder.OPSET);

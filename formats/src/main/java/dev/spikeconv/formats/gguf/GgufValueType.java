@@ -24,6 +24,11 @@ public enum GgufValueType {
         this.minimumBytes = minimumBytes;
     }
 
+    /** The id GGUF files use for this type. */
+    public int id() {
+        return id;
+    }
+
     /** The fewest bytes a value of this type occupies; bounds array counts before allocating. */
     public int minimumBytes() {
         return minimumBytes;

@@ -9,6 +9,7 @@ import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.RopeScaling;
+import dev.spikeconv.formats.model.SpikeSettings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,6 +80,8 @@ public record HfConfig(ModelConfig config, int quantizationGroup) {
                         .qkNorm(fields.optionalBoolean("qk_norm").orElse(false))
                         .gateLowRankDimension(fields.optionalInt("gate_low_rank_dim").orElse(ModelConfig.DEFAULT_GATE_LOW_RANK_DIMENSION))
                         .gateLogitNormalizer(fields.optionalInt("gate_logit_normalizer").orElse(ModelConfig.DEFAULT_GATE_LOGIT_NORMALIZER));
+                fields.optionalObject("spikeconv").flatMap(spikeconv -> spikeconv.optionalObject("spike"))
+                        .ifPresent(spike -> builder.spike(spikeSettings(spike)));
             }
         }
         tokenId(fields, "bos_token_id").ifPresent(builder::bosTokenId);
@@ -91,6 +94,42 @@ public record HfConfig(ModelConfig config, int quantizationGroup) {
             throw InvalidInputException.forField(file, "spikeconv.quantization.group", "a non-negative integer", group);
         }
         return new HfConfig(builder.build(file), group);
+    }
+
+    /** {@code spikeconv.spike: {mode, k, T, coding, exclude}} of a bundle. */
+    private static SpikeSettings spikeSettings(JsonFields spike) {
+        Path file = spike.file();
+        String modeName = spike.optionalString("mode").orElse("off");
+        SpikeSettings.Mode mode = switch (modeName) {
+            case "off" -> SpikeSettings.Mode.OFF;
+            case "dynamic" -> SpikeSettings.Mode.DYNAMIC;
+            case "static" -> SpikeSettings.Mode.STATIC;
+            default -> throw InvalidInputException.forField(file, spike.fieldPath("mode"), "off, dynamic or static", modeName);
+        };
+        String codingName = spike.optionalString("coding").orElse("ternary");
+        SpikeSettings.Coding coding = switch (codingName) {
+            case "binary" -> SpikeSettings.Coding.BINARY;
+            case "ternary" -> SpikeSettings.Coding.TERNARY;
+            case "bitwise" -> SpikeSettings.Coding.BITWISE;
+            default -> throw InvalidInputException.forField(file, spike.fieldPath("coding"), "binary, ternary or bitwise", codingName);
+        };
+        List<String> exclude = new ArrayList<>();
+        if (spike.has("exclude")) {
+            for (JsonNode site : spike.requireArray("exclude")) {
+                if (!site.isTextual()) {
+                    throw InvalidInputException.forField(file, spike.fieldPath("exclude"), "site suffixes as strings", JsonFields.describe(site));
+                }
+                exclude.add(site.textValue());
+            }
+        }
+        double k = spike.optionalDouble("k").orElse(3);
+        int timeSteps = spike.optionalInt("T").orElse(SpikeSettings.MAX_TIME_STEPS);
+        try {
+            return new SpikeSettings(mode, k, timeSteps, coding, exclude);
+        }
+        catch (IllegalArgumentException e) {
+            throw InvalidInputException.forField(file, spike.fieldPath("k/T"), "k > 0 and 1 <= T <= " + SpikeSettings.MAX_TIME_STEPS, "k=" + k + ", T=" + timeSteps);
+        }
     }
 
     /** transformers 5 moved rope_theta into rope_parameters. */

@@ -33,7 +33,8 @@ public record ModelConfig(
         OptionalInt bosTokenId,
         OptionalInt eosTokenId,
         int gateLowRankDimension,
-        int gateLogitNormalizer) {
+        int gateLogitNormalizer,
+        SpikeSettings spike) {
     /** SpikingBrain's low-rank gate width and log-sigmoid normalizer. */
     public static final int DEFAULT_GATE_LOW_RANK_DIMENSION = 16;
     public static final int DEFAULT_GATE_LOGIT_NORMALIZER = 16;
@@ -50,6 +51,7 @@ public record ModelConfig(
         layers = List.copyOf(layers);
         Objects.requireNonNull(bosTokenId);
         Objects.requireNonNull(eosTokenId);
+        Objects.requireNonNull(spike);
     }
 
     public static Builder builder(Architecture architecture) {
@@ -88,7 +90,8 @@ public record ModelConfig(
                 .tiedEmbeddings(tiedEmbeddings)
                 .layers(layers)
                 .gateLowRankDimension(gateLowRankDimension)
-                .gateLogitNormalizer(gateLogitNormalizer);
+                .gateLogitNormalizer(gateLogitNormalizer)
+                .spike(spike);
         bosTokenId.ifPresent(builder::bosTokenId);
         eosTokenId.ifPresent(builder::eosTokenId);
         return builder;
@@ -117,6 +120,7 @@ public record ModelConfig(
         private OptionalInt eosTokenId = OptionalInt.empty();
         private int gateLowRankDimension = DEFAULT_GATE_LOW_RANK_DIMENSION;
         private int gateLogitNormalizer = DEFAULT_GATE_LOGIT_NORMALIZER;
+        private SpikeSettings spike = SpikeSettings.OFF;
 
         private Builder(Architecture architecture) {
             this.architecture = architecture;
@@ -236,6 +240,11 @@ public record ModelConfig(
             return this;
         }
 
+        public Builder spike(SpikeSettings value) {
+            spike = Objects.requireNonNull(value);
+            return this;
+        }
+
         /** Checks the values; an impossible one is an input error naming {@code source} and the field. */
         public ModelConfig build(Path source) {
             check(source, "vocab_size", vocabularySize, MAX_VOCABULARY);
@@ -269,7 +278,7 @@ public record ModelConfig(
             }
             return new ModelConfig(architecture, vocabularySize, hiddenSize, intermediateSize, headCount, keyValueHeadCount, headDimension,
                     normEpsilon, ropeTheta, ropeScaling, maxPositions, qkvBias, outputProjectionBias, mlpBias, qkNorm, tiedEmbeddings,
-                    new ArrayList<>(layers), bosTokenId, eosTokenId, gateLowRankDimension, gateLogitNormalizer);
+                    new ArrayList<>(layers), bosTokenId, eosTokenId, gateLowRankDimension, gateLogitNormalizer, spike);
         }
 
         private void checkTokenId(Path source, String field, OptionalInt id) {

@@ -21,16 +21,16 @@ public final class ModelDescription implements AutoCloseable {
     private final CheckpointFormat format;
     private final ModelConfig config;
     private final SequencedMap<String, TensorView> tensors;
-    private final List<String> unusedTensors;
+    private final SequencedMap<String, TensorView> extraTensors;
     private final List<Path> files;
     private final List<AutoCloseable> resources;
 
     private ModelDescription(CheckpointFormat format, ModelConfig config, SequencedMap<String, TensorView> tensors,
-            List<String> unusedTensors, List<Path> files, List<AutoCloseable> resources) {
+            SequencedMap<String, TensorView> extraTensors, List<Path> files, List<AutoCloseable> resources) {
         this.format = format;
         this.config = config;
         this.tensors = Collections.unmodifiableSequencedMap(tensors);
-        this.unusedTensors = List.copyOf(unusedTensors);
+        this.extraTensors = Collections.unmodifiableSequencedMap(extraTensors);
         this.files = List.copyOf(files);
         this.resources = List.copyOf(resources);
     }
@@ -62,12 +62,13 @@ public final class ModelDescription implements AutoCloseable {
                 throw InvalidInputException.forFile(source, "missing " + missing.size() + " tensor(s) the config requires: " + summarize(missing));
             }
             // torch.save keeps a tied head as a second view of the embedding; the config decides, so it is not "unused".
-            List<String> unused = tensors.keySet().stream()
+            SequencedMap<String, TensorView> extra = new LinkedHashMap<>();
+            tensors.keySet().stream()
                     .filter(name -> !ordered.containsKey(name))
                     .filter(name -> !(config.tiedEmbeddings() && name.equals(TensorNames.LM_HEAD)))
                     .sorted()
-                    .toList();
-            return new ModelDescription(format, config, ordered, unused, files, new ArrayList<>(resources));
+                    .forEach(name -> extra.put(name, tensors.get(name)));
+            return new ModelDescription(format, config, ordered, extra, files, new ArrayList<>(resources));
         }
         catch (RuntimeException e) {
             closeAll(resources, e);
@@ -120,7 +121,12 @@ public final class ModelDescription implements AutoCloseable {
 
     /** Names found in the checkpoint that the model does not use (e.g. rotary caches). */
     public List<String> unusedTensors() {
-        return unusedTensors;
+        return List.copyOf(extraTensors.keySet());
+    }
+
+    /** Tensors beside the model's own, by name: a bundle's calibrated spike thresholds, rotary caches, ... */
+    public SequencedMap<String, TensorView> extraTensors() {
+        return extraTensors;
     }
 
     /** The files the model was read from. */

@@ -23,13 +23,27 @@ import java.util.OptionalInt;
  * model; or a tokenizer file the user names.
  */
 public final class TokenizerLoader {
+    public static final String HUGGING_FACE = "tokenizer.json";
+    /** A GGUF file holding only the {@code tokenizer.*} metadata of a GGUF source. */
+    public static final String GGUF = "tokenizer.gguf";
+    public static final String LLAMA2C = "tokenizer.bin";
+
     private TokenizerLoader() {}
 
     /** The tokenizer stored with the checkpoint at {@code modelPath}, if it has one. */
     public static Optional<Tokenizer> forModel(Path modelPath, int vocabularySize) throws IOException {
         if (Files.isDirectory(modelPath)) {
-            Path json = modelPath.resolve("tokenizer.json");
-            return Files.isRegularFile(json) ? Optional.of(HuggingFaceTokenizerReader.read(json)) : Optional.empty();
+            // A Hugging Face folder has tokenizer.json; a spikeconv bundle may instead carry its source's vocabulary.
+            if (Files.isRegularFile(modelPath.resolve(HUGGING_FACE))) {
+                return Optional.of(HuggingFaceTokenizerReader.read(modelPath.resolve(HUGGING_FACE)));
+            }
+            if (Files.isRegularFile(modelPath.resolve(GGUF))) {
+                return Optional.of(fromFile(modelPath.resolve(GGUF), vocabularySize));
+            }
+            if (Files.isRegularFile(modelPath.resolve(LLAMA2C))) {
+                return Optional.of(fromFile(modelPath.resolve(LLAMA2C), vocabularySize));
+            }
+            return Optional.empty();
         }
         String name = modelPath.getFileName().toString();
         if (name.endsWith(".gguf")) {

@@ -1,20 +1,15 @@
 package dev.spikeconv.converter.execution;
 
-import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
-import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
 
-/** Opens a model on either engine, for tests that run both. */
-final class Engines {
-    private Engines() {}
+/** Runs a model once on either engine, for tests that compare engines. */
+final class EngineRuns {
+    private EngineRuns() {}
 
     static InferenceEngine open(ModelDescription model, EngineKind kind) throws IOException {
-        return switch (kind) {
-            case ONNX -> OnnxRuntimeEngine.export(model, OnnxRuntimeOptions.DEFAULT);
-            case JAVA -> ReferenceModel.load(model);
-        };
+        return Engines.open(model, kind, OnnxRuntimeOptions.DEFAULT);
     }
 
     static float[][] logits(ModelDescription model, EngineKind kind, int[] tokens) throws IOException {

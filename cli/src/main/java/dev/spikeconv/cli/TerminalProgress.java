@@ -1,0 +1,64 @@
+package dev.spikeconv.cli;
+
+import dev.spikeconv.converter.bundle.ConversionProgress;
+import dev.spikeconv.converter.inspect.ModelInspectionText;
+import java.io.PrintWriter;
+import java.util.Locale;
+
+/**
+ * Draws conversion progress on stderr: a bar with bytes, rate and ETA when stderr is a terminal,
+ * nothing but warnings otherwise (logs and CI output stay clean).
+ */
+final class TerminalProgress implements ConversionProgress {
+    private static final long REDRAW_NANOS = 200_000_000;
+
+    private final PrintWriter err;
+    private final boolean terminal;
+    private final long start = System.nanoTime();
+    private long lastDraw;
+
+    TerminalProgress(PrintWriter err, boolean terminal) {
+        this.err = err;
+        this.terminal = terminal;
+    }
+
+    static TerminalProgress forStderr(PrintWriter err) {
+        return new TerminalProgress(err, System.console() != null && System.console().isTerminal());
+    }
+
+    @Override
+    public void stage(String description) {
+        if (terminal) {
+            err.print("\r\033[K" + description + "\n");
+            err.flush();
+        }
+    }
+
+    @Override
+    public void tensor(String name, long bytesDone, long bytesTotal) {
+        long now = System.nanoTime();
+        if (!terminal || (now - lastDraw < REDRAW_NANOS && bytesDone < bytesTotal)) {
+            return;
+        }
+        lastDraw = now;
+        double fraction = bytesTotal == 0 ? 1 : (double) bytesDone / bytesTotal;
+        int width = 30;
+        int filled = (int) Math.round(fraction * width);
+        double seconds = (now - start) / 1e9;
+        double rate = bytesDone / Math.max(seconds, 1e-9);
+        String eta = fraction >= 1 || rate == 0 ? "" : String.format(Locale.ROOT, " ETA %.0fs", (bytesTotal - bytesDone) / rate);
+        err.printf(Locale.ROOT, "\r\033[K[%s%s] %3.0f%% %s / %s %s/s%s %s", "=".repeat(filled), " ".repeat(width - filled), fraction * 100,
+                ModelInspectionText.humanBytes(bytesDone), ModelInspectionText.humanBytes(bytesTotal), ModelInspectionText.humanBytes((long) rate), eta,
+                name.length() > 40 ? "..." + name.substring(name.length() - 37) : name);
+        if (bytesDone >= bytesTotal) {
+            err.println();
+        }
+        err.flush();
+    }
+
+    @Override
+    public void warning(String message) {
+        err.println((terminal ? "\r\033[K" : "") + "spikeconv: warning: " + message);
+        err.flush();
+    }
+}

@@ -1,0 +1,212 @@
+package dev.spikeconv.converter.bundle;
+
+import dev.spikeconv.converter.quantization.Int8Quantizer;
+import dev.spikeconv.formats.hf.SpikingBrainNames;
+import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.model.LayerTensor;
+import dev.spikeconv.formats.model.ModelConfig;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.model.TensorNames;
+import dev.spikeconv.formats.safetensors.SafetensorsWriter;
+import dev.spikeconv.formats.tensor.DType;
+import dev.spikeconv.formats.tensor.FloatEncodings;
+import dev.spikeconv.formats.tensor.Shape;
+import dev.spikeconv.formats.tensor.StoredTensor;
+import dev.spikeconv.formats.tensor.TensorView;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Decides every tensor of a bundle and streams its bytes from the source: projections quantized to
+ * int8 row block by row block (codes, then their {@code _scale}), other tensors copied in their
+ * source dtype (block-quantized GGUF tensors become F32), new GLA parameters from
+ * {@link GatedLinearInitialization}. A non-finite source value is an input error naming the tensor.
+ */
+final class BundleTensors {
+    /** Elements read and converted at a time: bounds memory whatever the tensor size. */
+    private static final int CHUNK_ELEMENTS = 1 << 22;
+    private static final long COPY_CHUNK = 1 << 24;
+    private static final Set<LayerTensor> PROJECTIONS = Set.of(LayerTensor.QUERY_WEIGHT, LayerTensor.KEY_WEIGHT, LayerTensor.VALUE_WEIGHT,
+            LayerTensor.OUTPUT_WEIGHT, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_DOWN_WEIGHT);
+
+    private final ModelDescription source;
+    private final ModelConfig target;
+    private final QuantizationOptions quantization;
+    private final Path sourcePath;
+
+    BundleTensors(ModelDescription source, ModelConfig target, QuantizationOptions quantization, Path sourcePath) {
+        this.source = source;
+        this.target = target;
+        this.quantization = quantization;
+        this.sourcePath = sourcePath;
+    }
+
+    /** The bundle's tensors in canonical order, each int8 weight followed by its scale. */
+    List<BundleTensor> plan() {
+        List<BundleTensor> tensors = new ArrayList<>();
+        for (Map.Entry<String, Shape> expected : TensorNames.expected(target).entrySet()) {
+            String name = expected.getKey();
+            Shape shape = expected.getValue();
+            String bundleName = SpikingBrainNames.fromCanonical(name);
+            float[] generated = generated(name);
+            if (generated != null) {
+                tensors.add(new BundleTensor(bundleName, DType.F32, shape, 0, (entry, channel) -> writeFloats(generated, channel)));
+            }
+            else if (quantized(name)) {
+                addQuantized(tensors, bundleName, source.tensor(name));
+            }
+            else {
+                tensors.add(copied(bundleName, source.tensor(name)));
+            }
+        }
+        return tensors;
+    }
+
+    private boolean quantized(String name) {
+        if (!quantization.enabled()) {
+            return false;
+        }
+        if (name.equals(TensorNames.EMBEDDING)) {
+            return quantization.embeddings();
+        }
+        if (name.equals(TensorNames.LM_HEAD)) {
+            return quantization.head();
+        }
+        for (int layer = 0; layer < target.layerCount(); layer++) {
+            for (LayerTensor projection : PROJECTIONS) {
+                if (name.equals(projection.name(layer))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** New GLA parameters, or null for a tensor the source provides. */
+    private float[] generated(String name) {
+        if (source.tensors().containsKey(name)) {
+            return null;
+        }
+        for (int layer = 0; layer < target.layerCount(); layer++) {
+            if (name.equals(LayerTensor.DECAY_GATE_DOWN_WEIGHT.name(layer))) {
+                return GatedLinearInitialization.gateDownWeight(target, layer);
+            }
+            if (name.equals(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer))) {
+                return GatedLinearInitialization.gateUpWeight(target);
+            }
+            if (name.equals(LayerTensor.DECAY_GATE_UP_BIAS.name(layer))) {
+                return GatedLinearInitialization.gateUpBias(target);
+            }
+            if (name.equals(LayerTensor.HEAD_OUTPUT_NORM.name(layer))) {
+                return GatedLinearInitialization.headNorm(target);
+            }
+        }
+        return null;
+    }
+
+    /** The dtype a copied tensor keeps: its own float type; F32 for block-quantized, integer or reordered F8 tensors. */
+    static DType storedType(TensorView tensor) {
+        return switch (tensor.dtype()) {
+            case F64, F32, F16, BF16 -> tensor.dtype();
+            case F8_E4M3, F8_E5M2 -> tensor instanceof StoredTensor ? tensor.dtype() : DType.F32;
+            case I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> DType.F32;
+        };
+    }
+
+    private BundleTensor copied(String bundleName, TensorView tensor) {
+        DType type = storedType(tensor);
+        if (tensor instanceof StoredTensor stored && stored.dtype() == type) {
+            return new BundleTensor(bundleName, type, tensor.shape(), tensor.byteSize(), (entry, channel) -> copyBytes(stored, channel));
+        }
+        return new BundleTensor(bundleName, type, tensor.shape(), tensor.byteSize(), (entry, channel) -> encode(tensor, type, channel));
+    }
+
+    private void addQuantized(List<BundleTensor> tensors, String bundleName, TensorView tensor) {
+        int rows = Math.toIntExact(tensor.shape().dimension(0));
+        int columns = Math.toIntExact(tensor.shape().dimension(1));
+        int group = quantization.groupFor(columns);
+        int groups = Int8Quantizer.groupsPerRow(columns, group);
+        float[] scales = new float[rows * groups];
+        tensors.add(new BundleTensor(bundleName, DType.I8, tensor.shape(), tensor.byteSize(), (entry, channel) -> {
+            int rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / columns);
+            float[] values = new float[rowsPerChunk * columns];
+            byte[] codes = new byte[values.length];
+            float[] chunkScales = new float[rowsPerChunk * groups];
+            for (int first = 0; first < rows; first += rowsPerChunk) {
+                int count = Math.min(rowsPerChunk, rows - first);
+                tensor.readFloats((long) first * columns, values, 0, count * columns);
+                checkFinite(tensor, values, count * columns, (long) first * columns);
+                Int8Quantizer.quantize(values, count, columns, group, codes, chunkScales);
+                System.arraycopy(chunkScales, 0, scales, first * groups, count * groups);
+                SafetensorsWriter.writeFully(channel, ByteBuffer.wrap(codes, 0, count * columns));
+            }
+        }));
+        tensors.add(new BundleTensor(bundleName + SpikingBrainNames.SCALE_SUFFIX, DType.F32, Shape.of(rows, groups), 0,
+                (entry, channel) -> writeFloats(scales, channel)));
+    }
+
+    private void copyBytes(StoredTensor tensor, WritableByteChannel channel) throws IOException {
+        MemorySegment data = tensor.data();
+        // Copied byte for byte; non-finite values are still refused.
+        checkFinite(tensor);
+        for (long offset = 0; offset < data.byteSize(); offset += COPY_CHUNK) {
+            SafetensorsWriter.writeFully(channel, data.asSlice(offset, Math.min(COPY_CHUNK, data.byteSize() - offset)).asByteBuffer());
+        }
+    }
+
+    private void checkFinite(TensorView tensor) {
+        long elements = tensor.shape().elementCount();
+        float[] values = new float[(int) Math.min(CHUNK_ELEMENTS, Math.max(1, elements))];
+        for (long first = 0; first < elements; first += values.length) {
+            int count = (int) Math.min(values.length, elements - first);
+            tensor.readFloats(first, values, 0, count);
+            checkFinite(tensor, values, count, first);
+        }
+    }
+
+    private void encode(TensorView tensor, DType type, WritableByteChannel channel) throws IOException {
+        long elements = tensor.shape().elementCount();
+        float[] values = new float[(int) Math.min(CHUNK_ELEMENTS, Math.max(1, elements))];
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * type.elementSize()).order(ByteOrder.LITTLE_ENDIAN);
+        for (long first = 0; first < elements; first += values.length) {
+            int count = (int) Math.min(values.length, elements - first);
+            tensor.readFloats(first, values, 0, count);
+            checkFinite(tensor, values, count, first);
+            bytes.clear();
+            for (int i = 0; i < count; i++) {
+                switch (type) {
+                    case F32 -> bytes.putFloat(values[i]);
+                    case F64 -> bytes.putDouble(values[i]);
+                    case F16 -> bytes.putShort(FloatEncodings.floatToHalf(values[i]));
+                    case BF16 -> bytes.putShort(FloatEncodings.floatToBfloat16(values[i]));
+                    case F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K ->
+                            throw new IllegalStateException("no encoder for " + type);
+                }
+            }
+            bytes.flip();
+            SafetensorsWriter.writeFully(channel, bytes);
+        }
+    }
+
+    private void checkFinite(TensorView tensor, float[] values, int count, long firstElement) {
+        for (int i = 0; i < count; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw InvalidInputException.forField(sourcePath, tensor.name() + "[" + (firstElement + i) + "]", "a finite weight", values[i]);
+            }
+        }
+    }
+
+    private static void writeFloats(float[] values, WritableByteChannel channel) throws IOException {
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(values);
+        SafetensorsWriter.writeFully(channel, bytes);
+    }
+}

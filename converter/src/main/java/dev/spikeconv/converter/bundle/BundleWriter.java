@@ -1,0 +1,202 @@
+package dev.spikeconv.converter.bundle;
+
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.hf.HfCheckpointLoader;
+import dev.spikeconv.formats.json.JsonDocuments;
+import dev.spikeconv.formats.model.Architecture;
+import dev.spikeconv.formats.model.ModelConfig;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.safetensors.SafetensorsWriter;
+import dev.spikeconv.formats.tensor.DType;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Converts a dense model into a spikeconv bundle (DESIGN §5). Everything is built in a hidden
+ * temporary sibling of the output folder and renamed into place at the end, so an interrupted run
+ * leaves no output; the ONNX graph is written from the bundle's own safetensors as read back, so
+ * graph and weights cannot disagree. The same inputs and options give byte-identical files.
+ */
+public final class BundleWriter {
+    public static final String SAFETENSORS = "model.safetensors";
+    public static final String INDEX = "model.safetensors.index.json";
+
+    /** What a finished conversion produced and read. */
+    public record Summary(Path output, int tensorCount, long sourceBytes, long writtenBytes, long nanos) {}
+
+    private BundleWriter() {}
+
+    public static Summary convert(ModelDescription source, Path sourcePath, Path output, ConversionOptions options, ConversionProgress progress)
+            throws IOException {
+        long start = System.nanoTime();
+        Path target = output.toAbsolutePath().normalize();
+        if (Files.exists(target) && !options.force()) {
+            throw new IllegalArgumentException(output + " already exists; pass --force to replace it");
+        }
+        if (options.w8aSpikeLayout()) {
+            ModelConfig sourceConfig = source.config();
+            String problem = W8ASpikeLayout.incompatibility(options.quantization(), List.of((long) sourceConfig.hiddenSize(),
+                    (long) sourceConfig.headCount() * sourceConfig.headDimension(), (long) sourceConfig.intermediateSize()));
+            if (problem != null) {
+                throw new IllegalArgumentException(problem);
+            }
+        }
+        Path parent = target.getParent();
+        Files.createDirectories(parent);
+        Path staging = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+        try {
+            // createTempDirectory makes it private (0700); the bundle should read like any folder the user makes.
+            if (Files.getFileStore(staging).supportsFileAttributeView("posix")) {
+                Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+            ModelConfig config = source.config().toBuilder()
+                    .architecture(Architecture.GLA_SWA)
+                    .layers(options.plan().layers())
+                    .spike(options.spike())
+                    .build(sourcePath);
+            List<BundleTensor> tensors = new BundleTensors(source, config, options.quantization(), sourcePath).plan();
+            long sourceBytes = tensors.stream().mapToLong(BundleTensor::sourceBytes).sum();
+            writeSafetensors(tensors, staging, options.maxShardBytes(), sourceBytes, progress);
+            progress.stage("hashing the source files");
+            Files.writeString(staging.resolve(HfCheckpointLoader.CONFIG), JsonDocuments.writer().writeValueAsString(
+                    BundleConfig.toJson(config, options.plan().name(), options.quantization(), source.format(), source.config(),
+                            sourceHashes(source, sourcePath), torchDtype(source))));
+            TokenizerExport.copy(sourcePath, staging, progress);
+            progress.stage("writing the ONNX graph");
+            try (ModelDescription bundle = CheckpointLoader.open(staging)) {
+                DecoderGraphWriter.write(bundle, staging);
+                if (options.w8aSpikeLayout()) {
+                    progress.stage("writing the W8ASpike layout");
+                    W8ASpikeLayout.write(bundle, staging.resolve(W8ASpikeLayout.FOLDER));
+                }
+            }
+            long written = folderSize(staging);
+            replace(staging, target);
+            return new Summary(target, tensors.size(), sourceBytes, written, System.nanoTime() - start);
+        }
+        catch (IOException | RuntimeException | Error e) {
+            deleteQuietly(staging);
+            throw e;
+        }
+    }
+
+    /** One file, or shards of at most {@code maxShardBytes} with an index; an int8 weight stays with its scale. */
+    private static void writeSafetensors(List<BundleTensor> tensors, Path directory, long maxShardBytes, long sourceBytes, ConversionProgress progress)
+            throws IOException {
+        List<List<BundleTensor>> shards = new ArrayList<>();
+        List<BundleTensor> current = new ArrayList<>();
+        long size = 0;
+        for (int i = 0; i < tensors.size(); i++) {
+            BundleTensor tensor = tensors.get(i);
+            boolean scale = tensor.name().endsWith("_scale") && i > 0 && tensors.get(i - 1).dtype() == DType.I8;
+            if (!current.isEmpty() && !scale && size + tensor.byteSize() > maxShardBytes) {
+                shards.add(current);
+                current = new ArrayList<>();
+                size = 0;
+            }
+            current.add(tensor);
+            size += tensor.byteSize();
+        }
+        shards.add(current);
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        long[] done = {0};
+        for (int index = 0; index < shards.size(); index++) {
+            String file = shards.size() == 1 ? SAFETENSORS : String.format("model-%05d-of-%05d.safetensors", index + 1, shards.size());
+            progress.stage("writing " + file);
+            List<BundleTensor> shard = shards.get(index);
+            Map<String, BundleTensor> byName = new LinkedHashMap<>();
+            shard.forEach(tensor -> byName.put(tensor.name(), tensor));
+            SafetensorsWriter.write(directory.resolve(file), shard.stream().map(BundleTensor::entry).toList(), Map.of("format", "pt"),
+                    (entry, channel) -> {
+                        BundleTensor tensor = byName.get(entry.name());
+                        tensor.content().write(entry, channel);
+                        done[0] += tensor.sourceBytes();
+                        progress.tensor(entry.name(), done[0], sourceBytes);
+                    });
+            shard.forEach(tensor -> weightMap.put(tensor.name(), file));
+        }
+        if (shards.size() > 1) {
+            var index = JsonDocuments.writer().createObjectNode();
+            index.putObject("metadata").put("total_size", tensors.stream().mapToLong(BundleTensor::byteSize).sum());
+            var map = index.putObject("weight_map");
+            weightMap.forEach(map::put);
+            Files.writeString(directory.resolve(INDEX), JsonDocuments.writer().writeValueAsString(index));
+        }
+    }
+
+    /** SHA-256 of every source file, under its name relative to the source (never an absolute path). */
+    private static Map<String, String> sourceHashes(ModelDescription source, Path sourcePath) throws IOException {
+        Path base = Files.isDirectory(sourcePath) ? sourcePath.toAbsolutePath() : sourcePath.toAbsolutePath().getParent();
+        Map<String, String> hashes = new LinkedHashMap<>();
+        for (Path file : source.files()) {
+            Path absolute = file.toAbsolutePath();
+            String name = absolute.startsWith(base) ? base.relativize(absolute).toString() : absolute.getFileName().toString();
+            hashes.put(name, FileHashes.sha256(absolute));
+        }
+        return hashes;
+    }
+
+    /** The transformers name of the dtype most of the source is stored in. */
+    private static String torchDtype(ModelDescription source) {
+        Map<DType, Long> bytes = new LinkedHashMap<>();
+        source.tensors().values().forEach(tensor -> bytes.merge(BundleTensors.storedType(tensor), tensor.byteSize(), Long::sum));
+        DType dominant = bytes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(DType.F32);
+        return switch (dominant) {
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+            case F64 -> "float64";
+            case F32, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> "float32";
+        };
+    }
+
+    /** Moves the finished staging folder to {@code target}; an old output (with --force) is set aside first and removed last. */
+    private static void replace(Path staging, Path target) throws IOException {
+        Path previous = null;
+        if (Files.exists(target)) {
+            previous = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
+            Files.delete(previous);
+            Files.move(target, previous, StandardCopyOption.ATOMIC_MOVE);
+        }
+        try {
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+        }
+        catch (AtomicMoveNotSupportedException e) {
+            Files.move(staging, target);
+        }
+        if (previous != null) {
+            deleteQuietly(previous);
+        }
+    }
+
+    private static long folderSize(Path directory) throws IOException {
+        try (Stream<Path> files = Files.walk(directory)) {
+            long total = 0;
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                total += Files.size(file);
+            }
+            return total;
+        }
+    }
+
+    static void deleteQuietly(Path directory) {
+        try (Stream<Path> paths = Files.walk(directory)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+        catch (IOException ignored) {
+            // best effort: the folder is hidden and named as temporary
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package dev.spikeconv.converter.plan;
+
+import dev.spikeconv.formats.model.LayerAttention;
+import dev.spikeconv.formats.model.ModelConfig;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
+
+/**
+ * Parses layer plans: {@code spikingbrain} (even layers GLA, odd SWA with window 4096),
+ * {@code alternate} (the same with the chosen window), {@code all-gla}, {@code all-swa}, {@code dense}
+ * (the source's own attention), or an explicit list such as {@code 0-3:gla,4:swa/512+4,5:softmax}
+ * naming every layer exactly once. A plan that cannot apply is an {@link IllegalArgumentException}
+ * whose message says why.
+ */
+public final class LayerPlans {
+    public static final int SPIKINGBRAIN_WINDOW = 4096;
+    private static final Pattern ITEM = Pattern.compile("(\\d+)(?:-(\\d+))?:(gla|softmax|swa)(?:/(\\d+)(?:\\+(\\d+))?)?");
+
+    private LayerPlans() {}
+
+    /**
+     * @param window window of SWA layers whose plan does not name one ({@code alternate}, {@code all-swa}, {@code swa} items)
+     * @param sinks  sink positions of those layers
+     */
+    public static LayerPlan parse(String plan, int window, int sinks, ModelConfig source) {
+        if (window < 1) {
+            throw new IllegalArgumentException("--window must be at least 1, found " + window);
+        }
+        if (sinks < 0) {
+            throw new IllegalArgumentException("--sinks must be at least 0, found " + sinks);
+        }
+        int count = source.layerCount();
+        List<LayerAttention> layers = new ArrayList<>();
+        switch (plan) {
+            case "spikingbrain" -> alternate(layers, count, SPIKINGBRAIN_WINDOW, sinks);
+            case "alternate" -> alternate(layers, count, window, sinks);
+            case "all-gla" -> layers.addAll(Collections.nCopies(count, LayerAttention.gatedLinear()));
+            case "all-swa" -> layers.addAll(Collections.nCopies(count, LayerAttention.slidingWindow(window, sinks)));
+            case "dense" -> layers.addAll(source.layers());
+            default -> layers.addAll(explicit(plan, count, window, sinks));
+        }
+        return new LayerPlan(plan, layers);
+    }
+
+    private static void alternate(List<LayerAttention> layers, int count, int window, int sinks) {
+        for (int layer = 0; layer < count; layer++) {
+            layers.add(layer % 2 == 0 ? LayerAttention.gatedLinear() : LayerAttention.slidingWindow(window, sinks));
+        }
+    }
+
+    private static List<LayerAttention> explicit(String plan, int count, int window, int sinks) {
+        LayerAttention[] layers = new LayerAttention[count];
+        for (String item : plan.split(",", -1)) {
+            Matcher matcher = ITEM.matcher(item.strip());
+            if (!matcher.matches()) {
+                throw new IllegalArgumentException("unknown plan '" + plan + "': expected spikingbrain, alternate, all-gla, all-swa, dense"
+                        + " or items like 0-3:gla,4:swa/512+4,5:softmax; '" + item + "' is neither");
+            }
+            int first = parseIndex(matcher.group(1), item);
+            int last = matcher.group(2) == null ? first : parseIndex(matcher.group(2), item);
+            if (last < first) {
+                throw new IllegalArgumentException("plan item '" + item + "': range " + first + "-" + last + " is empty");
+            }
+            if (last >= count) {
+                throw new IllegalArgumentException("plan item '" + item + "': the model has layers 0-" + (count - 1));
+            }
+            String kind = matcher.group(3);
+            if (!kind.equals("swa") && matcher.group(4) != null) {
+                throw new IllegalArgumentException("plan item '" + item + "': only swa layers take a window");
+            }
+            LayerAttention attention = switch (kind) {
+                case "gla" -> LayerAttention.gatedLinear();
+                case "softmax" -> LayerAttention.softmax();
+                default -> {
+                    int itemWindow = matcher.group(4) == null ? window : parseIndex(matcher.group(4), item);
+                    int itemSinks = matcher.group(5) == null ? sinks : parseIndex(matcher.group(5), item);
+                    if (itemWindow < 1) {
+                        throw new IllegalArgumentException("plan item '" + item + "': the window must be at least 1");
+                    }
+                    yield LayerAttention.slidingWindow(itemWindow, itemSinks);
+                }
+            };
+            for (int layer = first; layer <= last; layer++) {
+                if (layers[layer] != null) {
+                    throw new IllegalArgumentException("plan '" + plan + "' names layer " + layer + " twice");
+                }
+                layers[layer] = attention;
+            }
+        }
+        int[] missing = IntStream.range(0, count).filter(layer -> layers[layer] == null).toArray();
+        if (missing.length > 0) {
+            throw new IllegalArgumentException("plan '" + plan + "' does not name layer(s) " + Arrays.toString(missing)
+                    + "; an explicit plan names every layer 0-" + (count - 1) + " exactly once");
+        }
+        return Arrays.asList(layers);
+    }
+
+    private static int parseIndex(String digits, String item) {
+        try {
+            return Integer.parseInt(digits);
+        }
+        catch (NumberFormatException e) {
+            throw new IllegalArgumentException("plan item '" + item + "': " + digits + " is too large");
+        }
+    }
+}

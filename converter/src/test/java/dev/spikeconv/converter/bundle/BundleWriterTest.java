@@ -1,0 +1,197 @@
+package dev.spikeconv.converter.bundle;
+
+import static dev.spikeconv.formats.testing.InputErrors.assertInvalid;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.spikeconv.converter.execution.EngineKind;
+import dev.spikeconv.converter.plan.LayerPlans;
+import dev.spikeconv.converter.quantization.Int8Quantizer;
+import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.model.Architecture;
+import dev.spikeconv.formats.model.LayerTensor;
+import dev.spikeconv.formats.model.ModelConfig;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.safetensors.SafetensorsFile;
+import dev.spikeconv.formats.tensor.DType;
+import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
+import dev.spikeconv.formats.tensor.StoredTensor;
+import dev.spikeconv.formats.testing.TinyModel;
+import dev.spikeconv.formats.testing.TinyModels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SequencedMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BundleWriterTest {
+    private static final int[] TOKENS = Bundles.tokens(40, 40, 5);
+
+    @TempDir
+    Path directory;
+
+    @Test
+    void denseUnquantizedWithoutSpikesGivesTheSourceLogits() throws IOException {
+        for (TinyModel model : List.of(TinyModels.qwen3(), TinyModels.mistral(), TinyModels.llamaTied())) {
+            Path bundle = Bundles.convert(model, directory, model.name(),
+                    Bundles.options("dense", 1, 0, QuantizationOptions.NONE, SpikeSettings.OFF, model));
+            Path source = directory.resolve(model.name() + "-source");
+            for (EngineKind kind : EngineKind.values()) {
+                assertThat(Bundles.maximumDifference(Bundles.logits(source, kind, TOKENS), Bundles.logits(bundle, kind, TOKENS)))
+                        .as("%s on %s", model, kind).isLessThan(1e-5);
+            }
+            try (ModelDescription loaded = CheckpointLoader.open(bundle)) {
+                assertThat(loaded.config().architecture()).isEqualTo(Architecture.GLA_SWA);
+                assertThat(loaded.config().layers()).isEqualTo(model.config().layers());
+            }
+        }
+    }
+
+    @Test
+    void sameInputsAndOptionsGiveByteIdenticalBundles() throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        ConversionOptions options = Bundles.options("spikingbrain", 1, 0, new QuantizationOptions(true, 8, false, false), Bundles.DYNAMIC, model);
+        Path first = Bundles.convert(model, directory, "first", options);
+        Path second = Bundles.convert(model, directory, "second", options);
+        Map<String, byte[]> firstFiles = contents(first);
+        Map<String, byte[]> secondFiles = contents(second);
+        assertThat(firstFiles.keySet()).containsExactlyElementsOf(secondFiles.keySet()).contains("config.json", "model.safetensors", "model.onnx", "model.onnx.data");
+        firstFiles.forEach((name, bytes) -> assertThat(secondFiles.get(name)).as(name).isEqualTo(bytes));
+    }
+
+    private static SequencedMap<String, byte[]> contents(Path folder) throws IOException {
+        SequencedMap<String, byte[]> files = new LinkedHashMap<>();
+        try (Stream<Path> paths = Files.walk(folder)) {
+            for (Path path : paths.filter(Files::isRegularFile).sorted().toList()) {
+                files.put(folder.relativize(path).toString(), Files.readAllBytes(path));
+            }
+        }
+        return files;
+    }
+
+    @Test
+    void int8WeightsAreTheQuantizerAppliedToTheSource() throws IOException {
+        TinyModel model = TinyModels.llama();
+        Path bundle = Bundles.convert(model, directory, "int8", Bundles.options("alternate", 8, 0, new QuantizationOptions(true, 8, false, false), Bundles.DYNAMIC, model));
+        String name = LayerTensor.MLP_DOWN_WEIGHT.name(1);
+        float[] weights = model.tensors().get(name);
+        int rows = (int) model.shape(name).dimension(0);
+        int columns = (int) model.shape(name).dimension(1);
+        byte[] codes = new byte[weights.length];
+        float[] scales = new float[rows * Int8Quantizer.groupsPerRow(columns, 8)];
+        Int8Quantizer.quantize(weights, rows, columns, 8, codes, scales);
+        try (SafetensorsFile file = SafetensorsFile.open(bundle.resolve("model.safetensors"))) {
+            StoredTensor storedCodes = file.tensors().get("model.layers.1.mlp.down_proj.weight");
+            StoredTensor storedScales = file.tensors().get("model.layers.1.mlp.down_proj.weight_scale");
+            assertThat(storedCodes.dtype()).isEqualTo(DType.I8);
+            assertThat(storedCodes.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)).isEqualTo(codes);
+            assertThat(storedScales.toFloats()).containsExactly(scales);
+            assertThat(storedScales.shape().dimensions()).containsExactly(rows, 3);
+            // norms and embeddings keep their source dtype and values; GLA layers have their new parameters
+            assertThat(file.tensors().get("model.embeddings.weight").dtype()).isEqualTo(DType.F32);
+            assertThat(file.tensors()).containsKeys("model.layers.0.attn.gk_proj.0.weight", "model.layers.0.attn.gk_proj.1.bias",
+                    "model.layers.0.attn.g_norm.weight", "model.layers.1.attn_norm.weight", "model.layers.1.mlp_norm.weight");
+            assertThat(file.tensors()).doesNotContainKey("model.layers.1.attn.gk_proj.0.weight");
+        }
+        try (ModelDescription loaded = CheckpointLoader.open(bundle)) {
+            assertThat(loaded.tensor(name)).isInstanceOf(ScaledInt8Tensor.class);
+        }
+    }
+
+    @Test
+    void refusesToOverwriteWithoutForceAndReplacesWithIt() throws IOException {
+        TinyModel model = TinyModels.llama();
+        ConversionOptions options = Bundles.options("all-gla", 1, 0, QuantizationOptions.DEFAULT, SpikeSettings.OFF, model);
+        Path bundle = Bundles.convert(model, directory, "out", options);
+        assertThatThrownBy(() -> Bundles.convert(model, directory, "out", options)).hasMessageContaining("already exists; pass --force");
+        ConversionOptions forced = new ConversionOptions(LayerPlans.parse("all-swa", 4, 0, model.config()), QuantizationOptions.DEFAULT,
+                SpikeSettings.OFF, false, ConversionOptions.DEFAULT_MAX_SHARD_BYTES, true);
+        Bundles.convert(model, directory, "out", forced);
+        try (ModelDescription loaded = CheckpointLoader.open(bundle)) {
+            assertThat(loaded.config().layer(0).window()).isEqualTo(4);
+        }
+        assertThat(leftovers()).isEmpty();
+    }
+
+    @Test
+    void aFailedConversionLeavesNothingBehind() throws IOException {
+        TinyModel clean = TinyModels.llama();
+        SequencedMap<String, float[]> tensors = new LinkedHashMap<>(clean.tensors());
+        float[] poisoned = tensors.get(LayerTensor.MLP_UP_WEIGHT.name(1)).clone();
+        poisoned[7] = Float.NaN;
+        tensors.put(LayerTensor.MLP_UP_WEIGHT.name(1), poisoned);
+        TinyModel model = new TinyModel("poisoned", clean.config(), tensors);
+        assertInvalid(() -> Bundles.convert(model, directory, "out", Bundles.options("dense", 1, 0, QuantizationOptions.DEFAULT, SpikeSettings.OFF, model)),
+                "model.layers.1.mlp.up_proj.weight[7]", "a finite weight", "NaN");
+        assertThat(directory.resolve("out")).doesNotExist();
+        assertThat(leftovers()).isEmpty();
+    }
+
+    private List<Path> leftovers() throws IOException {
+        try (Stream<Path> files = Files.list(directory)) {
+            return files.filter(path -> path.getFileName().toString().startsWith(".")).toList();
+        }
+    }
+
+    @Test
+    void largeBundlesAreSharded() throws IOException {
+        TinyModel model = TinyModels.qwen3();
+        ConversionOptions options = new ConversionOptions(LayerPlans.parse("alternate", 8, 0, model.config()), QuantizationOptions.DEFAULT,
+                Bundles.DYNAMIC, false, 3_000, false);
+        Path bundle = Bundles.convert(model, directory, "sharded", options);
+        try (Stream<Path> files = Files.list(bundle)) {
+            assertThat(files.map(path -> path.getFileName().toString()).filter(name -> name.startsWith("model-")).count()).isGreaterThan(2);
+        }
+        assertThat(bundle.resolve("model.safetensors.index.json")).exists();
+        Path single = Bundles.convert(model, directory, "single", Bundles.options("alternate", 8, 0, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
+        assertThat(Bundles.maximumDifference(Bundles.logits(single, EngineKind.JAVA, TOKENS), Bundles.logits(bundle, EngineKind.JAVA, TOKENS))).isZero();
+    }
+
+    @Test
+    void w8aSpikeLayoutRoundTrips() throws IOException {
+        ModelConfig config = TinyModels.llama().config().toBuilder().hiddenSize(128).intermediateSize(256).headCount(2).keyValueHeadCount(1)
+                .headDimension(64).build(Path.of("wide"));
+        TinyModel model = TinyModels.random("wide", config, 11);
+        ConversionOptions options = new ConversionOptions(LayerPlans.parse("spikingbrain", 1, 0, config), QuantizationOptions.DEFAULT,
+                Bundles.DYNAMIC, true, ConversionOptions.DEFAULT_MAX_SHARD_BYTES, false);
+        Path bundle = Bundles.convert(model, directory, "w8a", options);
+        Path layout = bundle.resolve(W8ASpikeLayout.FOLDER);
+        assertThat(layout.resolve("config.json")).exists();
+        try (ModelDescription loaded = CheckpointLoader.open(bundle); SafetensorsFile w8a = SafetensorsFile.open(layout.resolve("model.safetensors"))) {
+            ScaledInt8Tensor weight = (ScaledInt8Tensor) loaded.tensor(LayerTensor.MLP_GATE_WEIGHT.name(0));
+            float[] grid = w8a.tensors().get("model.layers.0.mlp.gate_proj.weight").toFloats();
+            StoredTensor scales = w8a.tensors().get("model.layers.0.mlp.gate_proj.weight_quantizer.scales");
+            assertThat(scales.shape().dimensions()).containsExactly(256, 1, 1);
+            float[] scaleValues = scales.toFloats();
+            float[] codes = weight.codes().toFloats();
+            for (int i = 0; i < grid.length; i++) {
+                int row = i / 128;
+                // BICLab's quantizer: round(weight / scale) * scale must give back our codes
+                assertThat((float) Math.rint(grid[i] / scaleValues[row])).isEqualTo(codes[i]);
+            }
+            assertThat(w8a.tensors()).doesNotContainKey("model.layers.0.mlp.gate_proj.weight_scale");
+        }
+        TinyModel narrow = TinyModels.llama();
+        ConversionOptions refused = new ConversionOptions(LayerPlans.parse("dense", 1, 0, narrow.config()), QuantizationOptions.DEFAULT,
+                Bundles.DYNAMIC, true, ConversionOptions.DEFAULT_MAX_SHARD_BYTES, false);
+        assertThatThrownBy(() -> Bundles.convert(narrow, directory, "narrow", refused)).hasMessageContaining("divisible by 128");
+    }
+
+    @Test
+    void optionsThatCannotWorkAreRefused() {
+        TinyModel model = TinyModels.llama();
+        SpikeSettings binary = new SpikeSettings(SpikeSettings.Mode.DYNAMIC, 3, 127, SpikeSettings.Coding.BINARY, List.of());
+        assertThatThrownBy(() -> Bundles.options("dense", 1, 0, QuantizationOptions.DEFAULT, binary, model)).hasMessageContaining("binary");
+        SpikeSettings unsigned = new SpikeSettings(SpikeSettings.Mode.OFF, 3, 127, SpikeSettings.Coding.BINARY, List.of());
+        assertThat(Bundles.options("dense", 1, 0, QuantizationOptions.DEFAULT, unsigned, model).spike().spiking()).isFalse();
+        assertThatThrownBy(() -> new SpikeSettings(SpikeSettings.Mode.DYNAMIC, 3, 128, SpikeSettings.Coding.TERNARY, List.of()))
+                .hasMessageContaining("time steps");
+        assertThatThrownBy(() -> new QuantizationOptions(false, 128, true, false)).hasMessageContaining("--quant int8");
+    }
+}
