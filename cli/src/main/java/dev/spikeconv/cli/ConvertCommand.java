@@ -6,9 +6,11 @@ import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.converter.plan.LayerPlans;
+import dev.spikeconv.converter.target.KernelManifest;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,6 +35,9 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Mixin
     HelpOption help;
+
+    @Mixin
+    TargetOptions targetOptions;
 
     @Parameters(paramLabel = "INPUT", description = "The dense checkpoint: Hugging Face folder, GGUF file or llama2.c .bin.")
     Path input;
@@ -105,6 +110,9 @@ final class ConvertCommand implements Callable<Integer> {
                     ? "int8, " + (options.quantization().group() == 0 ? "per row" : "groups of " + options.quantization().group()) : "source dtype");
             out.printf(Locale.ROOT, "  spikes        %s%n", options.spike().spiking()
                     ? options.spike().mode().id() + ", k " + options.spike().k() + ", T " + options.spike().timeSteps() + ", " + options.spike().coding().id() : "off");
+            for (var profile : options.targets()) {
+                out.printf(Locale.ROOT, "  manifest      %s%n", summary.output().resolve(KernelManifest.fileName(profile.id())));
+            }
             out.printf(Locale.ROOT, "  tensors       %d, %s read, %s written in %.1f s (%s/s)%n", summary.tensorCount(),
                     ModelInspectionText.humanBytes(summary.sourceBytes()), ModelInspectionText.humanBytes(summary.writtenBytes()), seconds,
                     ModelInspectionText.humanBytes((long) (summary.sourceBytes() / Math.max(seconds, 1e-9))));
@@ -113,7 +121,7 @@ final class ConvertCommand implements Callable<Integer> {
         }
     }
 
-    private ConversionOptions options(ModelDescription source) {
+    private ConversionOptions options(ModelDescription source) throws IOException {
         try {
             LayerPlan layerPlan = LayerPlans.parse(plan, window, sinks, source.config());
             QuantizationOptions quantization = switch (quant) {
@@ -137,7 +145,8 @@ final class ConvertCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--layout must be w8aspike, found '" + layout + "'");
             }
             SpikeSettings spike = new SpikeSettings(mode, k, timeSteps, spikeCoding, spikeExclude);
-            return new ConversionOptions(layerPlan, quantization, spike, layout != null, parseSize(maxShardSize), force);
+            return new ConversionOptions(layerPlan, quantization, spike, layout != null, parseSize(maxShardSize), force,
+                    targetOptions.profiles(spec), targetOptions.manifestOptions(spec));
         }
         catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());

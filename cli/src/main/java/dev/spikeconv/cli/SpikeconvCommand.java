@@ -18,6 +18,8 @@ import picocli.CommandLine.Spec;
         subcommands = {
             InspectCommand.class,
             ConvertCommand.class,
+            ManifestCommand.class,
+            TargetsCommand.class,
             RunCommand.class,
             GenerateCommand.class,
             AutoComplete.GenerateCompletion.class,

@@ -1,6 +1,8 @@
 package dev.spikeconv.converter.bundle;
 
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.target.KernelManifest;
+import dev.spikeconv.converter.target.TargetProfile;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.HfCheckpointLoader;
 import dev.spikeconv.formats.json.JsonDocuments;
@@ -79,6 +81,10 @@ public final class BundleWriter {
                 if (options.w8aSpikeLayout()) {
                     progress.stage("writing the W8ASpike layout");
                     W8ASpikeLayout.write(bundle, staging.resolve(W8ASpikeLayout.FOLDER));
+                }
+                for (TargetProfile profile : options.targets()) {
+                    progress.stage("writing the " + profile.id() + " manifest");
+                    KernelManifest.write(bundle, staging, profile, options.manifestOptions());
                 }
             }
             long written = folderSize(staging);

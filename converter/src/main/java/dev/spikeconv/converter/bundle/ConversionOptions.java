@@ -1,7 +1,10 @@
 package dev.spikeconv.converter.bundle;
 
 import dev.spikeconv.converter.plan.LayerPlan;
+import dev.spikeconv.converter.target.ManifestOptions;
+import dev.spikeconv.converter.target.TargetProfile;
 import dev.spikeconv.formats.model.SpikeSettings;
+import java.util.List;
 
 /** Everything {@code spikeconv convert} decides, as plain values. */
 public record ConversionOptions(
@@ -10,10 +13,19 @@ public record ConversionOptions(
         SpikeSettings spike,
         boolean w8aSpikeLayout,
         long maxShardBytes,
-        boolean force) {
+        boolean force,
+        List<TargetProfile> targets,
+        ManifestOptions manifestOptions) {
     public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
 
+    /** Without target manifests. */
+    public ConversionOptions(LayerPlan plan, QuantizationOptions quantization, SpikeSettings spike, boolean w8aSpikeLayout, long maxShardBytes,
+            boolean force) {
+        this(plan, quantization, spike, w8aSpikeLayout, maxShardBytes, force, List.of(), ManifestOptions.DEFAULT);
+    }
+
     public ConversionOptions {
+        targets = List.copyOf(targets);
         if (maxShardBytes <= 0) {
             throw new IllegalArgumentException("--max-shard-size must be positive, found " + maxShardBytes);
         }

@@ -1,0 +1,53 @@
+package dev.spikeconv.cli;
+
+import dev.spikeconv.converter.target.KernelManifest;
+import dev.spikeconv.converter.target.TargetProfile;
+import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.model.Architecture;
+import dev.spikeconv.formats.model.ModelDescription;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "manifest", description = "Writes kernel manifests (manifest.<target>.json) into a bundle, refusing targets the model does not fit.")
+final class ManifestCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    HelpOption help;
+
+    @Mixin
+    TargetOptions targetOptions;
+
+    @Parameters(paramLabel = "BUNDLE", description = "A bundle written by spikeconv convert.")
+    Path bundle;
+
+    @Override
+    public Integer call() throws Exception {
+        List<TargetProfile> profiles = targetOptions.profiles(spec);
+        if (profiles.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "name at least one --target or --target-file");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        try (ModelDescription model = CheckpointLoader.open(bundle)) {
+            if (model.config().architecture() != Architecture.GLA_SWA || !Files.isDirectory(bundle)) {
+                throw new ParameterException(spec.commandLine(), bundle + " is not a spikeconv bundle; convert it first");
+            }
+            for (TargetProfile profile : profiles) {
+                Path file = KernelManifest.write(model, bundle, profile, targetOptions.manifestOptions(spec));
+                out.println("wrote " + file);
+            }
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+}
