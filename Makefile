@@ -12,14 +12,23 @@ MVN := ./mvnw -B -ntp
 TESTMODELS ?= $(firstword $(SPIKECONV_TESTMODELS) $(wildcard $(abspath $(CURDIR)/../shared/testmodels) $(abspath $(CURDIR)/../../shared/testmodels)))
 DEMO_MODEL ?= $(TESTMODELS)/stories260K-llama2c/stories260K.bin
 DEMO_BUNDLE ?= target/demo/stories260K-spiking
+DEMO_DATA ?= $(TESTMODELS)/corpus-tinystories-valid/tinystories_valid_head.txt
 
-.PHONY: build test demo clean
+.PHONY: build test test-tools demo clean
 
 build:
 	$(MVN) -q -DskipTests package
 
-test:
+test: test-tools
 	$(MVN) verify
+
+# The verify HTML report is checked in headless Chromium (Debian package chromium); install it when it is missing.
+test-tools:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "make test: installing Debian's chromium for the HTML report test"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+		elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+		else echo "make test: chromium is missing and cannot be installed without root; install the Debian package chromium" >&2; exit 1; fi; }
 
 demo: build
 	@if [ ! -f "$(DEMO_MODEL)" ]; then \
@@ -34,6 +43,9 @@ demo: build
 	@echo
 	@echo "== greedy story from the spiking bundle (its own ONNX graph)"
 	bin/spikeconv generate "$(DEMO_BUNDLE)" --temperature 0 --max-tokens 120
+	@echo
+	@echo "== verify the bundle against the dense model on TinyStories text (report: $(DEMO_BUNDLE).verify.html)"
+	bin/spikeconv verify "$(DEMO_BUNDLE)" --reference "$(DEMO_MODEL)" --data "$(DEMO_DATA)" --html "$(DEMO_BUNDLE).verify.html"
 
 clean:
 	$(MVN) -q clean

@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
             InspectCommand.class,
             ConvertCommand.class,
             ManifestCommand.class,
+            VerifyCommand.class,
             TargetsCommand.class,
             RunCommand.class,
             GenerateCommand.class,

@@ -52,6 +52,7 @@ public final class DecoderGraphWriter {
     private final ModelConfig config;
     private final SpikeSettings spike;
     private final OnnxGraphBuilder graph;
+    private final GraphOptions options;
     private final Map<String, String> initializers = new HashMap<>();
     private String batch;
     private String sequence;
@@ -60,11 +61,32 @@ public final class DecoderGraphWriter {
     private String cos;
     private String sin;
 
-    private DecoderGraphWriter(ModelDescription model, OnnxGraphBuilder graph) {
+    private DecoderGraphWriter(ModelDescription model, OnnxGraphBuilder graph, GraphOptions options) {
         this.model = model;
         this.config = model.config();
         this.spike = config.spike();
         this.graph = graph;
+        this.options = options;
+    }
+
+    /** The residual stream after layer {@code layer}, {@code [tokens, hidden]}: a named value analysis runs can fetch. */
+    public static String hiddenStates(int layer) {
+        return "hidden_states." + layer;
+    }
+
+    /** The attention branch's contribution to the residual stream of {@code layer}, {@code [tokens, hidden]}. */
+    public static String attentionOutput(int layer) {
+        return "attention_output." + layer;
+    }
+
+    /** The MLP branch's contribution to the residual stream of {@code layer}, {@code [tokens, hidden]}. */
+    public static String mlpOutput(int layer) {
+        return "mlp_output." + layer;
+    }
+
+    /** The input of the projection at {@code site} (e.g. {@code model.layers.0.self_attn.q_proj}), {@code [tokens, in]}. */
+    public static String projectionInput(String site) {
+        return "projection_input." + site;
     }
 
     public static String pastKey(int layer) {
@@ -93,9 +115,13 @@ public final class DecoderGraphWriter {
 
     /** Writes {@code model.onnx} and {@code model.onnx.data} into {@code directory}. */
     public static Path write(ModelDescription model, Path directory) throws IOException {
+        return write(model, directory, GraphOptions.STANDARD);
+    }
+
+    public static Path write(ModelDescription model, Path directory, GraphOptions options) throws IOException {
         ModelProto proto;
         try (ExternalDataWriter data = new ExternalDataWriter(directory.resolve(DATA_FILE))) {
-            DecoderGraphWriter writer = new DecoderGraphWriter(model, new OnnxGraphBuilder("spikeconv_decoder", data));
+            DecoderGraphWriter writer = new DecoderGraphWriter(model, new OnnxGraphBuilder("spikeconv_decoder", data), options);
             writer.build();
             proto = writer.graph.build(SpikeconvVersion.get());
         }
@@ -182,16 +208,28 @@ public final class DecoderGraphWriter {
 
     private String layer(int layer, String hidden) throws IOException {
         String normed = rmsNorm(hidden, floatWeight(LayerTensor.ATTENTION_NORM.name(layer)));
-        String mixed = switch (config.layer(layer).kind()) {
-            case SOFTMAX, SLIDING_WINDOW -> softmaxAttention(layer, normed);
-            case GATED_LINEAR -> gatedLinearAttention(layer, normed);
-        };
-        hidden = graph.node("Add", hidden, projection(mixed, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS));
+        boolean dropped = options.withoutGatedLinearAttention() && config.layer(layer).kind() == AttentionKind.GATED_LINEAR;
+        if (!dropped) {
+            String mixed = switch (config.layer(layer).kind()) {
+                case SOFTMAX, SLIDING_WINDOW -> softmaxAttention(layer, normed);
+                case GATED_LINEAR -> gatedLinearAttention(layer, normed);
+            };
+            String attention = projection(mixed, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS);
+            graph.addNode("Identity", new String[] {attention}, new String[] {attentionOutput(layer)});
+            hidden = graph.node("Add", hidden, attentionOutput(layer));
+        }
+        else {
+            // The baseline keeps the layer's state input and output so engines feed it as usual.
+            graph.addNode("Identity", new String[] {pastState(layer)}, new String[] {presentState(layer)});
+        }
         String mlpInput = rmsNorm(hidden, floatWeight(LayerTensor.MLP_NORM.name(layer)));
         String gate = projection(mlpInput, layer, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS);
         String up = projection(mlpInput, layer, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_UP_BIAS);
         String activated = graph.node("Mul", graph.node("Mul", gate, graph.node("Sigmoid", gate)), up);
-        return graph.node("Add", hidden, projection(activated, layer, LayerTensor.MLP_DOWN_WEIGHT, LayerTensor.MLP_DOWN_BIAS));
+        String mlp = projection(activated, layer, LayerTensor.MLP_DOWN_WEIGHT, LayerTensor.MLP_DOWN_BIAS);
+        graph.addNode("Identity", new String[] {mlp}, new String[] {mlpOutput(layer)});
+        graph.addNode("Add", new String[] {hidden, mlpOutput(layer)}, new String[] {hiddenStates(layer)});
+        return hiddenStates(layer);
     }
 
     /** Softmax attention over the cache and the new tokens, optionally windowed; returns {@code [tokens, heads * d]}. */
@@ -407,6 +445,8 @@ public final class DecoderGraphWriter {
         String site = name.substring(0, name.length() - ".weight".length());
         TensorView weight = model.tensor(name);
         String bias = model.tensors().containsKey(biasTensor.name(layer)) ? floatWeight(biasTensor.name(layer)) : null;
+        graph.addNode("Identity", new String[] {input}, new String[] {projectionInput(site)});
+        input = projectionInput(site);
         String output;
         if (!spike.spikes(site)) {
             String weights = weight instanceof ScaledInt8Tensor int8 ? dequantized(name, int8) : floatWeight(name);

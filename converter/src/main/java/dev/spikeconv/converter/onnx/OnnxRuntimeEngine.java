@@ -11,7 +11,13 @@ import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.onnx.proto.GraphProto;
+import dev.spikeconv.formats.onnx.proto.ModelProto;
+import dev.spikeconv.formats.onnx.proto.TensorProto;
+import dev.spikeconv.formats.onnx.proto.TypeProto;
+import dev.spikeconv.formats.onnx.proto.ValueInfoProto;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -21,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -45,15 +52,28 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
 
     /** Opens an ONNX graph written by spikeconv; {@code config} describes the model it implements. */
     public static OnnxRuntimeEngine open(Path modelFile, ModelConfig config, OnnxRuntimeOptions options) throws IOException {
-        return new OnnxRuntimeEngine(config, createSession(modelFile, options), null);
+        return open(modelFile, config, options, List.of());
+    }
+
+    /**
+     * Opens a graph with some of its inner values (e.g. {@link DecoderGraphWriter#hiddenStates}) made
+     * outputs as well, so {@link RuntimeSession#forwardTraced} can return them. The graph file is not changed.
+     */
+    public static OnnxRuntimeEngine open(Path modelFile, ModelConfig config, OnnxRuntimeOptions options, List<String> tracedValues) throws IOException {
+        return new OnnxRuntimeEngine(config, createSession(modelFile, options, tracedValues), null);
     }
 
     /** Writes {@code model} as an ONNX graph into a temporary folder (removed on close) and opens it. */
     public static OnnxRuntimeEngine export(ModelDescription model, OnnxRuntimeOptions options) throws IOException {
+        return export(model, options, GraphOptions.STANDARD, List.of());
+    }
+
+    public static OnnxRuntimeEngine export(ModelDescription model, OnnxRuntimeOptions options, GraphOptions graphOptions, List<String> tracedValues)
+            throws IOException {
         Path directory = Files.createTempDirectory("spikeconv-onnx-");
         try {
-            Path file = DecoderGraphWriter.write(model, directory);
-            return new OnnxRuntimeEngine(model.config(), createSession(file, options), directory);
+            Path file = DecoderGraphWriter.write(model, directory, graphOptions);
+            return new OnnxRuntimeEngine(model.config(), createSession(file, options, tracedValues), directory);
         }
         catch (IOException | RuntimeException e) {
             deleteRecursively(directory);
@@ -61,7 +81,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         }
     }
 
-    private static OrtSession createSession(Path modelFile, OnnxRuntimeOptions options) throws IOException {
+    private static OrtSession createSession(Path modelFile, OnnxRuntimeOptions options, List<String> tracedValues) throws IOException {
         try (OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions()) {
             sessionOptions.setIntraOpNumThreads(options.threads());
             sessionOptions.setInterOpNumThreads(1);
@@ -69,11 +89,29 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             sessionOptions.addConfigEntry("session.inter_op.allow_spinning", "0");
             sessionOptions.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            return ENVIRONMENT.createSession(modelFile.toString(), sessionOptions);
+            if (tracedValues.isEmpty()) {
+                return ENVIRONMENT.createSession(modelFile.toString(), sessionOptions);
+            }
+            // The augmented graph is loaded from memory; its weights stay in the original data file beside the graph.
+            sessionOptions.addConfigEntry("session.model_external_initializers_file_folder_path", modelFile.toAbsolutePath().getParent().toString());
+            return ENVIRONMENT.createSession(withOutputs(modelFile, tracedValues), sessionOptions);
         }
         catch (OrtException e) {
             throw new IOException("ONNX Runtime could not load " + modelFile + ": " + e.getMessage(), e);
         }
+    }
+
+    private static byte[] withOutputs(Path modelFile, List<String> tracedValues) throws IOException {
+        ModelProto model;
+        try (InputStream in = Files.newInputStream(modelFile)) {
+            model = ModelProto.parseFrom(in);
+        }
+        GraphProto.Builder graph = model.getGraph().toBuilder();
+        for (String value : tracedValues) {
+            graph.addOutput(ValueInfoProto.newBuilder().setName(value)
+                    .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
+        }
+        return model.toBuilder().setGraph(graph).build().toByteArray();
     }
 
     @Override
@@ -82,9 +120,12 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
     }
 
     @Override
-    public InferenceSession newSession() {
+    public RuntimeSession newSession() {
         return new RuntimeSession();
     }
+
+    /** Logits and traced values of one run; each traced value as {@code [tokens][width]}. */
+    public record Trace(float[][] logits, Map<String, float[][]> values) {}
 
     @Override
     public void close() {
@@ -113,7 +154,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
     }
 
     /** One sequence: the last run's result stays open because its present caches feed the next run. */
-    private final class RuntimeSession implements InferenceSession {
+    public final class RuntimeSession implements InferenceSession {
         /** past input name, present output name, for every cache of the graph */
         private final List<String[]> caches = new ArrayList<>();
         private final Map<String, OnnxTensor> initialCaches = new HashMap<>();
@@ -147,6 +188,15 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
 
         @Override
         public float[][] forward(int[] tokens) {
+            return run(tokens, List.of()).logits();
+        }
+
+        /** Runs {@code tokens} and copies out the traced values named (they must have been traced at open). */
+        public Trace forwardTraced(int[] tokens, List<String> values) {
+            return run(tokens, values);
+        }
+
+        private Trace run(int[] tokens, List<String> traced) {
             try (OnnxTensor ids = OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(Arrays.stream(tokens).asLongStream().toArray()), new long[] {1, tokens.length});
                     OnnxTensor past = OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(new long[] {position}), new long[] {1})) {
                 Map<String, OnnxTensor> inputs = new HashMap<>();
@@ -157,10 +207,14 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
                 }
                 OrtSession.Result result = session.run(inputs);
                 float[][] logits = logits(result, tokens.length);
+                Map<String, float[][]> values = new LinkedHashMap<>();
+                for (String name : traced) {
+                    values.put(name, rows(output(result, name), tokens.length));
+                }
                 closePrevious();
                 previous = result;
                 position += tokens.length;
-                return logits;
+                return new Trace(logits, values);
             }
             catch (OrtException e) {
                 throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
@@ -173,8 +227,14 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
 
         private float[][] logits(OrtSession.Result result, int count) {
             OnnxValue value = output(result, DecoderGraphWriter.LOGITS);
-            FloatBuffer buffer = ((OnnxTensor) value).getFloatBuffer();
-            float[][] rows = new float[count][config.vocabularySize()];
+            return rows((OnnxTensor) value, count);
+        }
+
+        /** A tensor of {@code count} tokens as {@code [count][rest]}. */
+        private static float[][] rows(OnnxTensor tensor, int count) {
+            FloatBuffer buffer = tensor.getFloatBuffer();
+            int width = buffer.remaining() / count;
+            float[][] rows = new float[count][width];
             for (float[] row : rows) {
                 buffer.get(row);
             }

@@ -1,0 +1,155 @@
+package dev.spikeconv.cli;
+
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.converter.verify.Goals;
+import dev.spikeconv.converter.verify.JunitReport;
+import dev.spikeconv.converter.verify.Verifier;
+import dev.spikeconv.converter.verify.VerifyHtmlReport;
+import dev.spikeconv.converter.verify.VerifyOptions;
+import dev.spikeconv.converter.verify.VerifyReport;
+import dev.spikeconv.converter.verify.VerifyReportJson;
+import dev.spikeconv.converter.verify.VerifyReportText;
+import dev.spikeconv.formats.json.JsonDocuments;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "verify", description = {
+    "Compares a bundle with its dense original on the same tokens and gates CI with the exit code.",
+    "Exit 0 when every goal holds, 1 when one is missed."})
+final class VerifyCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    HelpOption help;
+
+    @Mixin
+    TokenizerOption tokenizerOption;
+
+    @Parameters(paramLabel = "BUNDLE", description = "A bundle written by spikeconv convert.")
+    Path bundle;
+
+    @ArgGroup(multiplicity = "1")
+    Reference reference;
+
+    static final class Reference {
+        @Option(names = "--reference", paramLabel = "SOURCE", description = "The dense checkpoint the bundle was converted from.")
+        Path source;
+
+        @Option(names = "--reference-logits", paramLabel = "FILE", description = "The dense side saved by an earlier --save-reference run on the same data.")
+        Path recording;
+    }
+
+    @Option(names = "--data", paramLabel = "FILE", required = true, description = "Evaluation text (tokenized with the bundle's tokenizer) or token ids.")
+    Path data;
+
+    @Option(names = "--tokens", paramLabel = "N", defaultValue = "512", description = "Tokens to evaluate. Default: ${DEFAULT-VALUE}.")
+    int tokens;
+
+    @Option(names = "--seq-len", paramLabel = "L", defaultValue = "512", description = "Tokens per sequence. Default: ${DEFAULT-VALUE}.")
+    int sequenceLength;
+
+    @Option(names = "--engine-tokens", paramLabel = "N", defaultValue = "64", description = "Tokens the Java reference engine checks ONNX Runtime on. Default: ${DEFAULT-VALUE}.")
+    int engineTokens;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "ONNX Runtime threads. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--goals", paramLabel = "FILE", description = "Goals as JSON: max_kl, max_kl_p99, min_top1, max_ppl_ratio, min_sparsity, max_engine_diff, max_engine_kl, require_linear_branch.")
+    Path goalsFile;
+
+    @Option(names = "--max-kl", paramLabel = "X", description = "Mean KL(dense || bundle), nats. Default: 0.5.")
+    Double maxKl;
+
+    @Option(names = "--max-kl-p99", paramLabel = "X", description = "99th percentile KL. Default: 5.0.")
+    Double maxKlP99;
+
+    @Option(names = "--min-top1", paramLabel = "X", description = "Top-1 agreement with the dense model. Default: 0.5.")
+    Double minTopOne;
+
+    @Option(names = "--max-ppl-ratio", paramLabel = "X", description = "Perplexity over the dense perplexity. Default: 2.0.")
+    Double maxPerplexityRatio;
+
+    @Option(names = "--min-sparsity", paramLabel = "X", description = "Share of silent spike slots. Default: not checked.")
+    Double minSparsity;
+
+    @Option(names = "--max-engine-diff", paramLabel = "X", description = "Largest ONNX vs Java logit difference (float activations). Default: 1e-3.")
+    Double maxEngineDifference;
+
+    @Option(names = "--max-engine-kl", paramLabel = "X", description = "Mean ONNX vs Java KL (spiking models). Default: 1e-3.")
+    Double maxEngineKl;
+
+    @Option(names = "--allow-useless-linear-branch", description = "Do not fail a hybrid that is no better than itself without GLA attention.")
+    boolean allowUselessLinearBranch;
+
+    @Option(names = "--report", paramLabel = "FILE.json", description = "Write every number as JSON.")
+    Path reportFile;
+
+    @Option(names = "--junit", paramLabel = "FILE.xml", description = "Write JUnit XML, one test case per goal.")
+    Path junitFile;
+
+    @Option(names = "--html", paramLabel = "FILE.html", description = "Write an HTML report with per-layer charts.")
+    Path htmlFile;
+
+    @Option(names = "--save-reference", paramLabel = "FILE", description = "Save the dense side for later --reference-logits runs.")
+    Path saveReference;
+
+    @Override
+    public Integer call() throws Exception {
+        Goals goals = goalsFile == null ? Goals.DEFAULT : Goals.read(goalsFile, Goals.DEFAULT);
+        goals = new Goals(
+                maxKl != null ? maxKl : goals.maxKl(),
+                maxKlP99 != null ? maxKlP99 : goals.maxKlP99(),
+                minTopOne != null ? minTopOne : goals.minTopOne(),
+                maxPerplexityRatio != null ? maxPerplexityRatio : goals.maxPerplexityRatio(),
+                minSparsity != null ? minSparsity : goals.minSparsity(),
+                maxEngineDifference != null ? maxEngineDifference : goals.maxEngineDifference(),
+                maxEngineKl != null ? maxEngineKl : goals.maxEngineKl(),
+                goals.requireLinearBranch() && !allowUselessLinearBranch);
+        VerifyOptions options;
+        try {
+            options = new VerifyOptions(bundle, reference.source, reference.recording, data, tokenizerOption.tokenizer, tokens, sequenceLength, engineTokens, goals,
+                    new OnnxRuntimeOptions(threads), saveReference);
+        }
+        catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        boolean terminal = System.console() != null && System.console().isTerminal();
+        VerifyReport report;
+        try {
+            report = Verifier.run(options, stage -> {
+                if (terminal) {
+                    err.println("spikeconv: " + stage);
+                    err.flush();
+                }
+            });
+        }
+        catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(VerifyReportText.render(report));
+        if (reportFile != null) {
+            Files.writeString(reportFile, JsonDocuments.writer().writeValueAsString(VerifyReportJson.toJson(report)));
+        }
+        if (junitFile != null) {
+            Files.writeString(junitFile, JunitReport.render(report));
+        }
+        if (htmlFile != null) {
+            Files.writeString(htmlFile, VerifyHtmlReport.render(report));
+        }
+        out.flush();
+        return report.passed() ? ExitCodes.OK : ExitCodes.GOAL_MISSED;
+    }
+}

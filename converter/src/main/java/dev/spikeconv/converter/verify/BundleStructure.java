@@ -1,0 +1,69 @@
+package dev.spikeconv.converter.verify;
+
+import dev.spikeconv.converter.target.ManifestCheck;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
+import dev.spikeconv.formats.tensor.TensorView;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Structural checks of a loadable bundle: finite values in every tensor, consistent weight storage,
+ * its ONNX graph present, and every {@code manifest.*.json} in it matching (checksums, constraints).
+ */
+final class BundleStructure {
+    private static final int CHUNK = 1 << 20;
+
+    private BundleStructure() {}
+
+    static List<String> check(ModelDescription bundle, Path directory) throws IOException {
+        List<String> problems = new ArrayList<>();
+        checkFinite(bundle.tensors(), problems);
+        checkFinite(bundle.extraTensors(), problems);
+        long int8 = bundle.tensors().entrySet().stream()
+                .filter(entry -> entry.getKey().endsWith("_proj.weight") && !entry.getKey().contains("gk_proj")).filter(entry -> entry.getValue() instanceof ScaledInt8Tensor).count();
+        long projections = bundle.tensors().keySet().stream().filter(name -> name.endsWith("_proj.weight") && !name.contains("gk_proj")).count();
+        if (int8 != 0 && int8 != projections) {
+            problems.add(int8 + " of " + projections + " projection weights are int8; a bundle quantizes all or none");
+        }
+        if (Files.isDirectory(directory) && !Files.isRegularFile(directory.resolve("model.onnx"))) {
+            problems.add("the bundle has no model.onnx");
+        }
+        if (Files.isDirectory(directory)) {
+            try (DirectoryStream<Path> manifests = Files.newDirectoryStream(directory, "manifest.*.json")) {
+                for (Path manifest : manifests) {
+                    for (String problem : ManifestCheck.check(bundle, directory, manifest)) {
+                        problems.add(manifest.getFileName() + ": " + problem);
+                    }
+                }
+            }
+        }
+        return problems;
+    }
+
+    private static void checkFinite(Map<String, TensorView> tensors, List<String> problems) {
+        float[] values = new float[CHUNK];
+        for (Map.Entry<String, TensorView> entry : tensors.entrySet()) {
+            TensorView tensor = entry.getValue();
+            long elements = tensor.shape().elementCount();
+            long bad = 0;
+            for (long first = 0; first < elements; first += CHUNK) {
+                int count = (int) Math.min(CHUNK, elements - first);
+                tensor.readFloats(first, values, 0, count);
+                for (int i = 0; i < count; i++) {
+                    if (!Float.isFinite(values[i])) {
+                        bad++;
+                    }
+                }
+            }
+            if (bad > 0) {
+                problems.add("tensor " + entry.getKey() + " has " + bad + " NaN or infinite value(s)");
+            }
+        }
+    }
+}

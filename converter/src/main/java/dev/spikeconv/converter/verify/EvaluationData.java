@@ -1,0 +1,78 @@
+package dev.spikeconv.converter.verify;
+
+import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.regex.Pattern;
+
+/**
+ * Evaluation tokens from a file: a token-id file (integers separated by spaces, commas or newlines)
+ * is used as given; anything else is text, tokenized with BOS first. Only the start of a large file is
+ * read: enough for the tokens asked for.
+ */
+public final class EvaluationData {
+    private static final Pattern TOKEN_IDS = Pattern.compile("[\\d,\\s]+");
+    /** Characters read per token wanted; text is re-read with more when it falls short. */
+    private static final int CHARACTERS_PER_TOKEN = 16;
+
+    private EvaluationData() {}
+
+    public static boolean isTokenIdFile(Path file) throws IOException {
+        String head = readStart(file, 4096);
+        return !head.isBlank() && TOKEN_IDS.matcher(head).matches();
+    }
+
+    /** The first {@code count} tokens (fewer if the file ends); {@code tokenizer} may be null for a token-id file. */
+    public static int[] tokens(Path file, int count, Tokenizer tokenizer, int vocabularySize) throws IOException {
+        if (isTokenIdFile(file)) {
+            String text = readStart(file, (long) count * 12 + 64);
+            int[] ids = Arrays.stream(text.strip().split("[,\\s]+")).filter(part -> !part.isEmpty()).limit(count).mapToInt(part -> parseId(part, file, vocabularySize)).toArray();
+            return ids;
+        }
+        if (tokenizer == null) {
+            throw new IllegalArgumentException(file + " is text, and no tokenizer was found; pass --tokenizer");
+        }
+        long characters = (long) count * CHARACTERS_PER_TOKEN;
+        while (true) {
+            String text = readStart(file, characters);
+            int[] ids = tokenizer.encode(text, true);
+            boolean wholeFile = text.length() < characters;
+            if (ids.length >= count || wholeFile) {
+                return Arrays.copyOf(ids, Math.min(count, ids.length));
+            }
+            characters *= 2;
+        }
+    }
+
+    private static int parseId(String text, Path file, int vocabularySize) {
+        try {
+            int id = Integer.parseInt(text);
+            if (id < 0 || id >= vocabularySize) {
+                throw InvalidInputException.forField(file, "token " + text, "an id below the vocabulary size " + vocabularySize, id);
+            }
+            return id;
+        }
+        catch (NumberFormatException e) {
+            throw InvalidInputException.forField(file, "token", "a 32-bit integer", text);
+        }
+    }
+
+    /** The first {@code characters} characters of a UTF-8 file (a character cut in half at the end is dropped). */
+    private static String readStart(Path file, long characters) throws IOException {
+        long bytes = Math.min(Files.size(file), Math.min(Integer.MAX_VALUE - 8, characters * 4));
+        byte[] buffer = new byte[(int) bytes];
+        try (InputStream in = Files.newInputStream(file)) {
+            int read = in.readNBytes(buffer, 0, buffer.length);
+            String text = new String(buffer, 0, read, StandardCharsets.UTF_8);
+            if (text.endsWith("\uFFFD")) {
+                text = text.substring(0, text.length() - 1);
+            }
+            return text.length() > characters ? text.substring(0, (int) characters) : text;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.spikeconv.converter.verify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.json.JsonDocuments;
+import dev.spikeconv.formats.json.JsonFields;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The thresholds {@code verify} gates on. Defaults suit a first CI gate: they pass an int8, spiking
+ * conversion that kept its quality (stories260K dense plan: KL 0.04, top-1 0.89, perplexity x1.04) and
+ * fail a broken one. {@code minSparsity} 0 means unchecked.
+ *
+ * @param maxKl              mean KL(dense || bundle) per token, nats
+ * @param maxKlP99           99th percentile of the per-token KL
+ * @param minTopOne          share of positions where both models' most likely token agrees
+ * @param maxPerplexityRatio bundle perplexity over dense perplexity
+ * @param minSparsity        share of silent spike slots
+ * @param maxEngineDifference largest logit difference between ONNX Runtime and the Java reference (float activations)
+ * @param maxEngineKl        mean KL between the two engines (spiking models, where a count may flip at .5)
+ * @param requireLinearBranch a hybrid must beat the same model with its GLA attention removed
+ */
+public record Goals(double maxKl, double maxKlP99, double minTopOne, double maxPerplexityRatio, double minSparsity, double maxEngineDifference,
+        double maxEngineKl, boolean requireLinearBranch) {
+    public static final Goals DEFAULT = new Goals(0.5, 5.0, 0.5, 2.0, 0.0, 1e-3, 1e-3, true);
+    private static final Set<String> FIELDS = Set.of("max_kl", "max_kl_p99", "min_top1", "max_ppl_ratio", "min_sparsity", "max_engine_diff",
+            "max_engine_kl", "require_linear_branch");
+
+    /** Goals from a JSON file; fields it lacks keep {@code defaults}. */
+    public static Goals read(Path file, Goals defaults) throws IOException {
+        JsonFields fields = JsonFields.of(file, JsonDocuments.read(file, 1 << 20), "");
+        for (Map.Entry<String, JsonNode> entry : fields.node().properties()) {
+            if (!FIELDS.contains(entry.getKey())) {
+                throw InvalidInputException.forField(file, entry.getKey(), "one of " + String.join(", ", FIELDS.stream().sorted().toList()), "an unknown goal");
+            }
+        }
+        return new Goals(
+                nonNegative(fields, "max_kl", defaults.maxKl()),
+                nonNegative(fields, "max_kl_p99", defaults.maxKlP99()),
+                fraction(fields, "min_top1", defaults.minTopOne()),
+                nonNegative(fields, "max_ppl_ratio", defaults.maxPerplexityRatio()),
+                fraction(fields, "min_sparsity", defaults.minSparsity()),
+                nonNegative(fields, "max_engine_diff", defaults.maxEngineDifference()),
+                nonNegative(fields, "max_engine_kl", defaults.maxEngineKl()),
+                fields.optionalBoolean("require_linear_branch").orElse(defaults.requireLinearBranch()));
+    }
+
+    private static double nonNegative(JsonFields fields, String name, double fallback) {
+        double value = fields.optionalDouble(name).orElse(fallback);
+        if (value < 0) {
+            throw InvalidInputException.forField(fields.file(), name, "a number >= 0", value);
+        }
+        return value;
+    }
+
+    private static double fraction(JsonFields fields, String name, double fallback) {
+        double value = fields.optionalDouble(name).orElse(fallback);
+        if (value < 0 || value > 1) {
+            throw InvalidInputException.forField(fields.file(), name, "a fraction in [0, 1]", value);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,386 @@
+package dev.spikeconv.converter.verify;
+
+import dev.spikeconv.converter.metrics.Divergence;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.GraphOptions;
+import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
+import dev.spikeconv.converter.reference.ReferenceModel;
+import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.converter.target.ModelFootprint;
+import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.model.AttentionKind;
+import dev.spikeconv.formats.model.LayerAttention;
+import dev.spikeconv.formats.model.LayerTensor;
+import dev.spikeconv.formats.model.ModelConfig;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.tokenizer.Tokenizer;
+import dev.spikeconv.formats.tokenizer.TokenizerLoader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Runs a bundle and its dense reference on the same tokens (DESIGN §7) and measures: the bundle's
+ * structure, ONNX Runtime against the Java reference, the distance of the next-token distributions,
+ * per-layer hidden-state cosine and attention shares, a baseline without the GLA layers' attention,
+ * perplexity past the sliding window, and spike activity; then checks the goals.
+ */
+public final class Verifier {
+    /** A GLA layer whose attention moves less than this share of the residual update is flagged. */
+    static final double NEGLIGIBLE_SHARE = 0.02;
+    /** A hybrid's linear branch is useful when it beats the model without it by this factor on KL. */
+    static final double USEFUL_BRANCH_FACTOR = 0.8;
+
+    private Verifier() {}
+
+    public static VerifyReport run(VerifyOptions options, Consumer<String> progress) throws IOException {
+        try (ModelDescription bundle = CheckpointLoader.open(options.bundle())) {
+            ModelConfig config = bundle.config();
+            progress.accept("checking the bundle's structure");
+            List<String> structure = BundleStructure.check(bundle, options.bundle());
+            int[] tokens = tokens(options, config);
+            ReferenceRecording reference = reference(options, tokens, config, progress);
+            progress.accept("running the bundle on ONNX Runtime");
+            BundleRun run = runBundle(bundle, options, tokens);
+            progress.accept("running the bundle on the Java reference engine");
+            VerifyReport.EngineAgreement engines = engines(bundle, options, tokens, run.logits());
+            VerifyReport.Baseline baseline = null;
+            if (config.layers().stream().anyMatch(layer -> layer.kind() == AttentionKind.GATED_LINEAR)) {
+                progress.accept("running the baseline without GLA attention");
+                float[][] withoutLinear = logits(bundle, options, tokens, new GraphOptions(true));
+                double baselineKl = Divergence.meanKullbackLeibler(reference.logits(), withoutLinear);
+                double bundleKl = Divergence.meanKullbackLeibler(reference.logits(), run.logits());
+                baseline = new VerifyReport.Baseline(baselineKl, bundleKl < USEFUL_BRANCH_FACTOR * baselineKl);
+            }
+            VerifyReport.Distance distance = distance(reference.logits(), run.logits(), tokens, options.sequenceLength());
+            VerifyReport.BeyondWindow beyondWindow = beyondWindow(config, reference.logits(), run.logits(), tokens, options.sequenceLength());
+            List<VerifyReport.LayerReport> layers = layers(config, reference, run);
+            List<GoalResult> goals = goals(options.goals(), structure, engines, distance, baseline, run.spikes(), config);
+            VerifyReport report = new VerifyReport(options.bundle().toString(), reference.description(), tokens.length, options.sequenceLength(),
+                    structure, engines, distance, beyondWindow, layers, baseline, run.spikes(), goals);
+            if (options.saveReference() != null) {
+                reference.write(options.saveReference());
+            }
+            return report;
+        }
+    }
+
+    private static int[] tokens(VerifyOptions options, ModelConfig config) throws IOException {
+        Tokenizer tokenizer = null;
+        if (!EvaluationData.isTokenIdFile(options.data())) {
+            tokenizer = options.tokenizer() != null ? TokenizerLoader.fromFile(options.tokenizer(), config.vocabularySize())
+                    : TokenizerLoader.forModel(options.bundle(), config.vocabularySize()).orElse(null);
+        }
+        int[] tokens = EvaluationData.tokens(options.data(), options.tokens(), tokenizer, config.vocabularySize());
+        if (tokens.length < 2) {
+            throw InvalidInputException.forFile(options.data(), "gives " + tokens.length + " token(s); verify needs at least 2");
+        }
+        return tokens;
+    }
+
+    /** The dense side: run now, or read from a saved recording of the same tokens. */
+    private static ReferenceRecording reference(VerifyOptions options, int[] tokens, ModelConfig bundleConfig, Consumer<String> progress) throws IOException {
+        if (options.referenceRecording() != null) {
+            ReferenceRecording recording = ReferenceRecording.read(options.referenceRecording());
+            if (!Arrays.equals(recording.tokens(), tokens)) {
+                throw InvalidInputException.forFile(options.referenceRecording(), "was recorded on other tokens than --data gives now ("
+                        + recording.tokens().length + " vs " + tokens.length + " tokens); record it again with --save-reference");
+            }
+            if (recording.logits()[0].length != bundleConfig.vocabularySize() || recording.hiddenStates().length != bundleConfig.layerCount()) {
+                throw InvalidInputException.forFile(options.referenceRecording(), "is for a model of another vocabulary or depth");
+            }
+            return recording;
+        }
+        progress.accept("running the dense reference on ONNX Runtime");
+        try (ModelDescription dense = CheckpointLoader.open(options.reference())) {
+            ModelConfig config = dense.config();
+            if (config.vocabularySize() != bundleConfig.vocabularySize() || config.layerCount() != bundleConfig.layerCount()
+                    || config.hiddenSize() != bundleConfig.hiddenSize()) {
+                throw new IllegalArgumentException(options.reference() + " is not the model " + options.bundle() + " was converted from "
+                        + "(vocabulary, layers or hidden size differ)");
+            }
+            List<String> traced = new ArrayList<>();
+            for (int layer = 0; layer < config.layerCount(); layer++) {
+                traced.add(DecoderGraphWriter.hiddenStates(layer));
+                traced.add(DecoderGraphWriter.attentionOutput(layer));
+                traced.add(DecoderGraphWriter.mlpOutput(layer));
+            }
+            float[][] logits = new float[tokens.length][];
+            float[][][] hidden = new float[config.layerCount()][tokens.length][];
+            ShareAccumulator shares = new ShareAccumulator(config.layerCount());
+            try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.export(dense, options.runtime(), GraphOptions.STANDARD, traced)) {
+                forEachSequence(tokens, options.sequenceLength(), (start, sequence) -> {
+                    try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
+                        OnnxRuntimeEngine.Trace trace = session.forwardTraced(sequence, traced);
+                        System.arraycopy(trace.logits(), 0, logits, start, sequence.length);
+                        for (int layer = 0; layer < config.layerCount(); layer++) {
+                            System.arraycopy(trace.values().get(DecoderGraphWriter.hiddenStates(layer)), 0, hidden[layer], start, sequence.length);
+                            shares.add(layer, trace.values().get(DecoderGraphWriter.attentionOutput(layer)), trace.values().get(DecoderGraphWriter.mlpOutput(layer)));
+                        }
+                    }
+                });
+            }
+            return new ReferenceRecording(tokens, logits, hidden, shares.shares(), options.reference().toString());
+        }
+    }
+
+    /** What one run of the bundle gives: logits, hidden states, attention shares and spike statistics. */
+    private record BundleRun(float[][] logits, float[][][] hiddenStates, double[] attentionShares, List<SpikeStatistics> spikes) {}
+
+    private static BundleRun runBundle(ModelDescription bundle, VerifyOptions options, int[] tokens) throws IOException {
+        ModelConfig config = bundle.config();
+        SpikeSettings spike = config.spike();
+        List<String> traced = new ArrayList<>();
+        Map<String, SpikeStatistics> spikes = new LinkedHashMap<>();
+        for (int layer = 0; layer < config.layerCount(); layer++) {
+            traced.add(DecoderGraphWriter.hiddenStates(layer));
+            traced.add(DecoderGraphWriter.attentionOutput(layer));
+            traced.add(DecoderGraphWriter.mlpOutput(layer));
+            for (LayerTensor projection : List.of(LayerTensor.QUERY_WEIGHT, LayerTensor.OUTPUT_WEIGHT, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_DOWN_WEIGHT,
+                    LayerTensor.KEY_WEIGHT, LayerTensor.VALUE_WEIGHT, LayerTensor.MLP_UP_WEIGHT)) {
+                String site = projection.name(layer).substring(0, projection.name(layer).length() - ".weight".length());
+                if (spike.spikes(site)) {
+                    traced.add(DecoderGraphWriter.projectionInput(site));
+                    spikes.put(site, new SpikeStatistics(site, spike, ModelFootprint.timeSteps(spike)));
+                }
+            }
+        }
+        float[][] logits = new float[tokens.length][];
+        float[][][] hidden = new float[config.layerCount()][tokens.length][];
+        ShareAccumulator shares = new ShareAccumulator(config.layerCount());
+        try (OnnxRuntimeEngine engine = openBundle(bundle, options, traced)) {
+            forEachSequence(tokens, options.sequenceLength(), (start, sequence) -> {
+                try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
+                    OnnxRuntimeEngine.Trace trace = session.forwardTraced(sequence, traced);
+                    System.arraycopy(trace.logits(), 0, logits, start, sequence.length);
+                    for (int layer = 0; layer < config.layerCount(); layer++) {
+                        System.arraycopy(trace.values().get(DecoderGraphWriter.hiddenStates(layer)), 0, hidden[layer], start, sequence.length);
+                        shares.add(layer, trace.values().get(DecoderGraphWriter.attentionOutput(layer)), trace.values().get(DecoderGraphWriter.mlpOutput(layer)));
+                    }
+                    spikes.forEach((site, statistics) -> statistics.add(trace.values().get(DecoderGraphWriter.projectionInput(site))));
+                }
+            });
+        }
+        return new BundleRun(logits, hidden, shares.shares(), List.copyOf(spikes.values()));
+    }
+
+    private static OnnxRuntimeEngine openBundle(ModelDescription bundle, VerifyOptions options, List<String> traced) throws IOException {
+        Path graph = options.bundle().resolve(DecoderGraphWriter.MODEL_FILE);
+        return Files.isRegularFile(graph)
+                ? OnnxRuntimeEngine.open(graph, bundle.config(), options.runtime(), traced)
+                : OnnxRuntimeEngine.export(bundle, options.runtime(), GraphOptions.STANDARD, traced);
+    }
+
+    private static float[][] logits(ModelDescription bundle, VerifyOptions options, int[] tokens, GraphOptions graphOptions) throws IOException {
+        float[][] logits = new float[tokens.length][];
+        try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.export(bundle, options.runtime(), graphOptions, List.of())) {
+            forEachSequence(tokens, options.sequenceLength(), (start, sequence) -> {
+                try (InferenceSession session = engine.newSession()) {
+                    System.arraycopy(session.forward(sequence), 0, logits, start, sequence.length);
+                }
+            });
+        }
+        return logits;
+    }
+
+    /** The Java reference on the first tokens; float models by largest logit difference, spiking ones by KL. */
+    private static VerifyReport.EngineAgreement engines(ModelDescription bundle, VerifyOptions options, int[] tokens, float[][] onnx) {
+        int count = Math.min(Math.min(options.engineTokens(), options.sequenceLength()), tokens.length);
+        float[][] java;
+        try (ReferenceModel reference = ReferenceModel.load(bundle); InferenceSession session = reference.newSession()) {
+            java = session.forward(Arrays.copyOf(tokens, count));
+        }
+        float[][] onnxPrefix = Arrays.copyOf(onnx, count);
+        if (bundle.config().spike().spiking()) {
+            return new VerifyReport.EngineAgreement("mean_kl", Divergence.meanKullbackLeibler(java, onnxPrefix), count);
+        }
+        double maximum = 0;
+        for (int t = 0; t < count; t++) {
+            for (int v = 0; v < java[t].length; v++) {
+                maximum = Math.max(maximum, Math.abs(java[t][v] - onnxPrefix[t][v]));
+            }
+        }
+        return new VerifyReport.EngineAgreement("max_abs_logit_difference", maximum, count);
+    }
+
+    @FunctionalInterface
+    private interface SequenceAction {
+        void run(int start, int[] sequence) throws IOException;
+    }
+
+    private static void forEachSequence(int[] tokens, int length, SequenceAction action) throws IOException {
+        for (int start = 0; start < tokens.length; start += length) {
+            action.run(start, Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + length)));
+        }
+    }
+
+    /** Mean over tokens of |attention| / (|attention| + |mlp|), per layer. */
+    private static final class ShareAccumulator {
+        private final double[] sums;
+        private final long[] counts;
+
+        ShareAccumulator(int layers) {
+            sums = new double[layers];
+            counts = new long[layers];
+        }
+
+        void add(int layer, float[][] attention, float[][] mlp) {
+            for (int t = 0; t < attention.length; t++) {
+                double a = norm(attention[t]);
+                double m = norm(mlp[t]);
+                sums[layer] += a + m == 0 ? 0 : a / (a + m);
+                counts[layer]++;
+            }
+        }
+
+        double[] shares() {
+            double[] shares = new double[sums.length];
+            for (int i = 0; i < shares.length; i++) {
+                shares[i] = counts[i] == 0 ? 0 : sums[i] / counts[i];
+            }
+            return shares;
+        }
+    }
+
+    private static double norm(float[] vector) {
+        double sum = 0;
+        for (float value : vector) {
+            sum += (double) value * value;
+        }
+        return Math.sqrt(sum);
+    }
+
+    private static VerifyReport.Distance distance(float[][] reference, float[][] bundle, int[] tokens, int sequenceLength) {
+        double[] kl = new double[reference.length];
+        for (int t = 0; t < kl.length; t++) {
+            kl[t] = Divergence.kullbackLeibler(reference[t], bundle[t]);
+        }
+        double[] sorted = kl.clone();
+        Arrays.sort(sorted);
+        double referenceLoss = 0;
+        double bundleLoss = 0;
+        double probabilityChange = 0;
+        int predicted = 0;
+        for (int t = 0; t + 1 < tokens.length; t++) {
+            if ((t + 1) % sequenceLength == 0) {
+                continue; // the last token of a sequence predicts nothing inside it
+            }
+            double[] logReference = Divergence.logSoftmax(reference[t]);
+            double[] logBundle = Divergence.logSoftmax(bundle[t]);
+            int next = tokens[t + 1];
+            referenceLoss -= logReference[next];
+            bundleLoss -= logBundle[next];
+            probabilityChange += Math.exp(logBundle[next]) - Math.exp(logReference[next]);
+            predicted++;
+        }
+        double referencePerplexity = Math.exp(referenceLoss / Math.max(1, predicted));
+        double bundlePerplexity = Math.exp(bundleLoss / Math.max(1, predicted));
+        return new VerifyReport.Distance(Arrays.stream(kl).average().orElse(0), percentile(sorted, 0.5), percentile(sorted, 0.9), percentile(sorted, 0.99),
+                Divergence.topOneAgreement(reference, bundle), referencePerplexity, bundlePerplexity, bundlePerplexity / referencePerplexity,
+                probabilityChange / Math.max(1, predicted), kl);
+    }
+
+    static double percentile(double[] sorted, double fraction) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int index = (int) Math.ceil(fraction * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    private static VerifyReport.BeyondWindow beyondWindow(ModelConfig config, float[][] reference, float[][] bundle, int[] tokens, int sequenceLength) {
+        int window = config.layers().stream().filter(layer -> layer.kind() == AttentionKind.SLIDING_WINDOW).mapToInt(LayerAttention::window).max().orElse(0);
+        if (window == 0) {
+            return null;
+        }
+        double referenceLoss = 0;
+        double bundleLoss = 0;
+        int positions = 0;
+        for (int t = 0; t + 1 < tokens.length; t++) {
+            int inSequence = t % sequenceLength;
+            if (inSequence < window || (t + 1) % sequenceLength == 0) {
+                continue;
+            }
+            referenceLoss -= Divergence.logSoftmax(reference[t])[tokens[t + 1]];
+            bundleLoss -= Divergence.logSoftmax(bundle[t])[tokens[t + 1]];
+            positions++;
+        }
+        return positions == 0 ? null
+                : new VerifyReport.BeyondWindow(window, positions, Math.exp(referenceLoss / positions), Math.exp(bundleLoss / positions));
+    }
+
+    private static List<VerifyReport.LayerReport> layers(ModelConfig config, ReferenceRecording reference, BundleRun run) {
+        List<VerifyReport.LayerReport> layers = new ArrayList<>();
+        for (int layer = 0; layer < config.layerCount(); layer++) {
+            double cosine = 0;
+            int count = run.hiddenStates()[layer].length;
+            for (int t = 0; t < count; t++) {
+                cosine += cosine(reference.hiddenStates()[layer][t], run.hiddenStates()[layer][t]);
+            }
+            LayerAttention attention = config.layer(layer);
+            double share = run.attentionShares()[layer];
+            boolean negligible = attention.kind() == AttentionKind.GATED_LINEAR && share < NEGLIGIBLE_SHARE;
+            layers.add(new VerifyReport.LayerReport(layer, attention.toString(), cosine / count, share, reference.attentionShares()[layer], negligible));
+        }
+        return layers;
+    }
+
+    private static double cosine(float[] first, float[] second) {
+        double dot = 0;
+        double firstNorm = 0;
+        double secondNorm = 0;
+        for (int i = 0; i < first.length; i++) {
+            dot += (double) first[i] * second[i];
+            firstNorm += (double) first[i] * first[i];
+            secondNorm += (double) second[i] * second[i];
+        }
+        return firstNorm == 0 || secondNorm == 0 ? 0 : dot / Math.sqrt(firstNorm * secondNorm);
+    }
+
+    private static List<GoalResult> goals(Goals goals, List<String> structure, VerifyReport.EngineAgreement engines, VerifyReport.Distance distance,
+            VerifyReport.Baseline baseline, List<SpikeStatistics> spikes, ModelConfig config) {
+        List<GoalResult> results = new ArrayList<>();
+        results.add(new GoalResult("structure", structure.isEmpty(),
+                structure.isEmpty() ? "tensors, checksums, finite values and manifests are consistent" : structure.size() + " problem(s): " + String.join("; ", structure)));
+        if (engines.metric().equals("mean_kl")) {
+            results.add(new GoalResult("max_engine_kl", engines.value() <= goals.maxEngineKl(),
+                    format("ONNX Runtime vs Java reference: mean KL %.2e on %d tokens (goal <= %.2e)", engines.value(), engines.tokens(), goals.maxEngineKl())));
+        }
+        else {
+            results.add(new GoalResult("max_engine_diff", engines.value() <= goals.maxEngineDifference(),
+                    format("ONNX Runtime vs Java reference: largest logit difference %.2e on %d tokens (goal <= %.2e)", engines.value(), engines.tokens(),
+                            goals.maxEngineDifference())));
+        }
+        results.add(new GoalResult("max_kl", distance.meanKl() <= goals.maxKl(), format("mean KL %.4f (goal <= %.4f)", distance.meanKl(), goals.maxKl())));
+        results.add(new GoalResult("max_kl_p99", distance.p99Kl() <= goals.maxKlP99(), format("p99 KL %.4f (goal <= %.4f)", distance.p99Kl(), goals.maxKlP99())));
+        results.add(new GoalResult("min_top1", distance.topOne() >= goals.minTopOne(), format("top-1 agreement %.3f (goal >= %.3f)", distance.topOne(), goals.minTopOne())));
+        results.add(new GoalResult("max_ppl_ratio", distance.perplexityRatio() <= goals.maxPerplexityRatio(),
+                format("perplexity %.3f vs dense %.3f, ratio %.3f (goal <= %.3f)", distance.bundlePerplexity(), distance.referencePerplexity(),
+                        distance.perplexityRatio(), goals.maxPerplexityRatio())));
+        if (goals.minSparsity() > 0) {
+            VerifyReport probe = new VerifyReport("", "", 0, 0, List.of(), engines, distance, null, List.of(), null, spikes, List.of());
+            double sparsity = probe.totalSparsity();
+            results.add(new GoalResult("min_sparsity", config.spike().spiking() && sparsity >= goals.minSparsity(),
+                    config.spike().spiking() ? format("spike sparsity %.4f (goal >= %.4f)", sparsity, goals.minSparsity()) : "the bundle does not spike"));
+        }
+        if (baseline != null && goals.requireLinearBranch()) {
+            results.add(new GoalResult("linear_branch_useful", baseline.linearBranchUseful(),
+                    format("KL %.4f with the GLA layers vs %.4f without their attention (useful below %.2f x the latter)", distance.meanKl(), baseline.meanKl(),
+                            USEFUL_BRANCH_FACTOR)));
+        }
+        return results;
+    }
+
+    private static String format(String pattern, Object... values) {
+        return String.format(Locale.ROOT, pattern, values);
+    }
+}

@@ -1,0 +1,74 @@
+package dev.spikeconv.converter.verify;
+
+import dev.spikeconv.formats.model.AttentionKind;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code --html FILE.html}: one self-contained page (no scripts, no network) with the goals and
+ * per-layer charts: KL per position, hidden-state cosine, attention share of the residual update
+ * against the dense model, spike sparsity.
+ */
+public final class VerifyHtmlReport {
+    private VerifyHtmlReport() {}
+
+    public static String render(VerifyReport report) {
+        StringBuilder html = new StringBuilder();
+        html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>spikeconv verify</title>\n")
+                .append("<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}")
+                .append(".ok{color:#2a7}.fail{color:#c33;font-weight:bold}svg.chart{display:block;margin:18px 0;border:1px solid #eee}</style></head><body>\n");
+        html.append("<h1>spikeconv verify</h1>\n<p>").append(escape(report.bundle())).append(" against ").append(escape(report.reference()))
+                .append(String.format(Locale.ROOT, ", %d tokens in sequences of %d.</p>%n", report.tokens(), report.sequenceLength()));
+        long failed = report.goals().stream().filter(goal -> !goal.passed()).count();
+        html.append("<h2 id=\"verdict\" class=\"").append(failed == 0 ? "ok\">All " + report.goals().size() + " goals met" : "fail\">" + failed + " of "
+                + report.goals().size() + " goals missed").append("</h2>\n<table id=\"goals\"><tr><th>goal</th><th>result</th><th>detail</th></tr>\n");
+        for (GoalResult goal : report.goals()) {
+            html.append("<tr><td>").append(escape(goal.name())).append("</td><td class=\"").append(goal.passed() ? "ok\">met" : "fail\">missed")
+                    .append("</td><td>").append(escape(goal.detail())).append("</td></tr>\n");
+        }
+        html.append("</table>\n");
+        html.append(SvgCharts.line("kl-per-position", "KL(dense || bundle) per position", report.distance().klPerPosition()));
+        List<String> labels = new ArrayList<>();
+        double[] cosine = new double[report.layers().size()];
+        double[] share = new double[report.layers().size()];
+        double[] referenceShare = new double[report.layers().size()];
+        for (int i = 0; i < report.layers().size(); i++) {
+            VerifyReport.LayerReport layer = report.layers().get(i);
+            labels.add(layer.index() + " " + layer.attention());
+            cosine[i] = layer.cosine();
+            share[i] = layer.attentionShare();
+            referenceShare[i] = layer.referenceAttentionShare();
+        }
+        html.append(SvgCharts.bars("hidden-cosine", "Hidden-state cosine to the dense model, per layer", labels,
+                List.of(new SvgCharts.Series("cosine", cosine, "#1f77b4")), 1));
+        html.append(SvgCharts.bars("attention-share", "Attention branch share of the residual update, per layer", labels,
+                List.of(new SvgCharts.Series("bundle", share, "#ff7f0e"), new SvgCharts.Series("dense", referenceShare, "#7f7f7f")), 1));
+        if (!report.spikes().isEmpty()) {
+            Map<String, double[]> perLayer = new LinkedHashMap<>();
+            for (SpikeStatistics site : report.spikes()) {
+                String layer = site.site().replaceAll("^model\\.layers\\.(\\d+)\\..*$", "$1");
+                double[] sum = perLayer.computeIfAbsent(layer, key -> new double[2]);
+                sum[0] += site.sparsity();
+                sum[1]++;
+            }
+            double[] sparsity = perLayer.values().stream().mapToDouble(sum -> sum[0] / sum[1]).toArray();
+            html.append(SvgCharts.bars("spike-sparsity", "Spike sparsity per layer (share of silent slots)", new ArrayList<>(perLayer.keySet()),
+                    List.of(new SvgCharts.Series("sparsity", sparsity, "#2ca02c")), 1));
+        }
+        html.append("<h2>Layers</h2>\n<table id=\"layers\"><tr><th>layer</th><th>attention</th><th>cosine</th><th>share</th><th>dense share</th><th></th></tr>\n");
+        for (VerifyReport.LayerReport layer : report.layers()) {
+            html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td class=\"fail\">%s</td></tr>%n", layer.index(),
+                    escape(layer.attention()), layer.cosine(), layer.attentionShare(), layer.referenceAttentionShare(),
+                    layer.negligible() ? "negligible " + AttentionKind.GATED_LINEAR.id() + " contribution" : ""));
+        }
+        html.append("</table>\n</body></html>\n");
+        return html.toString();
+    }
+
+    private static String escape(String text) {
+        return JunitReport.escape(text);
+    }
+}

@@ -1,0 +1,60 @@
+package dev.spikeconv.converter.verify;
+
+import java.util.List;
+
+/** Everything {@code verify} measured, and the goals it checked. */
+public record VerifyReport(
+        String bundle,
+        String reference,
+        int tokens,
+        int sequenceLength,
+        List<String> structureProblems,
+        EngineAgreement engines,
+        Distance distance,
+        BeyondWindow beyondWindow,
+        List<LayerReport> layers,
+        Baseline baseline,
+        List<SpikeStatistics> spikes,
+        List<GoalResult> goals) {
+
+    /** ONNX Runtime against the Java reference on the bundle's first tokens. */
+    public record EngineAgreement(String metric, double value, int tokens) {}
+
+    /** Next-token distributions of the bundle against the dense model, over every position. */
+    public record Distance(double meanKl, double medianKl, double p90Kl, double p99Kl, double topOne, double referencePerplexity,
+            double bundlePerplexity, double perplexityRatio, double meanTrueTokenProbabilityChange, double[] klPerPosition) {}
+
+    /** Perplexity over positions past the largest sliding window. */
+    public record BeyondWindow(int window, int positions, double referencePerplexity, double bundlePerplexity) {
+        public double ratio() {
+            return bundlePerplexity / referencePerplexity;
+        }
+    }
+
+    /** One layer: hidden-state cosine to the dense model and each model's attention share of the residual update. */
+    public record LayerReport(int index, String attention, double cosine, double attentionShare, double referenceAttentionShare, boolean negligible) {}
+
+    /** The bundle with its GLA layers' attention removed, against the dense model. */
+    public record Baseline(double meanKl, boolean linearBranchUseful) {}
+
+    public boolean passed() {
+        return goals.stream().allMatch(GoalResult::passed);
+    }
+
+    public double totalSparsity() {
+        long values = spikes.stream().mapToLong(SpikeStatistics::values).sum();
+        double slots = spikes.stream().mapToDouble(statistics -> (double) statistics.values() * statistics.window()).sum();
+        double events = spikes.stream().mapToDouble(SpikeStatistics::events).sum();
+        return values == 0 ? 0 : 1 - events / slots;
+    }
+
+    public double totalSaturation() {
+        long values = spikes.stream().mapToLong(SpikeStatistics::values).sum();
+        double saturated = spikes.stream().mapToDouble(statistics -> statistics.saturation() * statistics.values()).sum();
+        return values == 0 ? 0 : saturated / values;
+    }
+
+    public int totalSilentChannels() {
+        return spikes.stream().mapToInt(SpikeStatistics::silentChannels).sum();
+    }
+}

@@ -1,0 +1,63 @@
+package dev.spikeconv.converter.verify;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.spikeconv.converter.SpikeconvVersion;
+
+/** {@code --report FILE.json}: every number of the report, machine-readable. */
+public final class VerifyReportJson {
+    private VerifyReportJson() {}
+
+    public static ObjectNode toJson(VerifyReport report) {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        root.put("spikeconv_version", SpikeconvVersion.get());
+        root.put("bundle", report.bundle()).put("reference", report.reference()).put("tokens", report.tokens()).put("sequence_length", report.sequenceLength());
+        root.put("passed", report.passed());
+        ArrayNode structure = root.putArray("structure_problems");
+        report.structureProblems().forEach(structure::add);
+        root.putObject("engines").put("metric", report.engines().metric()).put("value", report.engines().value()).put("tokens", report.engines().tokens());
+        VerifyReport.Distance distance = report.distance();
+        root.putObject("distance").put("kl_mean", distance.meanKl()).put("kl_median", distance.medianKl()).put("kl_p90", distance.p90Kl())
+                .put("kl_p99", distance.p99Kl()).put("top1_agreement", distance.topOne()).put("perplexity_reference", distance.referencePerplexity())
+                .put("perplexity_bundle", distance.bundlePerplexity()).put("perplexity_ratio", distance.perplexityRatio())
+                .put("true_token_probability_change", distance.meanTrueTokenProbabilityChange());
+        if (report.beyondWindow() != null) {
+            VerifyReport.BeyondWindow beyond = report.beyondWindow();
+            root.putObject("beyond_window").put("window", beyond.window()).put("positions", beyond.positions())
+                    .put("perplexity_reference", beyond.referencePerplexity()).put("perplexity_bundle", beyond.bundlePerplexity()).put("ratio", beyond.ratio());
+        }
+        else {
+            root.putNull("beyond_window");
+        }
+        if (report.baseline() != null) {
+            root.putObject("baseline_without_gla_attention").put("kl_mean", report.baseline().meanKl()).put("linear_branch_useful", report.baseline().linearBranchUseful());
+        }
+        else {
+            root.putNull("baseline_without_gla_attention");
+        }
+        ArrayNode layers = root.putArray("layers");
+        for (VerifyReport.LayerReport layer : report.layers()) {
+            layers.addObject().put("index", layer.index()).put("attention", layer.attention()).put("hidden_cosine", layer.cosine())
+                    .put("attention_share", layer.attentionShare()).put("attention_share_reference", layer.referenceAttentionShare())
+                    .put("negligible_gla_contribution", layer.negligible());
+        }
+        ObjectNode spikes = root.putObject("spikes");
+        spikes.put("sparsity", report.totalSparsity()).put("saturation", report.totalSaturation()).put("silent_channels", report.totalSilentChannels());
+        ArrayNode sites = spikes.putArray("sites");
+        for (SpikeStatistics site : report.spikes()) {
+            sites.addObject().put("site", site.site()).put("sparsity", site.sparsity()).put("firing_rate", site.firingRate())
+                    .put("zero_counts", site.zeroCountShare()).put("saturation", site.saturation()).put("mean_count", site.meanCount())
+                    .put("events_per_input", site.eventsPerInput()).put("silent_channels", site.silentChannels()).put("channels", site.channels());
+        }
+        ArrayNode klPerPosition = root.putArray("kl_per_position");
+        for (double kl : distance.klPerPosition()) {
+            klPerPosition.add(kl);
+        }
+        ArrayNode goals = root.putArray("goals");
+        for (GoalResult goal : report.goals()) {
+            goals.addObject().put("name", goal.name()).put("passed", goal.passed()).put("detail", goal.detail());
+        }
+        return root;
+    }
+}

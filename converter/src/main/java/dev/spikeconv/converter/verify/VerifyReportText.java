@@ -1,0 +1,49 @@
+package dev.spikeconv.converter.verify;
+
+import java.util.Locale;
+
+/** The readable summary {@code verify} prints. */
+public final class VerifyReportText {
+    private VerifyReportText() {}
+
+    public static String render(VerifyReport report) {
+        StringBuilder text = new StringBuilder();
+        line(text, "bundle %s against %s, %d tokens in sequences of %d", report.bundle(), report.reference(), report.tokens(), report.sequenceLength());
+        VerifyReport.Distance distance = report.distance();
+        text.append('\n');
+        line(text, "distance   KL mean %.4f  median %.4f  p90 %.4f  p99 %.4f  top-1 %.3f", distance.meanKl(), distance.medianKl(), distance.p90Kl(),
+                distance.p99Kl(), distance.topOne());
+        line(text, "perplexity %.3f (dense %.3f), ratio %.3f; true-token probability %+.4f", distance.bundlePerplexity(), distance.referencePerplexity(),
+                distance.perplexityRatio(), distance.meanTrueTokenProbabilityChange());
+        if (report.beyondWindow() != null) {
+            VerifyReport.BeyondWindow beyond = report.beyondWindow();
+            line(text, "past the window of %d: perplexity %.3f (dense %.3f) over %d positions", beyond.window(), beyond.bundlePerplexity(),
+                    beyond.referencePerplexity(), beyond.positions());
+        }
+        line(text, "engines    %s %.3e on %d tokens", report.engines().metric().replace('_', ' '), report.engines().value(), report.engines().tokens());
+        if (report.baseline() != null) {
+            line(text, "baseline   without GLA attention: KL %.4f -> the linear branch is %s", report.baseline().meanKl(),
+                    report.baseline().linearBranchUseful() ? "useful" : "USELESS (the model ignores it; calibrate)");
+        }
+        if (!report.spikes().isEmpty()) {
+            line(text, "spikes     sparsity %.4f, saturation %.5f, silent channels %d", report.totalSparsity(), report.totalSaturation(), report.totalSilentChannels());
+        }
+        text.append('\n');
+        line(text, "%-5s %-12s %8s %10s %10s", "layer", "attention", "cosine", "share", "dense");
+        for (VerifyReport.LayerReport layer : report.layers()) {
+            line(text, "%-5d %-12s %8.4f %10.4f %10.4f%s", layer.index(), layer.attention(), layer.cosine(), layer.attentionShare(), layer.referenceAttentionShare(),
+                    layer.negligible() ? "  negligible GLA contribution" : "");
+        }
+        text.append('\n');
+        for (GoalResult goal : report.goals()) {
+            line(text, "%-4s %-21s %s", goal.passed() ? "ok" : "FAIL", goal.name(), goal.detail());
+        }
+        long failed = report.goals().stream().filter(goal -> !goal.passed()).count();
+        line(text, failed == 0 ? "all %d goals met" : "%d of %d goals missed", failed == 0 ? report.goals().size() : failed, report.goals().size());
+        return text.toString();
+    }
+
+    private static void line(StringBuilder text, String pattern, Object... values) {
+        text.append(String.format(Locale.ROOT, pattern, values)).append('\n');
+    }
+}

@@ -1,0 +1,117 @@
+package dev.spikeconv.converter.verify;
+
+import static dev.spikeconv.formats.testing.InputErrors.assertInvalid;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.spikeconv.converter.bundle.BundleWriter;
+import dev.spikeconv.converter.bundle.ConversionOptions;
+import dev.spikeconv.converter.bundle.ConversionProgress;
+import dev.spikeconv.converter.bundle.QuantizationOptions;
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.converter.plan.LayerPlans;
+import dev.spikeconv.converter.target.ManifestOptions;
+import dev.spikeconv.converter.target.TargetProfiles;
+import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.testing.TestModels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VerifierTest {
+    private static final SpikeSettings DYNAMIC = new SpikeSettings(SpikeSettings.Mode.DYNAMIC, 3, 127, SpikeSettings.Coding.TERNARY, List.of());
+
+    @TempDir
+    Path directory;
+
+    private static Path source() {
+        return TestModels.shared("stories260K-llama2c", "stories260K.bin");
+    }
+
+    private static Path text() {
+        return TestModels.shared("corpus-tinystories-valid", "tinystories_valid_head.txt");
+    }
+
+    private Path convert(String name, String plan, QuantizationOptions quantization, SpikeSettings spike) throws IOException {
+        try (ModelDescription model = CheckpointLoader.open(source())) {
+            ConversionOptions options = new ConversionOptions(LayerPlans.parse(plan, 64, 0, model.config()), quantization, spike, false,
+                    ConversionOptions.DEFAULT_MAX_SHARD_BYTES, false, List.of(TargetProfiles.shipped("cpu-x86-avx2")), ManifestOptions.DEFAULT);
+            return BundleWriter.convert(model, source(), directory.resolve(name), options, ConversionProgress.NONE).output();
+        }
+    }
+
+    private VerifyOptions options(Path bundle, Goals goals) {
+        return new VerifyOptions(bundle, source(), null, text(), null, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null);
+    }
+
+    @Test
+    void aLosslessBundlePassesTightGoals() throws IOException {
+        Path bundle = convert("lossless", "dense", QuantizationOptions.NONE, SpikeSettings.OFF);
+        Goals tight = new Goals(1e-6, 1e-5, 1.0, 1.0001, 0, 1e-4, 1e-4, true);
+        VerifyReport report = Verifier.run(options(bundle, tight), stage -> { });
+        assertThat(report.goals()).allMatch(GoalResult::passed);
+        assertThat(report.engines().metric()).isEqualTo("max_abs_logit_difference");
+        assertThat(report.layers()).allMatch(layer -> layer.cosine() > 0.999999);
+        assertThat(report.baseline()).isNull();
+        assertThat(report.spikes()).isEmpty();
+        assertThat(report.tokens()).isEqualTo(192);
+    }
+
+    @Test
+    void spikingHybridReportsSpikesBaselineAndWindow() throws IOException {
+        Path bundle = convert("hybrid", "alternate", QuantizationOptions.DEFAULT, DYNAMIC);
+        VerifyReport report = Verifier.run(options(bundle, Goals.DEFAULT), stage -> { });
+        assertThat(report.engines().metric()).isEqualTo("mean_kl");
+        assertThat(report.baseline()).isNotNull();
+        // uncalibrated GLA layers make things worse than leaving them out: the gate must say so
+        assertThat(report.baseline().linearBranchUseful()).isFalse();
+        assertThat(report.goals()).filteredOn(goal -> goal.name().equals("linear_branch_useful")).singleElement().matches(goal -> !goal.passed());
+        assertThat(report.beyondWindow()).isNotNull();
+        assertThat(report.beyondWindow().window()).isEqualTo(64);
+        assertThat(report.spikes()).hasSize(5 * 7);
+        assertThat(report.totalSparsity()).isBetween(0.9, 1.0);
+        assertThat(report.spikes().getFirst().meanCount()).isBetween(1.0, 6.0);
+    }
+
+    @Test
+    void aSavedReferenceGivesTheSameReport() throws IOException {
+        Path bundle = convert("dense", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
+        Path recording = directory.resolve("reference.safetensors");
+        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording);
+        VerifyReport live = Verifier.run(first, stage -> { });
+        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
+        VerifyReport saved = Verifier.run(replay, stage -> { });
+        assertThat(saved.distance().meanKl()).isEqualTo(live.distance().meanKl());
+        assertThat(saved.layers().get(2).cosine()).isEqualTo(live.layers().get(2).cosine());
+        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
+        assertInvalid(() -> Verifier.run(otherData, stage -> { }), "recorded on other tokens");
+    }
+
+    @Test
+    void tokenIdFilesAreUsedAsGiven() throws IOException {
+        Path ids = Files.writeString(directory.resolve("ids.txt"), "1, 403, 407 261\n378 432 383 286 261 376");
+        assertThat(EvaluationData.isTokenIdFile(ids)).isTrue();
+        assertThat(EvaluationData.tokens(ids, 5, null, 512)).containsExactly(1, 403, 407, 261, 378);
+        Path bad = Files.writeString(directory.resolve("bad.txt"), "1 2 999");
+        assertInvalid(() -> EvaluationData.tokens(bad, 5, null, 512), "token 999", "below the vocabulary size 512");
+    }
+
+    @Test
+    void goalsFiles() throws IOException {
+        Path file = Files.writeString(directory.resolve("goals.json"), "{\"max_kl\": 0.1, \"min_top1\": 0.9}");
+        Goals goals = Goals.read(file, Goals.DEFAULT);
+        assertThat(goals.maxKl()).isEqualTo(0.1);
+        assertThat(goals.minTopOne()).isEqualTo(0.9);
+        assertThat(goals.maxPerplexityRatio()).isEqualTo(Goals.DEFAULT.maxPerplexityRatio());
+        Files.writeString(file, "{\"max_kll\": 0.1}");
+        assertInvalid(() -> Goals.read(file, Goals.DEFAULT), "max_kll", "an unknown goal");
+        Files.writeString(file, "{\"min_top1\": 1.5}");
+        assertInvalid(() -> Goals.read(file, Goals.DEFAULT), "min_top1", "a fraction in [0, 1]");
+        assertThat(Verifier.percentile(new double[] {1, 2, 3, 4}, 0.5)).isEqualTo(2);
+        assertThat(Verifier.percentile(new double[] {1, 2, 3, 4}, 0.99)).isEqualTo(4);
+    }
+}
