@@ -13,6 +13,7 @@ TESTMODELS ?= $(firstword $(SPIKECONV_TESTMODELS) $(wildcard $(abspath $(CURDIR)
 DEMO_MODEL ?= $(TESTMODELS)/stories260K-llama2c/stories260K.bin
 DEMO_BUNDLE ?= target/demo/stories260K-spiking
 DEMO_DATA ?= $(TESTMODELS)/corpus-tinystories-valid/tinystories_valid_head.txt
+DEMO_CALIBRATION_TOKENS ?= 4096
 
 .PHONY: build test test-tools demo clean
 
@@ -38,14 +39,19 @@ demo: build
 	@echo "== greedy story from the dense model (ONNX Runtime)"
 	bin/spikeconv generate "$(DEMO_MODEL)" --temperature 0 --max-tokens 120
 	@echo
-	@echo "== convert: int8 weights, dynamic integer spikes (attention kept; calibrate will make GLA plans usable)"
-	bin/spikeconv convert "$(DEMO_MODEL)" -o "$(DEMO_BUNDLE)" --plan dense --force
+	@echo "== convert to SpikingBrain's hybrid: GLA and sliding-window layers, int8 weights, integer spikes"
+	bin/spikeconv convert "$(DEMO_MODEL)" -o "$(DEMO_BUNDLE)" --plan spikingbrain --target neuromorphic-event --force
 	@echo
-	@echo "== greedy story from the spiking bundle (its own ONNX graph)"
+	@echo "== calibrate on $(DEMO_CALIBRATION_TOKENS) TinyStories tokens: fit the GLA layers to the dense model, static integer thresholds"
+	bin/spikeconv calibrate "$(DEMO_BUNDLE)" --reference "$(DEMO_MODEL)" --data "$(DEMO_DATA)" --tokens $(DEMO_CALIBRATION_TOKENS) \
+		--method mse --target-sparsity 0.97 --target neuromorphic-event
+	@echo
+	@echo "== greedy story from the calibrated bundle (its own ONNX graph)"
 	bin/spikeconv generate "$(DEMO_BUNDLE)" --temperature 0 --max-tokens 120
 	@echo
-	@echo "== verify the bundle against the dense model on TinyStories text (report: $(DEMO_BUNDLE).verify.html)"
-	bin/spikeconv verify "$(DEMO_BUNDLE)" --reference "$(DEMO_MODEL)" --data "$(DEMO_DATA)" --html "$(DEMO_BUNDLE).verify.html"
+	@echo "== verify against the dense model on text calibration did not see (report: $(DEMO_BUNDLE).verify.html)"
+	bin/spikeconv verify "$(DEMO_BUNDLE)" --reference "$(DEMO_MODEL)" --data "$(DEMO_DATA)" --skip-tokens $(DEMO_CALIBRATION_TOKENS) --tokens 2048 \
+		--html "$(DEMO_BUNDLE).verify.html"
 
 clean:
 	$(MVN) -q clean

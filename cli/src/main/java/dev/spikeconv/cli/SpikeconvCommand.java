@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
             InspectCommand.class,
             ConvertCommand.class,
+            CalibrateCommand.class,
             ManifestCommand.class,
             VerifyCommand.class,
             TargetsCommand.class,

@@ -1,21 +1,22 @@
 package dev.spikeconv.cli;
 
-import dev.spikeconv.converter.bundle.ConversionProgress;
+import dev.spikeconv.converter.calibration.CalibrationProgress;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
 import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Draws conversion progress on stderr: a bar with bytes, rate and ETA when stderr is a terminal,
+ * Draws progress on stderr: a bar with bytes or steps, rate and ETA when stderr is a terminal,
  * nothing but warnings otherwise (logs and CI output stay clean).
  */
-final class TerminalProgress implements ConversionProgress {
+final class TerminalProgress implements CalibrationProgress {
     private static final long REDRAW_NANOS = 200_000_000;
 
     private final PrintWriter err;
     private final boolean terminal;
     private final long start = System.nanoTime();
     private long lastDraw;
+    private long phaseStart = System.nanoTime();
 
     TerminalProgress(PrintWriter err, boolean terminal) {
         this.err = err;
@@ -51,6 +52,28 @@ final class TerminalProgress implements ConversionProgress {
                 ModelInspectionText.humanBytes(bytesDone), ModelInspectionText.humanBytes(bytesTotal), ModelInspectionText.humanBytes((long) rate), eta,
                 name.length() > 40 ? "..." + name.substring(name.length() - 37) : name);
         if (bytesDone >= bytesTotal) {
+            err.println();
+        }
+        err.flush();
+    }
+
+    @Override
+    public void step(String phase, int done, int total) {
+        long now = System.nanoTime();
+        if (!terminal || (now - lastDraw < REDRAW_NANOS && done < total)) {
+            return;
+        }
+        if (done <= 1) {
+            phaseStart = now;
+        }
+        lastDraw = now;
+        double fraction = total == 0 ? 1 : (double) done / total;
+        int width = 30;
+        int filled = (int) Math.round(fraction * width);
+        double seconds = (now - phaseStart) / 1e9;
+        String eta = done == 0 || done >= total ? "" : String.format(Locale.ROOT, " ETA %.0fs", seconds / done * (total - done));
+        err.printf(Locale.ROOT, "\r\033[K[%s%s] %d/%d %s%s", "=".repeat(filled), " ".repeat(width - filled), done, total, phase, eta);
+        if (done >= total) {
             err.println();
         }
         err.flush();

@@ -56,6 +56,10 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "512", description = "Tokens to evaluate. Default: ${DEFAULT-VALUE}.")
     int tokens;
 
+    @Option(names = "--skip-tokens", paramLabel = "N", defaultValue = "0",
+            description = "Start after the first N tokens of --data, e.g. the ones calibrate used. Default: ${DEFAULT-VALUE}.")
+    int skipTokens;
+
     @Option(names = "--seq-len", paramLabel = "L", defaultValue = "512", description = "Tokens per sequence. Default: ${DEFAULT-VALUE}.")
     int sequenceLength;
 
@@ -118,7 +122,7 @@ final class VerifyCommand implements Callable<Integer> {
                 goals.requireLinearBranch() && !allowUselessLinearBranch);
         VerifyOptions options;
         try {
-            options = new VerifyOptions(bundle, reference.source, reference.recording, data, tokenizerOption.tokenizer, tokens, sequenceLength, engineTokens, goals,
+            options = new VerifyOptions(bundle, reference.source, reference.recording, data, tokenizerOption.tokenizer, skipTokens, tokens, sequenceLength, engineTokens, goals,
                     new OnnxRuntimeOptions(threads), saveReference);
         }
         catch (IllegalArgumentException e) {

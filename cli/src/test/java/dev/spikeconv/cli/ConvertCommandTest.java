@@ -14,7 +14,7 @@ class ConvertCommandTest {
     Path directory;
 
     private static String stories() {
-        return TestModels.shared("stories260K-llama2c", "stories260K.bin").toString();
+        return TestModels.stories260K().toString();
     }
 
     @Test

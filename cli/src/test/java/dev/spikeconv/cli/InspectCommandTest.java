@@ -18,7 +18,7 @@ class InspectCommandTest {
     @Test
     void everySharedTestModel() throws IOException {
         Path[] models = {
-            TestModels.shared("stories260K-llama2c", "stories260K.bin"),
+            TestModels.stories260K(),
             TestModels.shared("stories260K-gguf", "stories260K.gguf"),
             TestModels.shared("stories260K-hf-derived"),
             TestModels.shared("llama2-tiny-random-gguf", "llama-2-tiny-random.gguf"),

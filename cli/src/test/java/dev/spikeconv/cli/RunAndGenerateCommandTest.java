@@ -23,7 +23,7 @@ class RunAndGenerateCommandTest {
 
     private static String stories(String format) {
         return switch (format) {
-            case "llama2c" -> TestModels.shared("stories260K-llama2c", "stories260K.bin").toString();
+            case "llama2c" -> TestModels.stories260K().toString();
             case "gguf" -> TestModels.shared("stories260K-gguf", "stories260K.gguf").toString();
             default -> TestModels.shared("stories260K-hf-derived").toString();
         };

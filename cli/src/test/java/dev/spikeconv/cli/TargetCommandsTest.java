@@ -15,7 +15,7 @@ class TargetCommandsTest {
     Path directory;
 
     private static String stories() {
-        return TestModels.shared("stories260K-llama2c", "stories260K.bin").toString();
+        return TestModels.stories260K().toString();
     }
 
     @Test

@@ -33,11 +33,11 @@ class VerifyCommandTest {
     Path directory;
 
     private static String source() {
-        return TestModels.shared("stories260K-llama2c", "stories260K.bin").toString();
+        return TestModels.stories260K().toString();
     }
 
     private static String text() {
-        return TestModels.shared("corpus-tinystories-valid", "tinystories_valid_head.txt").toString();
+        return TestModels.tinyStories().toString();
     }
 
     private Path convert(String name, String... options) {

@@ -12,17 +12,12 @@ import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.safetensors.SafetensorsWriter;
 import dev.spikeconv.formats.tensor.DType;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Converts a dense model into a spikeconv bundle (DESIGN §5). Everything is built in a hidden
@@ -54,14 +49,8 @@ public final class BundleWriter {
                 throw new IllegalArgumentException(problem);
             }
         }
-        Path parent = target.getParent();
-        Files.createDirectories(parent);
-        Path staging = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+        Path staging = BundleFolders.createStaging(target);
         try {
-            // createTempDirectory makes it private (0700); the bundle should read like any folder the user makes.
-            if (Files.getFileStore(staging).supportsFileAttributeView("posix")) {
-                Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwxr-xr-x"));
-            }
             ModelConfig config = source.config().toBuilder()
                     .architecture(Architecture.GLA_SWA)
                     .layers(options.plan().layers())
@@ -87,12 +76,12 @@ public final class BundleWriter {
                     KernelManifest.write(bundle, staging, profile, options.manifestOptions());
                 }
             }
-            long written = folderSize(staging);
-            replace(staging, target);
+            long written = BundleFolders.size(staging);
+            BundleFolders.replace(staging, target);
             return new Summary(target, tensors.size(), sourceBytes, written, System.nanoTime() - start);
         }
         catch (IOException | RuntimeException | Error e) {
-            deleteQuietly(staging);
+            BundleFolders.deleteQuietly(staging);
             throw e;
         }
     }
@@ -164,45 +153,5 @@ public final class BundleWriter {
             case F64 -> "float64";
             case F32, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> "float32";
         };
-    }
-
-    /** Moves the finished staging folder to {@code target}; an old output (with --force) is set aside first and removed last. */
-    private static void replace(Path staging, Path target) throws IOException {
-        Path previous = null;
-        if (Files.exists(target)) {
-            previous = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
-            Files.delete(previous);
-            Files.move(target, previous, StandardCopyOption.ATOMIC_MOVE);
-        }
-        try {
-            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-        }
-        catch (AtomicMoveNotSupportedException e) {
-            Files.move(staging, target);
-        }
-        if (previous != null) {
-            deleteQuietly(previous);
-        }
-    }
-
-    private static long folderSize(Path directory) throws IOException {
-        try (Stream<Path> files = Files.walk(directory)) {
-            long total = 0;
-            for (Path file : files.filter(Files::isRegularFile).toList()) {
-                total += Files.size(file);
-            }
-            return total;
-        }
-    }
-
-    static void deleteQuietly(Path directory) {
-        try (Stream<Path> paths = Files.walk(directory)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
-        catch (IOException ignored) {
-            // best effort: the folder is hidden and named as temporary
-        }
     }
 }

@@ -20,4 +20,11 @@ public final class ScalarKernels {
             }
         }
     }
+
+    /** {@code target[targetOffset + i] += scale * source[sourceOffset + i]}, one fused multiply-add each. */
+    public static void addScaled(float[] target, int targetOffset, float scale, float[] source, int sourceOffset, int length) {
+        for (int i = 0; i < length; i++) {
+            target[targetOffset + i] = Math.fma(source[sourceOffset + i], scale, target[targetOffset + i]);
+        }
+    }
 }

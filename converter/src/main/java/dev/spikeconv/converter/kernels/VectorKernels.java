@@ -2,7 +2,6 @@ package dev.spikeconv.converter.kernels;
 
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -25,7 +24,12 @@ public final class VectorKernels {
             FloatVector b = FloatVector.fromArray(SPECIES, right, rightOffset + i);
             sum = a.fma(b, sum);
         }
-        float result = sum.reduceLanes(VectorOperators.ADD);
+        // Lane by lane in a fixed order: reduceLanes(ADD) may sum in another order once the JIT compiles it,
+        // and calibration must give the same bytes on every run.
+        float result = 0;
+        for (int lane = 0; lane < SPECIES.length(); lane++) {
+            result += sum.lane(lane);
+        }
         for (; i < length; i++) {
             result += left[leftOffset + i] * right[rightOffset + i];
         }
@@ -46,5 +50,20 @@ public final class VectorKernels {
                 output[token * outputs + row] = dot(input, token * inputs, weights, row * inputs, inputs);
             }
         });
+    }
+
+    /** {@code target[targetOffset + i] += scale * source[sourceOffset + i]} for {@code i < length}. */
+    public static void addScaled(float[] target, int targetOffset, float scale, float[] source, int sourceOffset, int length) {
+        FloatVector factor = FloatVector.broadcast(SPECIES, scale);
+        int i = 0;
+        int upperBound = SPECIES.loopBound(length);
+        for (; i < upperBound; i += SPECIES.length()) {
+            FloatVector sum = FloatVector.fromArray(SPECIES, source, sourceOffset + i)
+                    .fma(factor, FloatVector.fromArray(SPECIES, target, targetOffset + i));
+            sum.intoArray(target, targetOffset + i);
+        }
+        for (; i < length; i++) {
+            target[targetOffset + i] = Math.fma(source[sourceOffset + i], scale, target[targetOffset + i]);
+        }
     }
 }

@@ -3,6 +3,9 @@ package dev.spikeconv.converter.onnx;
 import dev.spikeconv.converter.SpikeconvVersion;
 import dev.spikeconv.converter.model.RotaryFrequencies;
 import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
+import dev.spikeconv.converter.spiking.SiteThreshold;
+import dev.spikeconv.converter.spiking.SpikeArithmetic;
+import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.LayerTensor;
@@ -437,8 +440,9 @@ public final class DecoderGraphWriter {
 
     /**
      * One projection of {@code [tokens, in]}: float or int8 weights, float or spiking input (DESIGN §4).
-     * Spiking: {@code θ = clamp(mean|a|/k, 1e-5, 1e4)} per token, {@code s = clamp(round(a/θ), ±T)},
-     * int8 weights multiply s in int32 (MatMulInteger) per group, then {@code y = θ Σ_G σ_G acc_G + b}.
+     * Spiking: θ dynamic ({@code clamp(mean|a|/k, 1e-5, 1e4)} per token) or static, {@code s = clamp(round(a/θ), ±T)},
+     * int8 weights multiply s in int32 (MatMulInteger) per group, then {@code y = θ Σ_G σ_G acc_G + b};
+     * a threshold per input channel multiplies inside, over float weights.
      */
     private String projection(String input, int layer, LayerTensor weightTensor, LayerTensor biasTensor) throws IOException {
         String name = weightTensor.name(layer);
@@ -452,11 +456,25 @@ public final class DecoderGraphWriter {
             String weights = weight instanceof ScaledInt8Tensor int8 ? dequantized(name, int8) : floatWeight(name);
             return graph.node("Gemm", bias == null ? new String[] {input, weights} : new String[] {input, weights, bias}, Attribute.integer("transB", 1));
         }
-        String meanMagnitude = graph.node("ReduceMean", new String[] {graph.node("Abs", input), graph.int64(-1)}, Attribute.integer("keepdims", 1));
-        String threshold = graph.node("Clip", new String[] {graph.node("Div", meanMagnitude, graph.scalar((float) spike.k())),
-                graph.scalar(1e-5f), graph.scalar(1e4f)});
+        SiteThreshold siteThreshold = SpikeSites.threshold(model, site);
+        String threshold = switch (siteThreshold) {
+            case SiteThreshold.Dynamic dynamic -> {
+                String meanMagnitude = graph.node("ReduceMean", new String[] {graph.node("Abs", input), graph.int64(-1)}, Attribute.integer("keepdims", 1));
+                yield graph.node("Clip", new String[] {graph.node("Div", meanMagnitude, graph.scalar(dynamic.k())),
+                        graph.scalar(SpikeArithmetic.MINIMUM_THRESHOLD), graph.scalar(SpikeArithmetic.MAXIMUM_THRESHOLD)});
+            }
+            case SiteThreshold.Static fixed when fixed.perChannel() -> graph.weight(site + ".spike_threshold", fixed.thresholds(), fixed.thresholds().length);
+            case SiteThreshold.Static fixed -> graph.scalar(fixed.thresholds()[0]);
+        };
         String counts = graph.node("Clip", new String[] {graph.node("Round", graph.node("Div", input, threshold)),
                 graph.scalar(-spike.timeSteps()), graph.scalar(spike.timeSteps())});
+        if (siteThreshold instanceof SiteThreshold.Static fixed && fixed.perChannel()) {
+            // θ differs along the reduction: y = W (θ ⊙ s) + b over float weights.
+            String weights = weight instanceof ScaledInt8Tensor int8 ? dequantized(name, int8) : floatWeight(name);
+            String scaledCounts = graph.node("Mul", counts, threshold);
+            return graph.node("Gemm", bias == null ? new String[] {scaledCounts, weights} : new String[] {scaledCounts, weights, bias},
+                    Attribute.integer("transB", 1));
+        }
         if (weight instanceof ScaledInt8Tensor int8) {
             output = integerProduct(name, int8, counts);
         }

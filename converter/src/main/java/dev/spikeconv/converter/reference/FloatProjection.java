@@ -8,7 +8,7 @@ record FloatProjection(float[] weight, float[] bias, int outputs, int inputs) im
     public float[] apply(float[] input, int tokens) {
         float[] output = new float[tokens * outputs];
         VectorKernels.multiplyTransposed(input, tokens, weight, outputs, inputs, output);
-        Spiking.addBias(output, tokens, bias);
+        Biases.add(output, tokens, bias);
         return output;
     }
 }

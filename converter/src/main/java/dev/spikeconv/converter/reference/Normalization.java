@@ -1,10 +1,10 @@
 package dev.spikeconv.converter.reference;
 
 /** RMSNorm: {@code x / sqrt(mean(x^2) + eps) * w}, over rows of {@code weight.length} values. */
-final class Normalization {
+public final class Normalization {
     private Normalization() {}
 
-    static float[] rms(float[] input, int rows, float[] weight, double epsilon) {
+    public static float[] rms(float[] input, int rows, float[] weight, double epsilon) {
         int width = weight.length;
         float[] output = new float[rows * width];
         for (int row = 0; row < rows; row++) {

@@ -3,6 +3,7 @@ package dev.spikeconv.converter.reference;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.model.RotaryFrequencies;
+import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
@@ -37,32 +38,43 @@ public final class ReferenceModel implements InferenceEngine {
 
     public static ReferenceModel load(ModelDescription model) {
         ModelConfig config = model.config();
-        SpikeSettings spike = config.spike();
         float[] embedding = model.tensor(TensorNames.EMBEDDING).toFloats();
         DecoderLayer[] layers = new DecoderLayer[config.layerCount()];
         for (int index = 0; index < layers.length; index++) {
-            boolean gla = config.layer(index).kind() == AttentionKind.GATED_LINEAR;
-            layers[index] = new DecoderLayer(
-                    config.layer(index),
-                    floats(model, LayerTensor.ATTENTION_NORM, index),
-                    projection(model, LayerTensor.QUERY_WEIGHT, LayerTensor.QUERY_BIAS, index, spike),
-                    projection(model, LayerTensor.KEY_WEIGHT, LayerTensor.KEY_BIAS, index, spike),
-                    projection(model, LayerTensor.VALUE_WEIGHT, LayerTensor.VALUE_BIAS, index, spike),
-                    projection(model, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS, index, spike),
-                    config.qkNorm() ? floats(model, LayerTensor.QUERY_NORM, index) : null,
-                    config.qkNorm() ? floats(model, LayerTensor.KEY_NORM, index) : null,
-                    gla ? floatProjection(model, LayerTensor.DECAY_GATE_DOWN_WEIGHT, null, index) : null,
-                    gla ? floatProjection(model, LayerTensor.DECAY_GATE_UP_WEIGHT, LayerTensor.DECAY_GATE_UP_BIAS, index) : null,
-                    gla ? floats(model, LayerTensor.HEAD_OUTPUT_NORM, index) : null,
-                    floats(model, LayerTensor.MLP_NORM, index),
-                    projection(model, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS, index, spike),
-                    projection(model, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_UP_BIAS, index, spike),
-                    projection(model, LayerTensor.MLP_DOWN_WEIGHT, LayerTensor.MLP_DOWN_BIAS, index, spike));
+            layers[index] = loadLayer(model, index);
         }
         TensorView head = model.outputHead();
         float[] headWeights = head == model.tensor(TensorNames.EMBEDDING) ? embedding : head.toFloats();
         FloatProjection outputHead = new FloatProjection(headWeights, null, config.vocabularySize(), config.hiddenSize());
         return new ReferenceModel(config, embedding, layers, model.tensor(TensorNames.FINAL_NORM).toFloats(), outputHead);
+    }
+
+    /** A copy of this model whose layer {@code index} is read again from {@code model} (same config), e.g. after fitting it. */
+    public ReferenceModel withLayer(int index, ModelDescription model) {
+        DecoderLayer[] replaced = layers.clone();
+        replaced[index] = loadLayer(model, index);
+        return new ReferenceModel(config, embedding, replaced, finalNorm, outputHead);
+    }
+
+    private static DecoderLayer loadLayer(ModelDescription model, int index) {
+        ModelConfig config = model.config();
+        boolean gla = config.layer(index).kind() == AttentionKind.GATED_LINEAR;
+        return new DecoderLayer(
+                config.layer(index),
+                floats(model, LayerTensor.ATTENTION_NORM, index),
+                projection(model, LayerTensor.QUERY_WEIGHT, LayerTensor.QUERY_BIAS, index),
+                projection(model, LayerTensor.KEY_WEIGHT, LayerTensor.KEY_BIAS, index),
+                projection(model, LayerTensor.VALUE_WEIGHT, LayerTensor.VALUE_BIAS, index),
+                projection(model, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS, index),
+                config.qkNorm() ? floats(model, LayerTensor.QUERY_NORM, index) : null,
+                config.qkNorm() ? floats(model, LayerTensor.KEY_NORM, index) : null,
+                gla ? floatProjection(model, LayerTensor.DECAY_GATE_DOWN_WEIGHT, null, index) : null,
+                gla ? floatProjection(model, LayerTensor.DECAY_GATE_UP_WEIGHT, LayerTensor.DECAY_GATE_UP_BIAS, index) : null,
+                gla ? floats(model, LayerTensor.HEAD_OUTPUT_NORM, index) : null,
+                floats(model, LayerTensor.MLP_NORM, index),
+                projection(model, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS, index),
+                projection(model, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_UP_BIAS, index),
+                projection(model, LayerTensor.MLP_DOWN_WEIGHT, LayerTensor.MLP_DOWN_BIAS, index));
     }
 
     private static float[] floats(ModelDescription model, LayerTensor tensor, int layer) {
@@ -80,19 +92,98 @@ public final class ReferenceModel implements InferenceEngine {
     }
 
     /** A projection as the model's spike settings and weight storage make it. */
-    private static Projection projection(ModelDescription model, LayerTensor weight, LayerTensor bias, int layer, SpikeSettings spike) {
+    private static Projection projection(ModelDescription model, LayerTensor weight, LayerTensor bias, int layer) {
+        SpikeSettings spike = model.config().spike();
         String name = weight.name(layer);
-        String site = name.substring(0, name.length() - ".weight".length());
+        String site = SpikeSites.site(weight, layer);
         TensorView weights = model.tensor(name);
         int outputs = (int) weights.shape().dimension(0);
         int inputs = (int) weights.shape().dimension(1);
         float[] biases = bias(model, bias, layer);
         if (weights instanceof ScaledInt8Tensor int8) {
             Int8Weights codes = Int8Weights.of(int8);
-            return spike.spikes(site) ? new SpikingProjection(codes, biases, spike) : new FloatProjection(codes.dequantized(), biases, outputs, inputs);
+            return spike.spikes(site)
+                    ? new SpikingProjection(codes, biases, SpikeSites.threshold(model, site), spike.timeSteps())
+                    : new FloatProjection(codes.dequantized(), biases, outputs, inputs);
         }
         float[] values = weights.toFloats();
-        return spike.spikes(site) ? new SpikingProjection(values, biases, outputs, inputs, spike) : new FloatProjection(values, biases, outputs, inputs);
+        return spike.spikes(site)
+                ? new SpikingProjection(values, biases, outputs, inputs, SpikeSites.threshold(model, site), spike.timeSteps())
+                : new FloatProjection(values, biases, outputs, inputs);
+    }
+
+    /** What one layer computed for a sequence: normed attention input, attention heads before o_proj, and the two residual updates. */
+    public record LayerStep(float[] attentionInput, float[] attentionHeads, float[] attentionOutput, float[] mlpOutput) {}
+
+    /** The embeddings of {@code tokens}, {@code [count, hidden]}: the residual stream that {@link #runLayer} advances. */
+    public float[] embed(int[] tokens) {
+        int hidden = config.hiddenSize();
+        float[] x = new float[tokens.length * hidden];
+        for (int t = 0; t < tokens.length; t++) {
+            if (tokens[t] < 0 || tokens[t] >= config.vocabularySize()) {
+                throw new IllegalArgumentException("token " + tokens[t] + " outside the vocabulary of " + config.vocabularySize());
+            }
+            System.arraycopy(embedding, tokens[t] * hidden, x, t * hidden, hidden);
+        }
+        return x;
+    }
+
+    /**
+     * Runs layer {@code index} over a whole sequence from position 0, adding its updates to the residual
+     * stream {@code x} in place: calibration advances two models layer by layer this way.
+     */
+    public LayerStep runLayer(int index, float[] x, int count) {
+        try (ReferenceSession session = new ReferenceSession()) {
+            return session.layer(index, x, count);
+        }
+    }
+
+    /** The normed attention input of layer {@code index} for the residual stream {@code x}. */
+    public float[] attentionInput(int index, float[] x, int count) {
+        return Normalization.rms(x, count, layers[index].attentionNorm(), config.normEpsilon());
+    }
+
+    /** The q, k, v and decays GLA layer {@code index} computes from its normed input. */
+    public GatedLinearInputs gatedLinearInputs(int index, float[] normed, int count) {
+        if (config.layer(index).kind() != AttentionKind.GATED_LINEAR) {
+            throw new IllegalArgumentException("layer " + index + " is " + config.layer(index).kind().id() + ", not gated linear attention");
+        }
+        return gatedLinearInputs(layers[index], normed, count);
+    }
+
+    private record QueryKeyValue(float[] queries, float[] keys, float[] values) {}
+
+    /** q, k and v of the normed input, with Qwen3's q/k norms when the model has them. */
+    private QueryKeyValue projectQueryKeyValue(DecoderLayer layer, float[] input, int count) {
+        float[] queries = layer.query().apply(input, count);
+        float[] keys = layer.key().apply(input, count);
+        float[] values = layer.value().apply(input, count);
+        if (layer.queryNorm() != null) {
+            queries = Normalization.rms(queries, count * config.headCount(), layer.queryNorm(), config.normEpsilon());
+            keys = Normalization.rms(keys, count * config.keyValueHeadCount(), layer.keyNorm(), config.normEpsilon());
+        }
+        return new QueryKeyValue(queries, keys, values);
+    }
+
+    private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, int count) {
+        int d = config.headDimension();
+        QueryKeyValue projected = projectQueryKeyValue(layer, input, count);
+        float[] queries = projected.queries();
+        float[] keys = projected.keys();
+        float[] values = projected.values();
+        float queryScale = (float) (1 / Math.sqrt(d));
+        for (int i = 0; i < queries.length; i++) {
+            queries[i] = Math.max(0, queries[i]) * queryScale;
+        }
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = Math.max(0, keys[i]);
+        }
+        float[] decays = layer.decayGateUp().apply(layer.decayGateDown().apply(input, count), count);
+        float normalizer = config.gateLogitNormalizer();
+        for (int i = 0; i < decays.length; i++) {
+            decays[i] = (float) Math.exp(logSigmoid(decays[i]) / normalizer);
+        }
+        return new GatedLinearInputs(queries, keys, values, decays, count);
     }
 
     @Override
@@ -131,23 +222,9 @@ public final class ReferenceModel implements InferenceEngine {
         @Override
         public float[][] forward(int[] tokens) {
             int count = tokens.length;
-            int hidden = config.hiddenSize();
-            float[] x = new float[count * hidden];
-            for (int t = 0; t < count; t++) {
-                if (tokens[t] < 0 || tokens[t] >= config.vocabularySize()) {
-                    throw new IllegalArgumentException("token " + tokens[t] + " outside the vocabulary of " + config.vocabularySize());
-                }
-                System.arraycopy(embedding, tokens[t] * hidden, x, t * hidden, hidden);
-            }
+            float[] x = embed(tokens);
             for (int index = 0; index < layers.length; index++) {
-                DecoderLayer layer = layers[index];
-                float[] normed = Normalization.rms(x, count, layer.attentionNorm(), config.normEpsilon());
-                float[] mixed = layer.attention().kind() == AttentionKind.GATED_LINEAR
-                        ? gatedLinearAttention(layer, states[index], normed, count)
-                        : softmaxAttention(layer, caches[index], normed, count);
-                add(x, layer.output().apply(mixed, count));
-                float[] mlpInput = Normalization.rms(x, count, layer.mlpNorm(), config.normEpsilon());
-                add(x, layer.down().apply(swiGlu(layer.gate().apply(mlpInput, count), layer.up().apply(mlpInput, count)), count));
+                layer(index, x, count);
             }
             float[] logits = outputHead.apply(Normalization.rms(x, count, finalNorm, config.normEpsilon()), count);
             position += count;
@@ -158,18 +235,30 @@ public final class ReferenceModel implements InferenceEngine {
             return rows;
         }
 
+        /** One pre-norm block on {@code count} new tokens; adds both branches to {@code x}. */
+        LayerStep layer(int index, float[] x, int count) {
+            DecoderLayer layer = layers[index];
+            float[] normed = Normalization.rms(x, count, layer.attentionNorm(), config.normEpsilon());
+            float[] mixed = layer.attention().kind() == AttentionKind.GATED_LINEAR
+                    ? gatedLinearAttention(layer, states[index], normed, count)
+                    : softmaxAttention(layer, caches[index], normed, count);
+            float[] attentionOutput = layer.output().apply(mixed, count);
+            add(x, attentionOutput);
+            float[] mlpInput = Normalization.rms(x, count, layer.mlpNorm(), config.normEpsilon());
+            float[] mlpOutput = layer.down().apply(swiGlu(layer.gate().apply(mlpInput, count), layer.up().apply(mlpInput, count)), count);
+            add(x, mlpOutput);
+            return new LayerStep(normed, mixed, attentionOutput, mlpOutput);
+        }
+
         /** Softmax attention over the causal (optionally windowed) past; returns {@code [count, heads * headDim]}. */
         private float[] softmaxAttention(DecoderLayer layer, KeyValueCache cache, float[] input, int count) {
             int heads = config.headCount();
             int keyValueHeads = config.keyValueHeadCount();
             int headDimension = config.headDimension();
-            float[] queries = layer.query().apply(input, count);
-            float[] keys = layer.key().apply(input, count);
-            float[] values = layer.value().apply(input, count);
-            if (layer.queryNorm() != null) {
-                queries = Normalization.rms(queries, count * heads, layer.queryNorm(), config.normEpsilon());
-                keys = Normalization.rms(keys, count * keyValueHeads, layer.keyNorm(), config.normEpsilon());
-            }
+            QueryKeyValue projected = projectQueryKeyValue(layer, input, count);
+            float[] queries = projected.queries();
+            float[] keys = projected.keys();
+            float[] values = projected.values();
             Rotary.apply(queries, count, heads, headDimension, position, inverseFrequencies);
             Rotary.apply(keys, count, keyValueHeads, headDimension, position, inverseFrequencies);
             cache.append(keys, values, count);
@@ -215,56 +304,13 @@ public final class ReferenceModel implements InferenceEngine {
             return output;
         }
 
-        /**
-         * GLA, one token at a time: {@code q = ReLU(q_proj x)/sqrt(d)}, {@code k = ReLU(k_proj x)}, {@code v = v_proj x},
-         * {@code log α = logsigmoid(W_g1 W_g0 x + b)/normalizer}, {@code S = diag(α) S + kᵀv}, {@code o = RMSNorm(q S) · g_norm}.
-         * Query heads of one group share their key/value head's state.
-         */
+        /** GLA, one token at a time: the recurrence of every key/value head, then {@code RMSNorm(o) · g_norm} per head. */
         private float[] gatedLinearAttention(DecoderLayer layer, float[][] state, float[] input, int count) {
+            GatedLinearInputs inputs = gatedLinearInputs(layer, input, count);
             int heads = config.headCount();
-            int keyValueHeads = config.keyValueHeadCount();
-            int d = config.headDimension();
-            int group = heads / keyValueHeads;
-            float[] queries = layer.query().apply(input, count);
-            float[] keys = layer.key().apply(input, count);
-            float[] values = layer.value().apply(input, count);
-            if (layer.queryNorm() != null) {
-                queries = Normalization.rms(queries, count * heads, layer.queryNorm(), config.normEpsilon());
-                keys = Normalization.rms(keys, count * keyValueHeads, layer.keyNorm(), config.normEpsilon());
-            }
-            float queryScale = (float) (1 / Math.sqrt(d));
-            for (int i = 0; i < queries.length; i++) {
-                queries[i] = Math.max(0, queries[i]) * queryScale;
-            }
-            for (int i = 0; i < keys.length; i++) {
-                keys[i] = Math.max(0, keys[i]);
-            }
-            float[] logits = layer.decayGateUp().apply(layer.decayGateDown().apply(input, count), count);
-            float normalizer = config.gateLogitNormalizer();
-            float[] output = new float[count * heads * d];
-            for (int t = 0; t < count; t++) {
-                for (int keyHead = 0; keyHead < keyValueHeads; keyHead++) {
-                    float[] s = state[keyHead];
-                    int channel = (t * keyValueHeads + keyHead) * d;
-                    for (int i = 0; i < d; i++) {
-                        float decay = (float) Math.exp(logSigmoid(logits[channel + i]) / normalizer);
-                        float key = keys[channel + i];
-                        for (int j = 0; j < d; j++) {
-                            s[i * d + j] = decay * s[i * d + j] + key * values[channel + j];
-                        }
-                    }
-                    for (int member = 0; member < group; member++) {
-                        int head = keyHead * group + member;
-                        int offset = (t * heads + head) * d;
-                        for (int j = 0; j < d; j++) {
-                            float sum = 0;
-                            for (int i = 0; i < d; i++) {
-                                sum += queries[offset + i] * s[i * d + j];
-                            }
-                            output[offset + j] = sum;
-                        }
-                    }
-                }
+            float[] output = new float[count * heads * config.headDimension()];
+            for (int keyHead = 0; keyHead < config.keyValueHeadCount(); keyHead++) {
+                GatedLinearRecurrence.run(inputs, heads, config.keyValueHeadCount(), config.headDimension(), keyHead, state[keyHead], output);
             }
             return Normalization.rms(output, count * heads, layer.headNorm(), config.normEpsilon());
         }

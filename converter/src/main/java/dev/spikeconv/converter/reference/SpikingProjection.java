@@ -1,11 +1,13 @@
 package dev.spikeconv.converter.reference;
 
-import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.converter.spiking.SiteThreshold;
+import dev.spikeconv.converter.spiking.SpikeArithmetic;
 
 /**
- * A projection fed with integer spike counts: {@code s = clamp(round(a / θ), ±T)} per token with a
- * dynamic threshold, then {@code y_i = θ · Σ_G σ[i,G] · Σ_{j∈G} Wq[i,j] s_j + b_i} in exact integer
- * arithmetic per group, or {@code y = θ · W s + b} when the weights are float.
+ * A projection fed with integer spike counts {@code s = clamp(round(a / θ), ±T)}, θ dynamic per token
+ * or static per site: {@code y_i = θ · Σ_G σ[i,G] · Σ_{j∈G} Wq[i,j] s_j + b_i} in exact integer
+ * arithmetic per group, or {@code y = θ · W s + b} when the weights are float. With a threshold per
+ * input channel θ multiplies inside, {@code y = W (θ ⊙ s) + b}, over the dequantized weights.
  */
 final class SpikingProjection implements Projection {
     private final Int8Weights int8Weights;
@@ -13,47 +15,77 @@ final class SpikingProjection implements Projection {
     private final float[] bias;
     private final int outputs;
     private final int inputs;
-    private final float k;
+    private final SiteThreshold threshold;
+    private final float[] channelThresholds;
+    private final float staticThreshold;
     private final int timeSteps;
 
-    SpikingProjection(Int8Weights weights, float[] bias, SpikeSettings settings) {
-        this(weights, null, bias, weights.outputs(), weights.inputs(), settings);
+    SpikingProjection(Int8Weights weights, float[] bias, SiteThreshold threshold, int timeSteps) {
+        this(weights, null, bias, weights.outputs(), weights.inputs(), threshold, timeSteps);
     }
 
-    SpikingProjection(float[] weights, float[] bias, int outputs, int inputs, SpikeSettings settings) {
-        this(null, weights, bias, outputs, inputs, settings);
+    SpikingProjection(float[] weights, float[] bias, int outputs, int inputs, SiteThreshold threshold, int timeSteps) {
+        this(null, weights, bias, outputs, inputs, threshold, timeSteps);
     }
 
-    private SpikingProjection(Int8Weights int8Weights, float[] floatWeights, float[] bias, int outputs, int inputs, SpikeSettings settings) {
-        if (settings.mode() != SpikeSettings.Mode.DYNAMIC) {
-            throw new UnsupportedOperationException("the reference engine runs dynamic thresholds; found " + settings.mode().id());
+    private SpikingProjection(Int8Weights int8Weights, float[] floatWeights, float[] bias, int outputs, int inputs, SiteThreshold threshold, int timeSteps) {
+        this.threshold = threshold;
+        this.channelThresholds = threshold instanceof SiteThreshold.Static fixed && fixed.perChannel() ? fixed.thresholds() : null;
+        this.staticThreshold = threshold instanceof SiteThreshold.Static fixed ? fixed.thresholds()[0] : 0;
+        if (channelThresholds != null && channelThresholds.length != inputs) {
+            throw new IllegalArgumentException("a projection of " + inputs + " inputs got " + channelThresholds.length + " channel thresholds");
         }
-        this.int8Weights = int8Weights;
-        this.floatWeights = floatWeights;
+        // Per-channel thresholds leave the integer domain: the weights are used dequantized, as the ONNX graph does.
+        this.int8Weights = channelThresholds == null ? int8Weights : null;
+        this.floatWeights = channelThresholds != null && int8Weights != null ? int8Weights.dequantized() : floatWeights;
         this.bias = bias;
         this.outputs = outputs;
         this.inputs = inputs;
-        this.k = Spiking.k(settings);
-        this.timeSteps = settings.timeSteps();
+        this.timeSteps = timeSteps;
     }
 
     @Override
     public float[] apply(float[] input, int tokens) {
         float[] output = new float[tokens * outputs];
-        int[] counts = new int[inputs];
-        for (int token = 0; token < tokens; token++) {
-            int offset = token * inputs;
-            float threshold = Spiking.dynamicThreshold(input, offset, inputs, k);
-            for (int j = 0; j < inputs; j++) {
-                counts[j] = Spiking.count(input[offset + j], threshold, timeSteps);
-            }
-            for (int row = 0; row < outputs; row++) {
-                float accumulated = int8Weights != null ? integerRow(row, counts) : floatRow(row, counts);
-                output[token * outputs + row] = threshold * accumulated;
+        if (channelThresholds != null) {
+            applyPerChannel(input, tokens, output);
+        }
+        else {
+            int[] counts = new int[inputs];
+            for (int token = 0; token < tokens; token++) {
+                int offset = token * inputs;
+                float theta = switch (threshold) {
+                    case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(input, offset, inputs, dynamic.k());
+                    case SiteThreshold.Static fixed -> staticThreshold;
+                };
+                for (int j = 0; j < inputs; j++) {
+                    counts[j] = SpikeArithmetic.count(input[offset + j], theta, timeSteps);
+                }
+                for (int row = 0; row < outputs; row++) {
+                    float accumulated = int8Weights != null ? integerRow(row, counts) : floatRow(row, counts);
+                    output[token * outputs + row] = theta * accumulated;
+                }
             }
         }
-        Spiking.addBias(output, tokens, bias);
+        Biases.add(output, tokens, bias);
         return output;
+    }
+
+    private void applyPerChannel(float[] input, int tokens, float[] output) {
+        float[] scaled = new float[inputs];
+        for (int token = 0; token < tokens; token++) {
+            int offset = token * inputs;
+            for (int j = 0; j < inputs; j++) {
+                scaled[j] = SpikeArithmetic.count(input[offset + j], channelThresholds[j], timeSteps) * channelThresholds[j];
+            }
+            for (int row = 0; row < outputs; row++) {
+                float sum = 0;
+                for (int j = 0; j < inputs; j++) {
+                    sum += floatWeights[row * inputs + j] * scaled[j];
+                }
+                output[token * outputs + row] = sum;
+            }
+        }
     }
 
     private float integerRow(int row, int[] counts) {

@@ -42,6 +42,16 @@ public final class BundleTensorHashes {
         return hashes;
     }
 
+    /** One SHA-256 over every tensor's name, dtype, shape and hash: what calibration.json is bound to. */
+    public static String digest(List<TensorHash> hashes) {
+        MessageDigest digest = FileHashes.newDigest();
+        for (TensorHash hash : hashes) {
+            digest.update((hash.name() + " " + hash.dtype() + " " + java.util.Arrays.toString(hash.shape()) + " " + hash.sha256() + "\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
     static String sha256(MemorySegment data) {
         MessageDigest digest = FileHashes.newDigest();
         for (long offset = 0; offset < data.byteSize(); offset += CHUNK) {

@@ -115,7 +115,8 @@ public final class KernelManifest {
                 .put("kv_bytes_per_sequence_softmax_at_context", memory.fullCacheBytesPerSequence())
                 .put("batch", options.batch()).put("context", options.context()).put("total_bytes", memory.totalBytes())
                 .put("capacity_bytes", target.memory().capacityBytes());
-        OperationEstimate operations = OperationEstimate.of(footprint, target, options, null);
+        List<BundleTensorHashes.TensorHash> hashes = BundleTensorHashes.of(bundleDirectory);
+        OperationEstimate operations = OperationEstimate.of(footprint, target, options, MeasuredActivity.eventsPerInput(bundleDirectory, hashes));
         root.putObject("operations_per_token").put("context", options.context()).put("dense_macs", operations.denseMacs())
                 .put("spiking_int8_adds", operations.spikingAdds()).put("float_macs_when_spiking", operations.floatMacsWhenSpiking())
                 .put("spike_events_per_input", operations.eventsPerInput()).put("activity_source", operations.activitySource());
@@ -123,7 +124,7 @@ public final class KernelManifest {
         root.putObject("energy_per_token").put("dense_fp16_joules", operations.denseJoules()).put("spiking_joules", operations.spikingJoules())
                 .put("ratio", operations.spikingJoules() / operations.denseJoules()).put("table", energy.source());
         ArrayNode tensors = root.putArray("tensors");
-        for (BundleTensorHashes.TensorHash tensor : BundleTensorHashes.of(bundleDirectory)) {
+        for (BundleTensorHashes.TensorHash tensor : hashes) {
             ObjectNode node = tensors.addObject().put("name", tensor.name()).put("dtype", tensor.dtype());
             ArrayNode shape = node.putArray("shape");
             Arrays.stream(tensor.shape()).forEach(shape::add);

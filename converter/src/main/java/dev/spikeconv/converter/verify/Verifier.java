@@ -1,11 +1,14 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.metrics.Divergence;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.GraphOptions;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.reference.ReferenceModel;
-import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.converter.spiking.SpikeSites;
+import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.converter.target.ModelFootprint;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
@@ -76,11 +79,11 @@ public final class Verifier {
 
     private static int[] tokens(VerifyOptions options, ModelConfig config) throws IOException {
         Tokenizer tokenizer = null;
-        if (!EvaluationData.isTokenIdFile(options.data())) {
+        if (!TokenData.isTokenIdFile(options.data())) {
             tokenizer = options.tokenizer() != null ? TokenizerLoader.fromFile(options.tokenizer(), config.vocabularySize())
                     : TokenizerLoader.forModel(options.bundle(), config.vocabularySize()).orElse(null);
         }
-        int[] tokens = EvaluationData.tokens(options.data(), options.tokens(), tokenizer, config.vocabularySize());
+        int[] tokens = TokenData.tokens(options.data(), options.skipTokens(), options.tokens(), tokenizer, config.vocabularySize());
         if (tokens.length < 2) {
             throw InvalidInputException.forFile(options.data(), "gives " + tokens.length + " token(s); verify needs at least 2");
         }
@@ -145,15 +148,11 @@ public final class Verifier {
             traced.add(DecoderGraphWriter.hiddenStates(layer));
             traced.add(DecoderGraphWriter.attentionOutput(layer));
             traced.add(DecoderGraphWriter.mlpOutput(layer));
-            for (LayerTensor projection : List.of(LayerTensor.QUERY_WEIGHT, LayerTensor.OUTPUT_WEIGHT, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_DOWN_WEIGHT,
-                    LayerTensor.KEY_WEIGHT, LayerTensor.VALUE_WEIGHT, LayerTensor.MLP_UP_WEIGHT)) {
-                String site = projection.name(layer).substring(0, projection.name(layer).length() - ".weight".length());
-                if (spike.spikes(site)) {
-                    traced.add(DecoderGraphWriter.projectionInput(site));
-                    spikes.put(site, new SpikeStatistics(site, spike, ModelFootprint.timeSteps(spike)));
-                }
-            }
         }
+        SpikeSites.thresholds(bundle).forEach((site, threshold) -> {
+            traced.add(DecoderGraphWriter.projectionInput(site));
+            spikes.put(site, new SpikeStatistics(site, threshold, spike, ModelFootprint.timeSteps(spike)));
+        });
         float[][] logits = new float[tokens.length][];
         float[][][] hidden = new float[config.layerCount()][tokens.length][];
         ShareAccumulator shares = new ShareAccumulator(config.layerCount());

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.formats.model.AttentionKind;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

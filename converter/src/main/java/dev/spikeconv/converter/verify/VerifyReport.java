@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.spiking.SpikeStatistics;
 import java.util.List;
 
 /** Everything {@code verify} measured, and the goals it checked. */

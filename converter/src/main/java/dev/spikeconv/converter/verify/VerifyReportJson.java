@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.SpikeconvVersion;
+import dev.spikeconv.converter.spiking.SpikeStatistics;
 
 /** {@code --report FILE.json}: every number of the report, machine-readable. */
 public final class VerifyReportJson {

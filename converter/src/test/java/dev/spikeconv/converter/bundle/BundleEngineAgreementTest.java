@@ -1,16 +1,24 @@
 package dev.spikeconv.converter.bundle;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.metrics.Divergence;
+import dev.spikeconv.converter.spiking.SiteThreshold;
+import dev.spikeconv.converter.spiking.SpikeSites;
+import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.testing.TinyModel;
 import dev.spikeconv.formats.testing.TinyModels;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -86,6 +94,76 @@ class BundleEngineAgreementTest {
             float[][] reference = Bundles.logits(dense, kind, TOKENS);
             assertThat(Bundles.maximumDifference(reference, Bundles.logits(window, kind, TOKENS))).as(kind.name()).isLessThan(1e-5);
             assertThat(Bundles.maximumDifference(reference, Bundles.logits(shortWindow, kind, TOKENS))).as(kind.name()).isGreaterThan(1e-3);
+        }
+    }
+
+    enum Thresholds {
+        STATIC_PER_SITE,
+        STATIC_PER_CHANNEL,
+        DYNAMIC_PER_SITE
+    }
+
+    /** Calibrated thresholds, as calibrate stores them, run the same in both engines and in prefill and decode. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(Thresholds.class)
+    void calibratedThresholdsAgreeAcrossEngines(Thresholds thresholds) throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("alternate", 12, 1, new QuantizationOptions(true, 8, false, false),
+                Bundles.DYNAMIC, model));
+        Map<String, BundleUpdate.NewTensor> added = new LinkedHashMap<>();
+        List<String> sites = SpikeSites.spikingSites(model.config().toBuilder().spike(Bundles.DYNAMIC).build(null));
+        for (int index = 0; index < sites.size(); index++) {
+            String site = sites.get(index);
+            int inputs = (int) model.shape(site + ".weight").columns();
+            switch (thresholds) {
+                case STATIC_PER_SITE -> {
+                    SiteThreshold.Static fixed = SiteThreshold.Static.nearest(0.05 + 0.02 * (index % 5), 16);
+                    added.put(site + SpikeSites.THRESHOLD_INTEGER_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(1), fixed.integers()));
+                    added.put(site + SpikeSites.THRESHOLD_EXPONENT_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(), fixed.exponent()));
+                }
+                case STATIC_PER_CHANNEL -> {
+                    double[] values = new double[inputs];
+                    for (int channel = 0; channel < inputs; channel++) {
+                        values[channel] = 0.04 + 0.003 * ((channel * 7 + index) % 11);
+                    }
+                    SiteThreshold.Static fixed = SiteThreshold.Static.nearest(values, 12);
+                    added.put(site + SpikeSites.THRESHOLD_INTEGER_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(inputs), fixed.integers()));
+                    added.put(site + SpikeSites.THRESHOLD_EXPONENT_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(), fixed.exponent()));
+                }
+                case DYNAMIC_PER_SITE -> added.put(site + SpikeSites.K_SUFFIX, BundleUpdate.NewTensor.ofFloats(Shape.of(1), 2 + 0.5f * (index % 4)));
+            }
+        }
+        String mode = thresholds == Thresholds.DYNAMIC_PER_SITE ? "dynamic" : "static";
+        BundleUpdate.apply(bundle, new BundleUpdate.Edit(Map.of(), added, name -> false, config -> {
+            ((ObjectNode) config.path("spikeconv").path("spike")).put("mode", mode);
+            return config;
+        }, Map.of()), ConversionProgress.NONE);
+
+        float[][] onnx = Bundles.logits(bundle, EngineKind.ONNX, TOKENS);
+        float[][] java = Bundles.logits(bundle, EngineKind.JAVA, TOKENS);
+        float[][] stepwise = Bundles.stepwiseLogits(bundle, EngineKind.ONNX, TOKENS, 7);
+        float[][] dynamic = Bundles.logits(Bundles.convert(model, directory, "plain", Bundles.options("alternate", 12, 1,
+                new QuantizationOptions(true, 8, false, false), Bundles.DYNAMIC, model)), EngineKind.JAVA, TOKENS);
+        assertThat(Divergence.meanKullbackLeibler(java, onnx)).as("KL java vs onnx").isLessThan(1e-3);
+        assertThat(Divergence.topOneAgreement(java, onnx)).isGreaterThanOrEqualTo(0.97);
+        assertThat(Divergence.meanKullbackLeibler(onnx, stepwise)).as("KL prefill vs decode").isLessThan(1e-3);
+        // The thresholds are in effect: the model is not the uncalibrated one.
+        assertThat(Bundles.maximumDifference(java, dynamic)).isGreaterThan(1e-3);
+    }
+
+    @Test
+    void aStaticBundleWithoutThresholdTensorsIsRefusedAndTheBundleKept() throws IOException {
+        TinyModel model = TinyModels.llama();
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("dense", 1, 0, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
+        byte[] config = java.nio.file.Files.readAllBytes(bundle.resolve("config.json"));
+        assertThatThrownBy(() -> BundleUpdate.apply(bundle, new BundleUpdate.Edit(Map.of(), Map.of(), name -> false, edited -> {
+            ((ObjectNode) edited.path("spikeconv").path("spike")).put("mode", "static");
+            return edited;
+        }, Map.of()), ConversionProgress.NONE)).isInstanceOf(InvalidInputException.class)
+                .hasMessageContaining(bundle + "/config.json: spike mode is static but model.layers.0.self_attn.q_proj has no spike_threshold_int tensor");
+        assertThat(java.nio.file.Files.readAllBytes(bundle.resolve("config.json"))).isEqualTo(config);
+        try (var entries = java.nio.file.Files.list(directory)) {
+            assertThat(entries.map(path -> path.getFileName().toString())).allMatch(name -> !name.startsWith("."));
         }
     }
 }

@@ -31,7 +31,7 @@ class Stories260KConversionTest {
     @BeforeAll
     static void tokenizeText() throws IOException {
         Tokenizer tokenizer = TokenizerLoader.fromFile(TestModels.shared("stories260K-llama2c", "tok512.bin"), 512);
-        String stories = Files.readString(TestModels.shared("corpus-tinystories-valid", "tinystories_valid_head.txt")).substring(0, 4000);
+        String stories = Files.readString(TestModels.tinyStories()).substring(0, 4000);
         text = Arrays.copyOf(tokenizer.encode(stories, true), 200);
     }
 

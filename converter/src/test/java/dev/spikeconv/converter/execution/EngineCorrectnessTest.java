@@ -71,7 +71,7 @@ class EngineCorrectnessTest {
 
     private static Path stories(String format) {
         return switch (format) {
-            case "llama2c" -> TestModels.shared("stories260K-llama2c", "stories260K.bin");
+            case "llama2c" -> TestModels.stories260K();
             case "gguf" -> TestModels.shared("stories260K-gguf", "stories260K.gguf");
             default -> TestModels.shared("stories260K-hf-derived");
         };

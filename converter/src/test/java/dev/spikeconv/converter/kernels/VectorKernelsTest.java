@@ -76,4 +76,20 @@ class VectorKernelsTest {
             assertThat(actual[i]).isCloseTo(expected[i], within(1e-3f));
         }
     }
+
+    @RepeatedTest(50)
+    void addScaledMatchesTheScalarOracleExactly() {
+        SplittableRandom random = SEEDS.split();
+        int length = random.nextInt(0, 300);
+        int targetOffset = random.nextInt(0, 17);
+        int sourceOffset = random.nextInt(0, 17);
+        float scale = (float) random.nextDouble(-3, 3);
+        float[] source = random(random, sourceOffset + length);
+        float[] expected = random(random, targetOffset + length + 5);
+        float[] actual = expected.clone();
+        ScalarKernels.addScaled(expected, targetOffset, scale, source, sourceOffset, length);
+        VectorKernels.addScaled(actual, targetOffset, scale, source, sourceOffset, length);
+        // one fused multiply-add per element in both: the same bits, and nothing outside the range touched
+        assertThat(actual).containsExactly(expected);
+    }
 }

@@ -47,7 +47,7 @@ class KernelManifestTest {
     Path directory;
 
     private Path stories(String plan, SpikeSettings spike) throws IOException {
-        Path source = TestModels.shared("stories260K-llama2c", "stories260K.bin");
+        Path source = TestModels.stories260K();
         try (ModelDescription model = CheckpointLoader.open(source)) {
             ConversionOptions options = new ConversionOptions(LayerPlans.parse(plan, 4096, 0, model.config()), QuantizationOptions.DEFAULT, spike,
                     false, ConversionOptions.DEFAULT_MAX_SHARD_BYTES, false);

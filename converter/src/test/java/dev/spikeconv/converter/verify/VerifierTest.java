@@ -7,6 +7,7 @@ import dev.spikeconv.converter.bundle.BundleWriter;
 import dev.spikeconv.converter.bundle.ConversionOptions;
 import dev.spikeconv.converter.bundle.ConversionProgress;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
+import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.target.ManifestOptions;
@@ -29,11 +30,11 @@ class VerifierTest {
     Path directory;
 
     private static Path source() {
-        return TestModels.shared("stories260K-llama2c", "stories260K.bin");
+        return TestModels.stories260K();
     }
 
     private static Path text() {
-        return TestModels.shared("corpus-tinystories-valid", "tinystories_valid_head.txt");
+        return TestModels.tinyStories();
     }
 
     private Path convert(String name, String plan, QuantizationOptions quantization, SpikeSettings spike) throws IOException {
@@ -45,7 +46,7 @@ class VerifierTest {
     }
 
     private VerifyOptions options(Path bundle, Goals goals) {
-        return new VerifyOptions(bundle, source(), null, text(), null, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null);
+        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null);
     }
 
     @Test
@@ -81,23 +82,23 @@ class VerifierTest {
     void aSavedReferenceGivesTheSameReport() throws IOException {
         Path bundle = convert("dense", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
         Path recording = directory.resolve("reference.safetensors");
-        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording);
+        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording);
         VerifyReport live = Verifier.run(first, stage -> { });
-        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
+        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
         VerifyReport saved = Verifier.run(replay, stage -> { });
         assertThat(saved.distance().meanKl()).isEqualTo(live.distance().meanKl());
         assertThat(saved.layers().get(2).cosine()).isEqualTo(live.layers().get(2).cosine());
-        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
+        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
         assertInvalid(() -> Verifier.run(otherData, stage -> { }), "recorded on other tokens");
     }
 
     @Test
     void tokenIdFilesAreUsedAsGiven() throws IOException {
         Path ids = Files.writeString(directory.resolve("ids.txt"), "1, 403, 407 261\n378 432 383 286 261 376");
-        assertThat(EvaluationData.isTokenIdFile(ids)).isTrue();
-        assertThat(EvaluationData.tokens(ids, 5, null, 512)).containsExactly(1, 403, 407, 261, 378);
+        assertThat(TokenData.isTokenIdFile(ids)).isTrue();
+        assertThat(TokenData.tokens(ids, 5, null, 512)).containsExactly(1, 403, 407, 261, 378);
         Path bad = Files.writeString(directory.resolve("bad.txt"), "1 2 999");
-        assertInvalid(() -> EvaluationData.tokens(bad, 5, null, 512), "token 999", "below the vocabulary size 512");
+        assertInvalid(() -> TokenData.tokens(bad, 5, null, 512), "token 999", "below the vocabulary size 512");
     }
 
     @Test

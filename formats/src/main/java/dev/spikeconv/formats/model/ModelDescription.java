@@ -76,6 +76,19 @@ public final class ModelDescription implements AutoCloseable {
         }
     }
 
+    /**
+     * This model under {@code newConfig} with some tensors replaced or added, by canonical name (checked
+     * as {@link #assemble} checks a file). It shares this model's mapped files: it is valid while this
+     * model is open, and closing it releases nothing.
+     */
+    public ModelDescription derive(ModelConfig newConfig, Map<String, ? extends TensorView> replacements) {
+        Map<String, TensorView> all = new LinkedHashMap<>(tensors);
+        all.putAll(extraTensors);
+        all.putAll(replacements);
+        Path source = files.isEmpty() ? Path.of("model") : files.getFirst();
+        return assemble(format, newConfig, all, files, List.of(), source);
+    }
+
     private static void checkType(TensorView tensor, Path source) {
         DType type = tensor.dtype();
         boolean usable = switch (type) {

@@ -33,6 +33,25 @@ public final class StoredTensor implements TensorView {
         }
     }
 
+    /** A float32 tensor held in memory (fitted or generated values). */
+    public static StoredTensor ofFloats(String name, Shape shape, float[] values) {
+        MemorySegment data = MemorySegment.ofArray(new byte[Math.multiplyExact(values.length, 4)]);
+        MemorySegment.copy(values, 0, data, FLOAT, 0, values.length);
+        return new StoredTensor(name, DType.F32, shape, data);
+    }
+
+    /** An int8 tensor held in memory. */
+    public static StoredTensor ofBytes(String name, Shape shape, byte[] values) {
+        return new StoredTensor(name, DType.I8, shape, MemorySegment.ofArray(values.clone()));
+    }
+
+    /** An int32 tensor held in memory. */
+    public static StoredTensor ofInts(String name, Shape shape, int[] values) {
+        MemorySegment data = MemorySegment.ofArray(new byte[Math.multiplyExact(values.length, 4)]);
+        MemorySegment.copy(values, 0, data, INT, 0, values.length);
+        return new StoredTensor(name, DType.I32, shape, data);
+    }
+
     @Override
     public String name() {
         return name;

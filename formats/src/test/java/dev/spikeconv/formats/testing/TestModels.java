@@ -46,6 +46,16 @@ public final class TestModels {
         return path;
     }
 
+    /** Karpathy's stories260K as llama2.c exports it. */
+    public static Path stories260K() {
+        return shared("stories260K-llama2c", "stories260K.bin");
+    }
+
+    /** The head of the TinyStories validation text. */
+    public static Path tinyStories() {
+        return shared("corpus-tinystories-valid", "tinystories_valid_head.txt");
+    }
+
     private static Path sharedRoot() {
         String configured = System.getenv("SPIKECONV_TESTMODELS");
         if (configured != null && !configured.isEmpty()) {

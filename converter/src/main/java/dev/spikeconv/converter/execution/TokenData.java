@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.verify;
+package dev.spikeconv.converter.execution;
 
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
@@ -11,16 +11,16 @@ import java.util.Arrays;
 import java.util.regex.Pattern;
 
 /**
- * Evaluation tokens from a file: a token-id file (integers separated by spaces, commas or newlines)
- * is used as given; anything else is text, tokenized with BOS first. Only the start of a large file is
- * read: enough for the tokens asked for.
+ * Tokens for calibration and evaluation from a file: a token-id file (integers separated by spaces,
+ * commas or newlines) is used as given; anything else is text, tokenized with BOS first. Only the
+ * start of a large file is read: enough for the tokens asked for.
  */
-public final class EvaluationData {
+public final class TokenData {
     private static final Pattern TOKEN_IDS = Pattern.compile("[\\d,\\s]+");
     /** Characters read per token wanted; text is re-read with more when it falls short. */
     private static final int CHARACTERS_PER_TOKEN = 16;
 
-    private EvaluationData() {}
+    private TokenData() {}
 
     public static boolean isTokenIdFile(Path file) throws IOException {
         String head = readStart(file, 4096);
@@ -29,10 +29,20 @@ public final class EvaluationData {
 
     /** The first {@code count} tokens (fewer if the file ends); {@code tokenizer} may be null for a token-id file. */
     public static int[] tokens(Path file, int count, Tokenizer tokenizer, int vocabularySize) throws IOException {
+        return tokens(file, 0, count, tokenizer, vocabularySize);
+    }
+
+    /** Tokens {@code [skip, skip + count)} of the file (fewer if it ends), e.g. to evaluate on text calibration did not see. */
+    public static int[] tokens(Path file, int skip, int count, Tokenizer tokenizer, int vocabularySize) throws IOException {
+        int[] all = firstTokens(file, Math.addExact(skip, count), tokenizer, vocabularySize);
+        return Arrays.copyOfRange(all, Math.min(skip, all.length), all.length);
+    }
+
+    private static int[] firstTokens(Path file, int count, Tokenizer tokenizer, int vocabularySize) throws IOException {
         if (isTokenIdFile(file)) {
             String text = readStart(file, (long) count * 12 + 64);
-            int[] ids = Arrays.stream(text.strip().split("[,\\s]+")).filter(part -> !part.isEmpty()).limit(count).mapToInt(part -> parseId(part, file, vocabularySize)).toArray();
-            return ids;
+            return Arrays.stream(text.strip().split("[,\\s]+")).filter(part -> !part.isEmpty()).limit(count)
+                    .mapToInt(part -> parseId(part, file, vocabularySize)).toArray();
         }
         if (tokenizer == null) {
             throw new IllegalArgumentException(file + " is text, and no tokenizer was found; pass --tokenizer");

@@ -1,15 +1,17 @@
-package dev.spikeconv.converter.verify;
+package dev.spikeconv.converter.spiking;
 
 import dev.spikeconv.formats.model.SpikeSettings;
 
 /**
  * Spike activity at one projection input, accumulated over tokens: counts are computed as the model
- * does ({@code θ = clamp(mean|a|/k, 1e-5, 1e4)}, {@code s = clamp(round(a/θ), ±T)}). A count s sends
- * |s| unit spikes (binary, ternary) or popcount(|s|) bit spikes (bitwise) over the coding's time window;
- * sparsity is the share of window slots without a spike (SpikingBrain's definition).
+ * does ({@link SpikeArithmetic} with the site's {@link SiteThreshold}). A count s sends |s| unit spikes
+ * (binary, ternary) or popcount(|s|) bit spikes (bitwise) over the coding's time window; sparsity is the
+ * share of window slots without a spike (SpikingBrain's definition). Reconstruction error is
+ * {@code Σ(a - θs)² / Σa²}.
  */
 public final class SpikeStatistics {
     private final String site;
+    private final SiteThreshold threshold;
     private final SpikeSettings settings;
     private final int window;
     private boolean[] activeChannels;
@@ -18,29 +20,36 @@ public final class SpikeStatistics {
     private long zeros;
     private long saturated;
     private double sumOfMagnitudes;
+    private double squaredError;
+    private double squaredSignal;
 
-    public SpikeStatistics(String site, SpikeSettings settings, int window) {
+    /** {@code window}: time steps a count occupies on the wire (see the manifest's time steps). */
+    public SpikeStatistics(String site, SiteThreshold threshold, SpikeSettings settings, int window) {
         this.site = site;
+        this.threshold = threshold;
         this.settings = settings;
         this.window = Math.max(1, window);
     }
 
     /** Adds the activations of some tokens, {@code [tokens][channels]}. */
     public void add(float[][] activations) {
-        float k = (float) settings.k();
         int limit = settings.timeSteps();
+        float[] channelThresholds = threshold instanceof SiteThreshold.Static fixed ? fixed.thresholds() : null;
         for (float[] token : activations) {
             if (activeChannels == null) {
                 activeChannels = new boolean[token.length];
             }
-            float sum = 0;
-            for (float value : token) {
-                sum += Math.abs(value);
-            }
-            float threshold = Math.max(1e-5f, Math.min(1e4f, sum / token.length / k));
+            float tokenThreshold = switch (threshold) {
+                case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(token, 0, token.length, dynamic.k());
+                case SiteThreshold.Static fixed -> channelThresholds[0];
+            };
             for (int channel = 0; channel < token.length; channel++) {
-                int count = (int) Math.max(-limit, Math.min(limit, Math.rint(token[channel] / threshold)));
+                float theta = channelThresholds != null && channelThresholds.length > 1 ? channelThresholds[channel] : tokenThreshold;
+                int count = SpikeArithmetic.count(token[channel], theta, limit);
                 int magnitude = Math.abs(count);
+                double error = token[channel] - (double) theta * count;
+                squaredError += error * error;
+                squaredSignal += (double) token[channel] * token[channel];
                 values++;
                 sumOfMagnitudes += magnitude;
                 if (magnitude == 0) {
@@ -59,6 +68,10 @@ public final class SpikeStatistics {
 
     public String site() {
         return site;
+    }
+
+    public SiteThreshold threshold() {
+        return threshold;
     }
 
     /** Share of window slots without a spike. */
@@ -88,6 +101,11 @@ public final class SpikeStatistics {
         return values == 0 ? 0 : (double) events / values;
     }
 
+    /** {@code Σ(a - θs)² / Σa²}: 0 for a perfect code, 1 when every count is zero. */
+    public double reconstructionError() {
+        return squaredSignal == 0 ? 0 : squaredError / squaredSignal;
+    }
+
     public int silentChannels() {
         if (activeChannels == null) {
             return 0;
@@ -105,15 +123,15 @@ public final class SpikeStatistics {
         return activeChannels == null ? 0 : activeChannels.length;
     }
 
-    long values() {
+    public long values() {
         return values;
     }
 
-    long events() {
+    public long events() {
         return events;
     }
 
-    int window() {
+    public int window() {
         return window;
     }
 }

@@ -1,0 +1,91 @@
+package dev.spikeconv.converter.calibration;
+
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.converter.target.TargetProfile;
+import dev.spikeconv.converter.transfer.TransferOptions;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What calibrate does to a bundle.
+ *
+ * @param data            text (tokenized with the bundle's tokenizer, or {@code tokenizer}) or token ids
+ * @param tokens          calibration tokens, from the start of {@code data}, in a fixed order
+ * @param sequenceLength  tokens per sequence
+ * @param batch           sequences per step: the unit of progress and checkpoints
+ * @param seed            chooses the held-out sequences of attention transfer
+ * @param method          how thresholds are chosen
+ * @param targetSparsity  share of silent spike slots to reach (null: none)
+ * @param maxError        largest relative reconstruction error {@code Σ(a-θs)²/Σa²} (null: none)
+ * @param target          hardware target whose threshold bits bound static thresholds and whose energy table is used (null: none)
+ * @param reference       the dense model the bundle came from: attention transfer's target (null: no transfer)
+ * @param checkpoint      statistics checkpoint, resumed when it matches (null: beside the bundle)
+ * @param checkpointEvery steps between checkpoints
+ * @param merge           statistics files of earlier runs to add
+ * @param saveStatistics  where to keep this run's statistics for a later {@code merge} (null: not kept)
+ * @param statisticsOnly  gather and save the statistics, leave the bundle as it is
+ */
+public record CalibrationOptions(
+        Path bundle,
+        Path data,
+        Path tokenizer,
+        int tokens,
+        int sequenceLength,
+        int batch,
+        long seed,
+        ThresholdMethod method,
+        Double targetSparsity,
+        Double maxError,
+        TargetProfile target,
+        Path reference,
+        TransferOptions transfer,
+        Path checkpoint,
+        int checkpointEvery,
+        List<Path> merge,
+        Path saveStatistics,
+        boolean statisticsOnly,
+        OnnxRuntimeOptions runtime) {
+    /** Threshold integers' width without a target: the neuromorphic profile's 16 bits. */
+    public static final int DEFAULT_THRESHOLD_BITS = 16;
+
+    public CalibrationOptions {
+        merge = List.copyOf(merge);
+        if (tokens < 2 || sequenceLength < 2) {
+            throw new IllegalArgumentException("--tokens and --seq-len must be at least 2");
+        }
+        if (batch < 1 || checkpointEvery < 1) {
+            throw new IllegalArgumentException("--batch and --checkpoint-every must be at least 1");
+        }
+        if (targetSparsity != null && !(targetSparsity >= 0 && targetSparsity < 1)) {
+            throw new IllegalArgumentException("--target-sparsity must be in [0, 1), found " + targetSparsity);
+        }
+        if (maxError != null && !(maxError > 0 && maxError < 1)) {
+            throw new IllegalArgumentException("--max-error must be in (0, 1), found " + maxError);
+        }
+        if (statisticsOnly && saveStatistics == null) {
+            throw new IllegalArgumentException("--statistics-only needs --save-statistics FILE");
+        }
+        if (statisticsOnly && transfer.enabled()) {
+            throw new IllegalArgumentException("--statistics-only gathers threshold statistics of the bundle as it is: pass --transfer none");
+        }
+        if (method.kind() == ThresholdMethod.Kind.KEEP && (targetSparsity != null || maxError != null)) {
+            throw new IllegalArgumentException("--method keep leaves thresholds as they are: --target-sparsity and --max-error do not apply");
+        }
+        if (method.kind() == ThresholdMethod.Kind.DYNAMIC && (targetSparsity == null) == (maxError == null)) {
+            throw new IllegalArgumentException("--method dynamic calibrates k per site for exactly one of --target-sparsity and --max-error");
+        }
+    }
+
+    public int thresholdBits() {
+        return target == null ? DEFAULT_THRESHOLD_BITS : Math.min(24, target.constraints().thresholdBits());
+    }
+
+    /** The checkpoint file: as given, or {@code <bundle>.calibrate-checkpoint} beside the bundle. */
+    public Path checkpointFile() {
+        if (checkpoint != null) {
+            return checkpoint;
+        }
+        Path absolute = bundle.toAbsolutePath().normalize();
+        return absolute.resolveSibling(absolute.getFileName() + ".calibrate-checkpoint");
+    }
+}

@@ -1,0 +1,233 @@
+package dev.spikeconv.converter.calibration;
+
+import dev.spikeconv.formats.model.SpikeSettings;
+import java.util.Arrays;
+
+/**
+ * A histogram of |a| in bounded memory: 64 linear buckets per power of two from 2^-40 to 2^40 (each
+ * at most 1.6% wide), one bucket for exact zeros, values below 2^-40 with the zeros' neighbours and
+ * values above 2^40 in the last bucket; the exact maximum is kept. Expectations over the data treat
+ * values as spread evenly within their bucket, which lets threshold searches evaluate the rounding
+ * error and spike counts of any threshold without the data.
+ */
+public final class MagnitudeHistogram {
+    static final int MINIMUM_EXPONENT = -40;
+    static final int MAXIMUM_EXPONENT = 40;
+    static final int BUCKETS_PER_OCTAVE = 64;
+    static final int BUCKETS = (MAXIMUM_EXPONENT - MINIMUM_EXPONENT) * BUCKETS_PER_OCTAVE;
+
+    private final long[] counts = new long[BUCKETS];
+    private long zeros;
+    private long total;
+    private double maximum;
+
+    /** What a threshold does to the data, per value: mean spike events, mean squared error, mean squared value. */
+    public record CodeStatistics(double meanEvents, double meanSquaredError, double meanSquare, double saturatedShare) {
+        /** Share of the coding window's slots without a spike. */
+        public double sparsity(int window) {
+            return 1 - meanEvents / window;
+        }
+
+        /** {@code Σ(a - θs)² / Σa²}. */
+        public double relativeError() {
+            return meanSquare == 0 ? 0 : meanSquaredError / meanSquare;
+        }
+    }
+
+    public void add(float value) {
+        double magnitude = Math.abs(value);
+        total++;
+        if (magnitude == 0) {
+            zeros++;
+            return;
+        }
+        maximum = Math.max(maximum, magnitude);
+        counts[bucket(magnitude)]++;
+    }
+
+    public void add(float[] values, int offset, int length) {
+        for (int i = offset; i < offset + length; i++) {
+            add(values[i]);
+        }
+    }
+
+    /** Adds another histogram's counts (the statistics of a further run). */
+    public void merge(MagnitudeHistogram other) {
+        for (int i = 0; i < BUCKETS; i++) {
+            counts[i] += other.counts[i];
+        }
+        zeros += other.zeros;
+        total += other.total;
+        maximum = Math.max(maximum, other.maximum);
+    }
+
+    static int bucket(double magnitude) {
+        int exponent = Math.getExponent(magnitude);
+        if (exponent < MINIMUM_EXPONENT) {
+            return 0;
+        }
+        if (exponent >= MAXIMUM_EXPONENT) {
+            return BUCKETS - 1;
+        }
+        double mantissa = magnitude / Math.scalb(1.0, exponent);
+        int sub = Math.min(BUCKETS_PER_OCTAVE - 1, (int) ((mantissa - 1) * BUCKETS_PER_OCTAVE));
+        return (exponent - MINIMUM_EXPONENT) * BUCKETS_PER_OCTAVE + sub;
+    }
+
+    double lowerBound(int bucket) {
+        if (bucket == 0) {
+            return 0;
+        }
+        int exponent = bucket / BUCKETS_PER_OCTAVE + MINIMUM_EXPONENT;
+        int sub = bucket % BUCKETS_PER_OCTAVE;
+        return Math.scalb(1 + (double) sub / BUCKETS_PER_OCTAVE, exponent);
+    }
+
+    double upperBound(int bucket) {
+        double bound = bucket == BUCKETS - 1 ? Double.POSITIVE_INFINITY : lowerBound(bucket + 1);
+        // The top occupied bucket ends at the true maximum.
+        return Math.min(bound, Math.max(maximum, lowerBound(bucket)));
+    }
+
+    public long total() {
+        return total;
+    }
+
+    public long zeros() {
+        return zeros;
+    }
+
+    public double maximum() {
+        return maximum;
+    }
+
+    /** The {@code p} quantile of |a|, interpolated within its bucket. */
+    public double quantile(double p) {
+        if (total == 0) {
+            return 0;
+        }
+        double rank = p * total;
+        if (rank <= zeros) {
+            return 0;
+        }
+        double seen = zeros;
+        for (int i = 0; i < BUCKETS; i++) {
+            if (counts[i] == 0) {
+                continue;
+            }
+            if (seen + counts[i] >= rank) {
+                double low = lowerBound(i);
+                double high = upperBound(i);
+                return low + (high - low) * (rank - seen) / counts[i];
+            }
+            seen += counts[i];
+        }
+        return maximum;
+    }
+
+    /** Mean of |a|. */
+    public double mean() {
+        double sum = 0;
+        for (int i = 0; i < BUCKETS; i++) {
+            if (counts[i] != 0) {
+                sum += counts[i] * (lowerBound(i) + upperBound(i)) / 2;
+            }
+        }
+        return total == 0 ? 0 : sum / total;
+    }
+
+    /**
+     * Spike events, squared error and saturation of {@code s = min(round(|a|/θ), T)} over the data, values
+     * uniform within each bucket. Events count |s| for unit codings and popcount(|s|) for bitwise.
+     */
+    public CodeStatistics codeStatistics(double threshold, int timeSteps, SpikeSettings.Coding coding) {
+        if (total == 0) {
+            return new CodeStatistics(0, 0, 0, 0);
+        }
+        double events = 0;
+        double squaredError = 0;
+        double square = 0;
+        double saturated = 0;
+        for (int i = 0; i < BUCKETS; i++) {
+            if (counts[i] == 0) {
+                continue;
+            }
+            double low = lowerBound(i);
+            double high = upperBound(i);
+            double width = high - low;
+            if (width <= 0) {
+                // A bucket that holds only the maximum: a point mass.
+                int count = (int) Math.min(timeSteps, Math.rint(low / threshold));
+                double error = low - threshold * count;
+                events += counts[i] * events(count, coding);
+                squaredError += counts[i] * error * error;
+                square += counts[i] * low * low;
+                saturated += count == timeSteps ? counts[i] : 0;
+                continue;
+            }
+            double bucketEvents = 0;
+            double bucketError = 0;
+            double bucketSaturated = 0;
+            // Pieces of constant count: s = c on [θ(c - 1/2), θ(c + 1/2)), s = T above θ(T - 1/2).
+            int first = (int) Math.min(timeSteps, Math.rint(low / threshold));
+            int last = (int) Math.min(timeSteps, Math.rint(high / threshold));
+            for (int count = first; count <= last; count++) {
+                double pieceLow = count == 0 ? low : Math.max(low, threshold * (count - 0.5));
+                double pieceHigh = count == timeSteps ? high : Math.min(high, threshold * (count + 0.5));
+                if (pieceHigh <= pieceLow) {
+                    continue;
+                }
+                double share = (pieceHigh - pieceLow) / width;
+                double centre = threshold * count;
+                bucketEvents += share * events(count, coding);
+                bucketError += (cube(pieceHigh - centre) - cube(pieceLow - centre)) / 3 / width;
+                if (count == timeSteps) {
+                    bucketSaturated += share;
+                }
+            }
+            events += counts[i] * bucketEvents;
+            squaredError += counts[i] * bucketError;
+            square += counts[i] * (cube(high) - cube(low)) / 3 / width;
+            saturated += counts[i] * bucketSaturated;
+        }
+        return new CodeStatistics(events / total, squaredError / total, square / total, saturated / total);
+    }
+
+    private static double events(int count, SpikeSettings.Coding coding) {
+        return switch (coding) {
+            case BINARY, TERNARY -> count;
+            case BITWISE -> Integer.bitCount(count);
+        };
+    }
+
+    private static double cube(double value) {
+        return value * value * value;
+    }
+
+    /** The counts for saving: zeros, total, maximum bits, then every bucket. */
+    long[] toLongs() {
+        long[] values = new long[BUCKETS + 3];
+        values[0] = zeros;
+        values[1] = total;
+        values[2] = Double.doubleToRawLongBits(maximum);
+        System.arraycopy(counts, 0, values, 3, BUCKETS);
+        return values;
+    }
+
+    static MagnitudeHistogram fromLongs(long[] values) {
+        if (values.length != BUCKETS + 3) {
+            throw new IllegalArgumentException("a histogram has " + (BUCKETS + 3) + " values, found " + values.length);
+        }
+        MagnitudeHistogram histogram = new MagnitudeHistogram();
+        histogram.zeros = values[0];
+        histogram.total = values[1];
+        histogram.maximum = Double.longBitsToDouble(values[2]);
+        System.arraycopy(values, 3, histogram.counts, 0, BUCKETS);
+        long sum = histogram.zeros + Arrays.stream(histogram.counts).sum();
+        if (sum != histogram.total || histogram.zeros < 0 || !(histogram.maximum >= 0) || Double.isInfinite(histogram.maximum)
+                || Arrays.stream(histogram.counts).anyMatch(count -> count < 0)) {
+            throw new IllegalArgumentException("inconsistent histogram counts");
+        }
+        return histogram;
+    }
+}

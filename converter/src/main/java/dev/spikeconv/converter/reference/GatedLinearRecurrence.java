@@ -1,0 +1,41 @@
+package dev.spikeconv.converter.reference;
+
+/**
+ * The GLA recurrence of one key/value head, token by token: {@code S_t = diag(α_t) S_{t-1} + k_tᵀ v_t},
+ * {@code o_t = q_t S_t} for each query head of its group (DESIGN §4).
+ */
+public final class GatedLinearRecurrence {
+    private GatedLinearRecurrence() {}
+
+    /**
+     * Runs key/value head {@code keyHead} over {@code inputs}, continuing from {@code state} ({@code d·d},
+     * updated), and writes its query heads' outputs into {@code output} {@code [count, heads·d]}.
+     */
+    public static void run(GatedLinearInputs inputs, int heads, int keyValueHeads, int d, int keyHead, float[] state, float[] output) {
+        int group = heads / keyValueHeads;
+        float[] queries = inputs.queries();
+        float[] keys = inputs.keys();
+        float[] values = inputs.values();
+        float[] decays = inputs.decays();
+        for (int t = 0; t < inputs.count(); t++) {
+            int channel = (t * keyValueHeads + keyHead) * d;
+            for (int i = 0; i < d; i++) {
+                float decay = decays[channel + i];
+                float key = keys[channel + i];
+                for (int j = 0; j < d; j++) {
+                    state[i * d + j] = decay * state[i * d + j] + key * values[channel + j];
+                }
+            }
+            for (int member = 0; member < group; member++) {
+                int offset = (t * heads + keyHead * group + member) * d;
+                for (int j = 0; j < d; j++) {
+                    float sum = 0;
+                    for (int i = 0; i < d; i++) {
+                        sum += queries[offset + i] * state[i * d + j];
+                    }
+                    output[offset + j] = sum;
+                }
+            }
+        }
+    }
+}
