@@ -15,7 +15,7 @@ DEMO_BUNDLE ?= target/demo/stories260K-spiking
 DEMO_DATA ?= $(TESTMODELS)/corpus-tinystories-valid/tinystories_valid_head.txt
 DEMO_CALIBRATION_TOKENS ?= 4096
 
-.PHONY: build test test-tools demo clean
+.PHONY: build test test-tools demo fuzz clean
 
 build:
 	$(MVN) -q -DskipTests package
@@ -52,6 +52,25 @@ demo: build
 	@echo "== verify against the dense model on text calibration did not see (report: $(DEMO_BUNDLE).verify.html)"
 	bin/spikeconv verify "$(DEMO_BUNDLE)" --reference "$(DEMO_MODEL)" --data "$(DEMO_DATA)" --skip-tokens $(DEMO_CALIBRATION_TOKENS) --tokens 2048 \
 		--html "$(DEMO_BUNDLE).verify.html"
+
+# Fuzz targets (module:class#method). make test runs their committed seeds; make fuzz fuzzes each for FUZZ_TIME.
+FUZZ_TIME ?= 10m
+READER_FUZZ := formats:dev.spikeconv.formats.fuzz.ReaderFuzzTest
+INPUT_FUZZ := converter:dev.spikeconv.converter.fuzz.InputFuzzTest
+FUZZ_TARGETS ?= $(addprefix $(READER_FUZZ)\#,safetensors shardIndex huggingFaceConfig gguf llama2cCheckpoint llama2cTokenizer pytorchCheckpoint \
+	huggingFaceTokenizer) $(addprefix $(INPUT_FUZZ)\#,onnxGraph calibrationStatistics calibrationJson targetProfile goals referenceLogits)
+
+fuzz:
+	@mkdir -p target/fuzz; failed=""; \
+	for target in $(FUZZ_TARGETS); do \
+		module=$${target%%:*}; test=$${target#*:}; name=$$(echo "$${test##*.}" | tr "\#" .); log=target/fuzz/$$name.log; \
+		modules=formats; [ "$$module" = formats ] || modules=formats,$$module; \
+		echo "== fuzzing $$name for $(FUZZ_TIME) (log: $$log)"; \
+		if JAZZER_FUZZ=1 JAZZER_MAX_DURATION=$(FUZZ_TIME) $(MVN) verify -pl $$modules -Dtest="$$test" -Dsurefire.failIfNoSpecifiedTests=false > $$log 2>&1; \
+		then status=ok; else status=FINDING; failed="$$failed $$name"; fi; \
+		echo "   $$status: $$(grep -h '^Done' $$log | tail -1); $$(grep -ho 'cov: [0-9]* ft: [0-9]* corp: [0-9/a-zA-Z]*' $$log | tail -1)"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "findings in:$$failed (inputs are saved under src/test/resources/.../*Inputs/)" >&2; exit 1; fi
 
 clean:
 	$(MVN) -q clean

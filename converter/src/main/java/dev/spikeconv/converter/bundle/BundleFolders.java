@@ -1,17 +1,90 @@
 package dev.spikeconv.converter.bundle;
 
+import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** Staging folders beside a bundle and the swap that makes a finished one visible at once. */
+/** Staging folders beside a bundle, the lock that keeps two writers apart, and the swap that makes a finished one visible at once. */
 final class BundleFolders {
     private BundleFolders() {}
+
+    /**
+     * Takes {@code .<name>.lock} beside {@code target} for this process: a second spikeconv writing the
+     * same output is refused instead of racing. The operating system drops the lock when a process dies,
+     * so staging folders left by a killed run are removed here, as nobody else can be writing them.
+     * The lock file is deleted on release, while still locked; a process that locked a file that was
+     * deleted meanwhile sees that the path no longer names it and tries again.
+     */
+    static Closeable lock(Path target) throws IOException {
+        Path parent = target.getParent();
+        Files.createDirectories(parent);
+        Path lockFile = parent.resolve("." + target.getFileName() + ".lock");
+        for (int attempt = 0; attempt < 10; attempt++) {
+            FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = channel.tryLock();
+            }
+            catch (IOException | OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                channel.close();
+                throw new FileSystemException(target.toString(), null, "another spikeconv is writing it (" + lockFile.getFileName() + " is locked)");
+            }
+            if (!namesLockedFile(lockFile, channel)) {
+                lock.release();
+                channel.close();
+                continue;
+            }
+            try (DirectoryStream<Path> stale = Files.newDirectoryStream(parent, "." + target.getFileName() + ".{tmp,old}-*")) {
+                stale.forEach(BundleFolders::deleteQuietly);
+            }
+            FileLock held = lock;
+            return () -> {
+                try {
+                    Files.deleteIfExists(lockFile);
+                }
+                finally {
+                    held.release();
+                    channel.close();
+                }
+            };
+        }
+        throw new FileSystemException(target.toString(), null, "could not take " + lockFile.getFileName() + ": it keeps being replaced");
+    }
+
+    /**
+     * Whether {@code lockFile} still names the file {@code channel} locked, and not one made after a
+     * release deleted it: the holder writes its own mark into the file and reads it back by path.
+     */
+    private static boolean namesLockedFile(Path lockFile, FileChannel channel) throws IOException {
+        byte[] mark = (ProcessHandle.current().pid() + " " + System.nanoTime() + "\n").getBytes(StandardCharsets.US_ASCII);
+        channel.truncate(0);
+        channel.write(ByteBuffer.wrap(mark), 0);
+        try {
+            return Arrays.equals(Files.readAllBytes(lockFile), mark);
+        }
+        catch (NoSuchFileException e) {
+            return false;
+        }
+    }
 
     /** A hidden, empty sibling of {@code target}, readable like any folder the user makes. */
     static Path createStaging(Path target) throws IOException {

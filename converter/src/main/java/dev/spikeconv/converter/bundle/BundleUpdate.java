@@ -22,6 +22,7 @@ import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import dev.spikeconv.formats.tensor.TensorView;
+import java.io.Closeable;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -98,6 +99,18 @@ public final class BundleUpdate {
 
     /** Applies {@code edit} to the bundle at {@code bundle}; on any failure the bundle is left as it was. */
     public static void apply(Path bundle, Edit edit, ConversionProgress progress) throws IOException {
+        Closeable lock = lock(bundle);
+        try (lock) {
+            applyLocked(bundle, edit, progress);
+        }
+    }
+
+    /** Keeps other spikeconv processes from writing {@code bundle} until closed; staging folders of killed runs are removed. */
+    public static Closeable lock(Path bundle) throws IOException {
+        return BundleFolders.lock(bundle.toAbsolutePath().normalize());
+    }
+
+    private static void applyLocked(Path bundle, Edit edit, ConversionProgress progress) throws IOException {
         Path staging = stage(bundle);
         try {
             write(bundle.toAbsolutePath().normalize(), staging, edit, progress);

@@ -11,6 +11,7 @@ import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.safetensors.SafetensorsWriter;
 import dev.spikeconv.formats.tensor.DType;
+import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,9 +39,6 @@ public final class BundleWriter {
             throws IOException {
         long start = System.nanoTime();
         Path target = output.toAbsolutePath().normalize();
-        if (Files.exists(target) && !options.force()) {
-            throw new IllegalArgumentException(output + " already exists; pass --force to replace it");
-        }
         if (options.w8aSpikeLayout()) {
             ModelConfig sourceConfig = source.config();
             String problem = W8ASpikeLayout.incompatibility(options.quantization(), List.of((long) sourceConfig.hiddenSize(),
@@ -49,6 +47,18 @@ public final class BundleWriter {
                 throw new IllegalArgumentException(problem);
             }
         }
+        Closeable lock = BundleFolders.lock(target);
+        try (lock) {
+            return convertLocked(source, sourcePath, target, options, progress, start);
+        }
+    }
+
+    private static Summary convertLocked(ModelDescription source, Path sourcePath, Path target, ConversionOptions options, ConversionProgress progress,
+            long start) throws IOException {
+        if (Files.exists(target) && !options.force()) {
+            throw new IllegalArgumentException(target + " already exists; pass --force to replace it");
+        }
+        List<SourceStamp> stamps = SourceStamp.of(source.files());
         Path staging = BundleFolders.createStaging(target);
         try {
             ModelConfig config = source.config().toBuilder()
@@ -60,9 +70,11 @@ public final class BundleWriter {
             long sourceBytes = tensors.stream().mapToLong(BundleTensor::sourceBytes).sum();
             writeSafetensors(tensors, staging, options.maxShardBytes(), sourceBytes, progress);
             progress.stage("hashing the source files");
+            Map<String, String> hashes = sourceHashes(source, sourcePath);
+            SourceStamp.checkUnchanged(stamps);
             Files.writeString(staging.resolve(HfCheckpointLoader.CONFIG), JsonDocuments.writer().writeValueAsString(
                     BundleConfig.toJson(config, options.plan().name(), options.quantization(), source.format(), source.config(),
-                            sourceHashes(source, sourcePath), torchDtype(source))));
+                            hashes, torchDtype(source))));
             TokenizerExport.copy(sourcePath, staging, progress);
             progress.stage("writing the ONNX graph");
             try (ModelDescription bundle = CheckpointLoader.open(staging)) {
@@ -79,6 +91,12 @@ public final class BundleWriter {
             long written = BundleFolders.size(staging);
             BundleFolders.replace(staging, target);
             return new Summary(target, tensors.size(), sourceBytes, written, System.nanoTime() - start);
+        }
+        catch (InternalError e) {
+            BundleFolders.deleteQuietly(staging);
+            // A mapped source that shrinks under us faults on access: that is a changed input, not a bug.
+            SourceStamp.checkUnchanged(stamps);
+            throw e;
         }
         catch (IOException | RuntimeException | Error e) {
             BundleFolders.deleteQuietly(staging);

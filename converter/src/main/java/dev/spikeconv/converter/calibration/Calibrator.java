@@ -30,10 +30,12 @@ import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
 import dev.spikeconv.formats.tokenizer.TokenizerLoader;
+import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -67,7 +69,16 @@ public final class Calibrator {
     }
 
     public static CalibrationReport run(CalibrationOptions options, CalibrationProgress progress) throws IOException {
-        return new Calibrator(options, progress).run();
+        if (!Files.exists(options.bundle())) {
+            throw new NoSuchFileException(options.bundle().toString(), null, "no such bundle folder");
+        }
+        if (!Files.isDirectory(options.bundle())) {
+            throw new IllegalArgumentException(options.bundle() + " is not a bundle folder: convert the checkpoint first");
+        }
+        Closeable lock = BundleUpdate.lock(options.bundle());
+        try (lock) {
+            return new Calibrator(options, progress).run();
+        }
     }
 
     private CalibrationReport run() throws IOException {

@@ -27,4 +27,13 @@ public final class ScalarKernels {
             target[targetOffset + i] = Math.fma(source[sourceOffset + i], scale, target[targetOffset + i]);
         }
     }
+
+    /** {@code Σ codes[i] · spikes[i]} in int32. */
+    public static int int8Dot(byte[] codes, int codesOffset, byte[] spikes, int spikesOffset, int length) {
+        int sum = 0;
+        for (int i = 0; i < length; i++) {
+            sum += codes[codesOffset + i] * spikes[spikesOffset + i];
+        }
+        return sum;
+    }
 }

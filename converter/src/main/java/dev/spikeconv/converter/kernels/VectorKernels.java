@@ -1,7 +1,11 @@
 package dev.spikeconv.converter.kernels;
 
 import java.util.stream.IntStream;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -10,6 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class VectorKernels {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /** int8 products widen to int32: as many bytes per step as the preferred int vector has lanes. */
+    private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> BYTE_SPECIES = VectorSpecies.of(byte.class, VectorShape.forBitSize(INT_SPECIES.length() * Byte.SIZE));
     /** Below this many multiply-adds a product runs on the calling thread: forking costs more. */
     private static final long PARALLEL_THRESHOLD = 1 << 18;
 
@@ -65,5 +72,23 @@ public final class VectorKernels {
         for (; i < length; i++) {
             target[targetOffset + i] = Math.fma(source[sourceOffset + i], scale, target[targetOffset + i]);
         }
+    }
+
+    /** {@code Σ codes[i] · spikes[i]} in exact int32 arithmetic: int8 weight codes times spike counts (|s| ≤ 127). */
+    public static int int8Dot(byte[] codes, int codesOffset, byte[] spikes, int spikesOffset, int length) {
+        IntVector sum = IntVector.zero(INT_SPECIES);
+        int i = 0;
+        int upperBound = BYTE_SPECIES.loopBound(length);
+        for (; i < upperBound; i += BYTE_SPECIES.length()) {
+            IntVector a = (IntVector) ByteVector.fromArray(BYTE_SPECIES, codes, codesOffset + i).convertShape(VectorOperators.B2I, INT_SPECIES, 0);
+            IntVector b = (IntVector) ByteVector.fromArray(BYTE_SPECIES, spikes, spikesOffset + i).convertShape(VectorOperators.B2I, INT_SPECIES, 0);
+            sum = a.mul(b).add(sum);
+        }
+        // Integer addition is associative: any lane order gives the same sum.
+        int result = sum.reduceLanes(VectorOperators.ADD);
+        for (; i < length; i++) {
+            result += codes[codesOffset + i] * spikes[spikesOffset + i];
+        }
+        return result;
     }
 }

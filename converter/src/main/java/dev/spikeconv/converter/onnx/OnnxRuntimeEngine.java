@@ -6,8 +6,10 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -101,10 +103,17 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         }
     }
 
-    private static byte[] withOutputs(Path modelFile, List<String> tracedValues) throws IOException {
+    /** The graph in {@code modelFile} with {@code tracedValues} added as float outputs; a file that is not an ONNX model is an input error. */
+    public static byte[] withOutputs(Path modelFile, List<String> tracedValues) throws IOException {
         ModelProto model;
         try (InputStream in = Files.newInputStream(modelFile)) {
             model = ModelProto.parseFrom(in);
+        }
+        catch (InvalidProtocolBufferException e) {
+            throw InvalidInputException.forFile(modelFile, "is not an ONNX model: " + e.getMessage());
+        }
+        if (!model.hasGraph()) {
+            throw InvalidInputException.forFile(modelFile, "is not an ONNX model: it has no graph");
         }
         GraphProto.Builder graph = model.getGraph().toBuilder();
         for (String value : tracedValues) {

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.reference;
 
+import dev.spikeconv.converter.kernels.VectorKernels;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeArithmetic;
 
@@ -52,6 +53,7 @@ final class SpikingProjection implements Projection {
         }
         else {
             int[] counts = new int[inputs];
+            byte[] spikes = new byte[inputs];
             for (int token = 0; token < tokens; token++) {
                 int offset = token * inputs;
                 float theta = switch (threshold) {
@@ -60,9 +62,10 @@ final class SpikingProjection implements Projection {
                 };
                 for (int j = 0; j < inputs; j++) {
                     counts[j] = SpikeArithmetic.count(input[offset + j], theta, timeSteps);
+                    spikes[j] = (byte) counts[j];
                 }
                 for (int row = 0; row < outputs; row++) {
-                    float accumulated = int8Weights != null ? integerRow(row, counts) : floatRow(row, counts);
+                    float accumulated = int8Weights != null ? integerRow(row, spikes) : floatRow(row, counts);
                     output[token * outputs + row] = theta * accumulated;
                 }
             }
@@ -88,17 +91,15 @@ final class SpikingProjection implements Projection {
         }
     }
 
-    private float integerRow(int row, int[] counts) {
+    /** {@code Σ_G σ[row,G] · Σ_{j∈G} Wq[row,j] s_j}, each group's sum exact in int32 (counts fit in int8: T ≤ 127). */
+    private float integerRow(int row, byte[] spikes) {
         int group = int8Weights.group();
         int groups = int8Weights.groups();
         byte[] codes = int8Weights.codes();
         float accumulated = 0;
         for (int index = 0; index < groups; index++) {
-            int sum = 0;
-            int end = Math.min(inputs, (index + 1) * group);
-            for (int j = index * group; j < end; j++) {
-                sum += codes[row * inputs + j] * counts[j];
-            }
+            int start = index * group;
+            int sum = VectorKernels.int8Dot(codes, row * inputs + start, spikes, start, Math.min(inputs, start + group) - start);
             accumulated += int8Weights.scales()[row * groups + index] * sum;
         }
         return accumulated;

@@ -11,13 +11,13 @@ import java.util.List;
  * The spike activity calibrate measured, from the bundle's {@code calibration.json}, for the energy
  * estimate; only when the file is bound to the bundle's current tensors.
  */
-final class MeasuredActivity {
+public final class MeasuredActivity {
     static final String FILE = "calibration.json";
 
     private MeasuredActivity() {}
 
     /** Spike events per projection input, weighted by multiply-accumulates, or null when not measured for these tensors. */
-    static Double eventsPerInput(Path bundle, List<BundleTensorHashes.TensorHash> hashes) throws IOException {
+    public static Double eventsPerInput(Path bundle, List<BundleTensorHashes.TensorHash> hashes) throws IOException {
         Path file = bundle.resolve(FILE);
         if (!Files.isRegularFile(file)) {
             return null;

@@ -92,4 +92,31 @@ class VectorKernelsTest {
         // one fused multiply-add per element in both: the same bits, and nothing outside the range touched
         assertThat(actual).containsExactly(expected);
     }
+
+    @RepeatedTest(50)
+    void int8DotMatchesTheScalarOracleExactly() {
+        SplittableRandom random = SEEDS.split();
+        int length = random.nextInt(0, 600);
+        int codesOffset = random.nextInt(0, 33);
+        int spikesOffset = random.nextInt(0, 33);
+        byte[] codes = new byte[codesOffset + length];
+        byte[] spikes = new byte[spikesOffset + length];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) random.nextInt(-127, 128);
+        }
+        for (int i = 0; i < spikes.length; i++) {
+            spikes[i] = (byte) random.nextInt(-127, 128);
+        }
+        assertThat(VectorKernels.int8Dot(codes, codesOffset, spikes, spikesOffset, length))
+                .isEqualTo(ScalarKernels.int8Dot(codes, codesOffset, spikes, spikesOffset, length));
+    }
+
+    @Test
+    void int8DotAtTheExtremesDoesNotOverflow() {
+        byte[] codes = new byte[4096];
+        byte[] spikes = new byte[4096];
+        java.util.Arrays.fill(codes, (byte) -127);
+        java.util.Arrays.fill(spikes, (byte) -127);
+        assertThat(VectorKernels.int8Dot(codes, 0, spikes, 0, 4096)).isEqualTo(127 * 127 * 4096);
+    }
 }
