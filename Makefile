@@ -15,7 +15,7 @@ DEMO_BUNDLE ?= target/demo/stories260K-spiking
 DEMO_DATA ?= $(TESTMODELS)/corpus-tinystories-valid/tinystories_valid_head.txt
 DEMO_CALIBRATION_TOKENS ?= 4096
 
-.PHONY: build test test-tools demo fuzz clean
+.PHONY: build test test-tools demo bench fuzz clean
 
 build:
 	$(MVN) -q -DskipTests package
@@ -53,6 +53,18 @@ demo: build
 	bin/spikeconv verify "$(DEMO_BUNDLE)" --reference "$(DEMO_MODEL)" --data "$(DEMO_DATA)" --skip-tokens $(DEMO_CALIBRATION_TOKENS) --tokens 2048 \
 		--html "$(DEMO_BUNDLE).verify.html"
 
+# JMH microbenchmarks of the kernels (JMH_ARGS, e.g. -f 1 -wi 3 -i 5 SpikeProduct), then spikeconv bench on generated
+# models (BENCH_ARGS, e.g. --contexts 1024,4096 --repeats 1; --json/--html). The bench heap is capped as the goals say.
+JMH_ARGS ?= -f 1 -wi 3 -w 2s -i 5 -r 2s
+BENCH_ARGS ?= --json target/bench/bench.json --html target/bench/bench.html
+BENCH_JAVA_OPTS ?= -Xmx512m
+
+bench: build
+	@mkdir -p target/bench
+	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector --sun-misc-unsafe-memory-access=allow \
+		-cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main $(JMH_ARGS) -rf json -rff target/bench/jmh.json
+	SPIKECONV_JAVA_OPTS="$(BENCH_JAVA_OPTS)" bin/spikeconv bench $(BENCH_ARGS)
+
 # Fuzz targets (module:class#method). make test runs their committed seeds; make fuzz fuzzes each for FUZZ_TIME.
 FUZZ_TIME ?= 10m
 READER_FUZZ := formats:dev.spikeconv.formats.fuzz.ReaderFuzzTest
@@ -66,11 +78,12 @@ fuzz:
 		module=$${target%%:*}; test=$${target#*:}; name=$$(echo "$${test##*.}" | tr "\#" .); log=target/fuzz/$$name.log; \
 		modules=formats; [ "$$module" = formats ] || modules=formats,$$module; \
 		echo "== fuzzing $$name for $(FUZZ_TIME) (log: $$log)"; \
-		if JAZZER_FUZZ=1 JAZZER_MAX_DURATION=$(FUZZ_TIME) $(MVN) verify -pl $$modules -Dtest="$$test" -Dsurefire.failIfNoSpecifiedTests=false > $$log 2>&1; \
+		if JAZZER_FUZZ=1 JAZZER_MAX_DURATION=$(FUZZ_TIME) $(MVN) verify -pl $$modules -Dspikeconv.fuzzing=true -Dtest="$$test" -Dsurefire.failIfNoSpecifiedTests=false > $$log 2>&1; \
 		then status=ok; else status=FINDING; failed="$$failed $$name"; fi; \
+		grep -q '^Done' $$log || { status="DID NOT RUN"; failed="$$failed $$name"; }; \
 		echo "   $$status: $$(grep -h '^Done' $$log | tail -1); $$(grep -ho 'cov: [0-9]* ft: [0-9]* corp: [0-9/a-zA-Z]*' $$log | tail -1)"; \
 	done; \
-	if [ -n "$$failed" ]; then echo "findings in:$$failed (inputs are saved under src/test/resources/.../*Inputs/)" >&2; exit 1; fi
+	if [ -n "$$failed" ]; then echo "fuzzing failed for:$$failed (see the logs; finding inputs are saved under src/test/resources/.../*Inputs/)" >&2; exit 1; fi
 
 clean:
 	$(MVN) -q clean

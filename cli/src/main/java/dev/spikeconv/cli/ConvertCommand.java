@@ -125,7 +125,7 @@ final class ConvertCommand implements Callable<Integer> {
         try {
             LayerPlan layerPlan = LayerPlans.parse(plan, window, sinks, source.config());
             QuantizationOptions quantization = switch (quant) {
-                case "int8" -> new QuantizationOptions(true, parseGroup(), quantizeEmbeddings, quantizeHead);
+                case "int8" -> new QuantizationOptions(true, parseGroup(group), quantizeEmbeddings, quantizeHead);
                 case "none" -> new QuantizationOptions(false, QuantizationOptions.DEFAULT_GROUP, quantizeEmbeddings, quantizeHead);
                 default -> throw new IllegalArgumentException("--quant must be int8 or none, found '" + quant + "'");
             };
@@ -153,7 +153,8 @@ final class ConvertCommand implements Callable<Integer> {
         }
     }
 
-    private int parseGroup() {
+    /** {@code --group}: a positive number of inputs per scale, or row (0: one scale per output row). */
+    static int parseGroup(String group) {
         if (group.equals("row")) {
             return 0;
         }

@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
             TargetsCommand.class,
             RunCommand.class,
             GenerateCommand.class,
+            BenchCommand.class,
             AutoComplete.GenerateCompletion.class,
         },
         exitCodeListHeading = "%nExit codes:%n",

@@ -11,6 +11,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -98,8 +99,13 @@ final class BundleFolders {
         return staging;
     }
 
-    /** Moves the finished staging folder to {@code target}; an old {@code target} is set aside first and removed last. */
+    /**
+     * Moves the finished staging folder to {@code target}; an old {@code target} is set aside first and removed last.
+     * Every file is flushed to disk before the rename and the rename itself after it, so that after a power loss
+     * {@code target} is either the old bundle or the complete new one, never renamed files whose data was lost.
+     */
     static void replace(Path staging, Path target) throws IOException {
+        syncTree(staging);
         Path previous = null;
         if (Files.exists(target)) {
             previous = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
@@ -118,8 +124,38 @@ final class BundleFolders {
             }
             throw e;
         }
+        syncDirectory(target.getParent());
         if (previous != null) {
             deleteQuietly(previous);
+        }
+    }
+
+    /** fsync of every file and folder under {@code root}, folders after their contents. */
+    private static void syncTree(Path root) throws IOException {
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                if (Files.isRegularFile(path, LinkOption.NOFOLLOW_LINKS)) {
+                    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                        channel.force(true);
+                    }
+                }
+                else if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+                    syncDirectory(path);
+                }
+            }
+        }
+    }
+
+    /** Linux flushes a folder's entries when it is opened for reading and forced; other systems may refuse, which only costs durability. */
+    private static void syncDirectory(Path directory) throws IOException {
+        try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+            channel.force(true);
+        }
+        catch (IOException e) {
+            if (Files.isDirectory(directory)) {
+                return;
+            }
+            throw e;
         }
     }
 

@@ -60,7 +60,7 @@ public final class BundleWriter {
         }
         List<SourceStamp> stamps = SourceStamp.of(source.files());
         Path staging = BundleFolders.createStaging(target);
-        try {
+        try (SourceHashes sourceHashes = SourceHashes.start(source, sourcePath)) {
             ModelConfig config = source.config().toBuilder()
                     .architecture(Architecture.GLA_SWA)
                     .layers(options.plan().layers())
@@ -70,7 +70,7 @@ public final class BundleWriter {
             long sourceBytes = tensors.stream().mapToLong(BundleTensor::sourceBytes).sum();
             writeSafetensors(tensors, staging, options.maxShardBytes(), sourceBytes, progress);
             progress.stage("hashing the source files");
-            Map<String, String> hashes = sourceHashes(source, sourcePath);
+            Map<String, String> hashes = sourceHashes.result();
             SourceStamp.checkUnchanged(stamps);
             Files.writeString(staging.resolve(HfCheckpointLoader.CONFIG), JsonDocuments.writer().writeValueAsString(
                     BundleConfig.toJson(config, options.plan().name(), options.quantization(), source.format(), source.config(),
@@ -146,18 +146,6 @@ public final class BundleWriter {
             weightMap.forEach(map::put);
             Files.writeString(directory.resolve(INDEX), JsonDocuments.writer().writeValueAsString(index));
         }
-    }
-
-    /** SHA-256 of every source file, under its name relative to the source (never an absolute path). */
-    private static Map<String, String> sourceHashes(ModelDescription source, Path sourcePath) throws IOException {
-        Path base = Files.isDirectory(sourcePath) ? sourcePath.toAbsolutePath() : sourcePath.toAbsolutePath().getParent();
-        Map<String, String> hashes = new LinkedHashMap<>();
-        for (Path file : source.files()) {
-            Path absolute = file.toAbsolutePath();
-            String name = absolute.startsWith(base) ? base.relativize(absolute).toString() : absolute.getFileName().toString();
-            hashes.put(name, FileHashes.sha256(absolute));
-        }
-        return hashes;
     }
 
     /** The transformers name of the dtype most of the source is stored in. */

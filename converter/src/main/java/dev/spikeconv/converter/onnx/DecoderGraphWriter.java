@@ -44,8 +44,8 @@ public final class DecoderGraphWriter {
     public static final String INPUT_IDS = "input_ids";
     public static final String PAST_SEQUENCE_LENGTH = "past_sequence_length";
     public static final String LOGITS = "logits";
-    /** Tokens per GLA chunk in prefill. */
-    public static final int GLA_CHUNK = 64;
+    /** Tokens per GLA chunk in prefill: the pairwise decay tensor grows with its square; 16 measured twice as fast as 64. */
+    public static final int GLA_CHUNK = 16;
     private static final float MASKED = -Float.MAX_VALUE;
     private static final int INT8 = TensorProto.DataType.INT8_VALUE;
     private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
@@ -56,6 +56,8 @@ public final class DecoderGraphWriter {
     private final SpikeSettings spike;
     private final OnnxGraphBuilder graph;
     private final GraphOptions options;
+    /** int8 weights become float constants when ONNX Runtime loads the graph (fast GEMM), unless that would exceed the options' limit. */
+    private final boolean floatWeights;
     private final Map<String, String> initializers = new HashMap<>();
     private String batch;
     private String sequence;
@@ -70,6 +72,8 @@ public final class DecoderGraphWriter {
         this.spike = config.spike();
         this.graph = graph;
         this.options = options;
+        long int8Parameters = model.tensors().values().stream().filter(ScaledInt8Tensor.class::isInstance).mapToLong(tensor -> tensor.shape().elementCount()).sum();
+        this.floatWeights = int8Parameters * Float.BYTES <= options.floatWeightLimitBytes();
     }
 
     /** The residual stream after layer {@code layer}, {@code [tokens, hidden]}: a named value analysis runs can fetch. */
@@ -441,8 +445,10 @@ public final class DecoderGraphWriter {
     /**
      * One projection of {@code [tokens, in]}: float or int8 weights, float or spiking input (DESIGN §4).
      * Spiking: θ dynamic ({@code clamp(mean|a|/k, 1e-5, 1e4)} per token) or static, {@code s = clamp(round(a/θ), ±T)},
-     * int8 weights multiply s in int32 (MatMulInteger) per group, then {@code y = θ Σ_G σ_G acc_G + b};
-     * a threshold per input channel multiplies inside, over float weights.
+     * then {@code y = θ (s · W^T) + b} with int8 weights as {@code code * scale} (see {@link #dequantized}): the integer
+     * products of DESIGN §4 in float, which differs from the reference's int32 sums only by float rounding (or, past the
+     * float-weight limit, in int32 with {@link #integerProduct});
+     * a threshold per input channel multiplies inside, {@code y = W (θ ⊙ s) + b}.
      */
     private String projection(String input, int layer, LayerTensor weightTensor, LayerTensor biasTensor) throws IOException {
         String name = weightTensor.name(layer);
@@ -451,9 +457,8 @@ public final class DecoderGraphWriter {
         String bias = model.tensors().containsKey(biasTensor.name(layer)) ? floatWeight(biasTensor.name(layer)) : null;
         graph.addNode("Identity", new String[] {input}, new String[] {projectionInput(site)});
         input = projectionInput(site);
-        String output;
+        String weights = weight instanceof ScaledInt8Tensor int8 ? (floatWeights ? dequantized(name, int8) : dequantizedPerRun(name, int8)) : floatWeight(name);
         if (!spike.spikes(site)) {
-            String weights = weight instanceof ScaledInt8Tensor int8 ? dequantized(name, int8) : floatWeight(name);
             return graph.node("Gemm", bias == null ? new String[] {input, weights} : new String[] {input, weights, bias}, Attribute.integer("transB", 1));
         }
         SiteThreshold siteThreshold = SpikeSites.threshold(model, site);
@@ -469,23 +474,48 @@ public final class DecoderGraphWriter {
         String counts = graph.node("Clip", new String[] {graph.node("Round", graph.node("Div", input, threshold)),
                 graph.scalar(-spike.timeSteps()), graph.scalar(spike.timeSteps())});
         if (siteThreshold instanceof SiteThreshold.Static fixed && fixed.perChannel()) {
-            // θ differs along the reduction: y = W (θ ⊙ s) + b over float weights.
-            String weights = weight instanceof ScaledInt8Tensor int8 ? dequantized(name, int8) : floatWeight(name);
+            // θ differs along the reduction: y = W (θ ⊙ s) + b.
             String scaledCounts = graph.node("Mul", counts, threshold);
             return graph.node("Gemm", bias == null ? new String[] {scaledCounts, weights} : new String[] {scaledCounts, weights, bias},
                     Attribute.integer("transB", 1));
         }
-        if (weight instanceof ScaledInt8Tensor int8) {
-            output = integerProduct(name, int8, counts);
-        }
-        else {
-            output = graph.node("Gemm", new String[] {counts, floatWeight(name)}, Attribute.integer("transB", 1));
-        }
-        output = graph.node("Mul", output, threshold);
+        String product = weight instanceof ScaledInt8Tensor int8 && !floatWeights
+                ? integerProduct(name, int8, counts)
+                : graph.node("Gemm", new String[] {counts, weights}, Attribute.integer("transB", 1));
+        String output = graph.node("Mul", product, threshold);
         return bias == null ? output : graph.node("Add", output, bias);
     }
 
-    /** {@code Σ_G σ[i,G] Σ_{j∈G} Wq[i,j] s_j} for counts {@code [tokens, in]}; returns {@code [tokens, out]}. */
+    /**
+     * Float weights {@code code * scale} {@code [out, in]} of an int8 tensor. Built from initializers only, so ONNX
+     * Runtime folds them into one constant when the session loads (DequantizeLinear it would not fold, and would
+     * dequantize every weight on every decode step): the file keeps int8, the session runs its float GEMM.
+     */
+    private String dequantized(String name, ScaledInt8Tensor weight) throws IOException {
+        String key = name + "#dequantized";
+        String existing = initializers.get(key);
+        if (existing != null) {
+            return existing;
+        }
+        int outputs = (int) weight.shape().dimension(0);
+        int inputs = (int) weight.shape().dimension(1);
+        int group = Math.min(weight.groupSize(), inputs);
+        int groups = (inputs + group - 1) / group;
+        int padding = groups * group - inputs;
+        String codes = graph.node("Cast", new String[] {int8Codes(name, weight)}, Attribute.integer("to", FLOAT));
+        String padded = padding == 0 ? codes : graph.node("Pad", new String[] {codes, graph.int64(0, 0, 0, padding)});
+        String scales = graph.node("Reshape", floatWeight(name + "_scale", weight.scales()), graph.int64(outputs, groups, 1));
+        String scaled = graph.node("Mul", graph.node("Reshape", padded, graph.int64(outputs, groups, group)), scales);
+        String flat = graph.node("Reshape", scaled, graph.int64(outputs, (long) groups * group));
+        String created = padding == 0 ? flat : graph.node("Slice", new String[] {flat, graph.int64(0), graph.int64(inputs), graph.int64(1)});
+        initializers.put(key, created);
+        return created;
+    }
+
+    /**
+     * {@code Σ_G σ[i,G] Σ_{j∈G} Wq[i,j] s_j} for counts {@code [tokens, in]}, returns {@code [tokens, out]}: int8 weights
+     * stay int8 in memory (MatMulInteger per group), for models whose float weights would not fit.
+     */
     private String integerProduct(String name, ScaledInt8Tensor weight, String counts) throws IOException {
         int outputs = (int) weight.shape().dimension(0);
         int inputs = (int) weight.shape().dimension(1);
@@ -507,8 +537,8 @@ public final class DecoderGraphWriter {
         return graph.node("Transpose", new String[] {summed}, Attribute.integers("perm", 1, 0));
     }
 
-    /** Float weights {@code code * scale} of an int8 tensor, via blocked DequantizeLinear. */
-    private String dequantized(String name, ScaledInt8Tensor weight) throws IOException {
+    /** Float weights {@code code * scale} computed on every run by blocked DequantizeLinear: memory-lean, slow to decode. */
+    private String dequantizedPerRun(String name, ScaledInt8Tensor weight) throws IOException {
         int columns = (int) weight.shape().columns();
         return graph.node("DequantizeLinear", new String[] {int8Codes(name, weight), floatWeight(name + "_scale", weight.scales())},
                 Attribute.integer("axis", 1), Attribute.integer("block_size", Math.min(weight.groupSize(), columns)));
@@ -564,7 +594,6 @@ public final class DecoderGraphWriter {
         }
         return graph.weight(name + "_scale.grouped", transposed, groups, outputs, 1);
     }
-
     private String floatWeight(String name) throws IOException {
         return floatWeight(name, model.tensor(name));
     }

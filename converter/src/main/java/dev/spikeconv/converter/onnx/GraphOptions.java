@@ -1,10 +1,27 @@
 package dev.spikeconv.converter.onnx;
 
 /**
- * Variations of the decoder graph for analysis: {@code withoutGatedLinearAttention} drops the attention
- * branch of every GLA layer (the baseline verify compares a hybrid against: a model that ignored its
- * linear branch would do as well).
+ * Variations of the decoder graph.
+ *
+ * @param withoutGatedLinearAttention drops the attention branch of every GLA layer (the baseline verify compares a
+ *     hybrid against: a model that ignored its linear branch would do as well)
+ * @param floatWeightLimitBytes int8 weights are folded into float32 constants when ONNX Runtime loads the graph (one
+ *     float GEMM per projection) while they need at most this many bytes as floats; beyond it they stay int8 in
+ *     memory (MatMulInteger for spiking projections, DequantizeLinear on every run otherwise), slower but 4× smaller
  */
-public record GraphOptions(boolean withoutGatedLinearAttention) {
-    public static final GraphOptions STANDARD = new GraphOptions(false);
+public record GraphOptions(boolean withoutGatedLinearAttention, long floatWeightLimitBytes) {
+    /** 4 GiB of float weights: about a billion int8 parameters. */
+    public static final long DEFAULT_FLOAT_WEIGHT_LIMIT = 4L << 30;
+    public static final GraphOptions STANDARD = new GraphOptions(false, DEFAULT_FLOAT_WEIGHT_LIMIT);
+
+    public GraphOptions {
+        if (floatWeightLimitBytes < 0) {
+            throw new IllegalArgumentException("the float weight limit must not be negative");
+        }
+    }
+
+    /** The same graph without the GLA layers' attention branch. */
+    public GraphOptions droppingGatedLinearAttention() {
+        return new GraphOptions(true, floatWeightLimitBytes);
+    }
 }

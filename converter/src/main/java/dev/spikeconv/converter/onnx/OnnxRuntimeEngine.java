@@ -262,6 +262,16 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             return position;
         }
 
+        /** Bytes of the caches this sequence carries into its next run: KV caches grow with it, GLA states and SWA windows do not. */
+        public long cacheBytes() {
+            long bytes = 0;
+            for (String[] cache : caches) {
+                OnnxTensor tensor = previous == null ? initialCaches.get(cache[0]) : output(previous, cache[1]);
+                bytes += tensor.getInfo().getNumElements() * Float.BYTES;
+            }
+            return bytes;
+        }
+
         @Override
         public void close() {
             closePrevious();

@@ -1,5 +1,7 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.report.SvgCharts;
+import dev.spikeconv.converter.report.XmlText;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.formats.model.AttentionKind;
 import java.util.ArrayList;
@@ -70,6 +72,6 @@ public final class VerifyHtmlReport {
     }
 
     private static String escape(String text) {
-        return JunitReport.escape(text);
+        return XmlText.escape(text);
     }
 }

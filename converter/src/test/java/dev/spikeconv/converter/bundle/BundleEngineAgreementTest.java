@@ -5,15 +5,24 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.execution.EngineKind;
+import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.metrics.Divergence;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.GraphOptions;
+import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
+import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.testing.TinyModel;
 import dev.spikeconv.formats.testing.TinyModels;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The bundle's ONNX graph (chunked GLA, window caches, int8 and spiking projections) against the Java
@@ -33,7 +43,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * top-1 agreement, since a spike count may flip at a .5 boundary between two engines (DESIGN §4).
  */
 class BundleEngineAgreementTest {
-    /** Longer than two GLA chunks of 64, so chunking and padding are exercised. */
+    /** Several GLA chunks of 16 and a partial one, so chunking and padding are exercised. */
     private static final int[] TOKENS = Bundles.tokens(150, 40, 3);
 
     @TempDir
@@ -68,6 +78,32 @@ class BundleEngineAgreementTest {
         else {
             assertThat(Bundles.maximumDifference(java, onnx)).as("java vs onnx").isLessThan(1e-4);
             assertThat(Bundles.maximumDifference(onnx, stepwise)).as("prefill vs decode").isLessThan(1e-4);
+        }
+    }
+
+    /** Past the float-weight limit the graph keeps int8 weights in memory (MatMulInteger, DequantizeLinear); it answers the same. */
+    @ParameterizedTest(name = "spiking {0}")
+    @ValueSource(booleans = {false, true})
+    void int8WeightsKeptInMemoryAgreeToo(boolean spiking) throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        SpikeSettings spike = spiking ? Bundles.DYNAMIC : SpikeSettings.OFF;
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("alternate", 12, 1, new QuantizationOptions(true, 8, false, false), spike, model));
+        float[][] java = Bundles.logits(bundle, EngineKind.JAVA, TOKENS);
+        float[][] lean;
+        try (ModelDescription description = CheckpointLoader.open(bundle)) {
+            Path graph = DecoderGraphWriter.write(description, Files.createDirectories(directory.resolve("lean")), new GraphOptions(false, 0));
+            String operators = new String(Files.readAllBytes(graph), StandardCharsets.ISO_8859_1);
+            assertThat(operators).contains(spiking ? "MatMulInteger" : "DequantizeLinear");
+            try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(graph, description.config(), OnnxRuntimeOptions.DEFAULT);
+                    InferenceSession session = engine.newSession()) {
+                lean = session.forward(TOKENS);
+            }
+        }
+        if (spiking) {
+            assertThat(Divergence.meanKullbackLeibler(java, lean)).isLessThan(1e-3);
+        }
+        else {
+            assertThat(Bundles.maximumDifference(java, lean)).isLessThan(1e-4);
         }
     }
 

@@ -24,8 +24,18 @@ import java.util.regex.Pattern;
  */
 public final class HuggingFaceTokenizerReader {
     static final long MAX_TOKENIZER_BYTES = 256L << 20;
+    /** Vocabularies in use stay below a million tokens; 2^24 leaves room and keeps the id table at most 64 MiB of references. */
+    static final int MAX_TOKEN_ID = 1 << 24;
 
     private HuggingFaceTokenizerReader() {}
+
+    /** An id the token table can be indexed with: ids size the table, so a hostile one must not be negative or huge. */
+    private static int tokenId(Path file, String field, int id) {
+        if (id < 0 || id >= MAX_TOKEN_ID) {
+            throw InvalidInputException.forField(file, field, "a token id in [0, " + MAX_TOKEN_ID + ")", id);
+        }
+        return id;
+    }
 
     /** {@code tokenizer.json}, with {@code tokenizer_config.json} beside it consulted for the end token. */
     public static RankedBpeTokenizer read(Path file) throws IOException {
@@ -38,7 +48,7 @@ public final class HuggingFaceTokenizerReader {
         Map<String, Integer> vocabulary = new LinkedHashMap<>();
         JsonFields vocab = model.object("vocab");
         for (Map.Entry<String, JsonNode> entry : vocab.node().properties()) {
-            vocabulary.put(entry.getKey(), vocab.toInt(entry.getValue(), "vocab." + entry.getKey()));
+            vocabulary.put(entry.getKey(), tokenId(file, "vocab." + entry.getKey(), vocab.toInt(entry.getValue(), "vocab." + entry.getKey())));
         }
         List<String[]> merges = new ArrayList<>();
         for (JsonNode merge : model.requireArray("merges")) {
@@ -48,7 +58,7 @@ public final class HuggingFaceTokenizerReader {
         if (root.has("added_tokens")) {
             for (JsonNode node : root.requireArray("added_tokens")) {
                 JsonFields token = JsonFields.of(file, node, "added_tokens[]");
-                added.add(new RankedBpeTokenizer.AddedToken(token.requireString("content"), token.requireInt("id"),
+                added.add(new RankedBpeTokenizer.AddedToken(token.requireString("content"), tokenId(file, "added_tokens[].id", token.requireInt("id")),
                         token.optionalBoolean("special").orElse(false)));
             }
         }

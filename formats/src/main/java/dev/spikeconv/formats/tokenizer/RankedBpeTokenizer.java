@@ -1,5 +1,6 @@
 package dev.spikeconv.formats.tokenizer;
 
+import dev.spikeconv.formats.io.InvalidInputException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -126,7 +127,7 @@ public final class RankedBpeTokenizer implements Tokenizer {
                 for (byte value : symbol.getBytes(StandardCharsets.UTF_8)) {
                     Integer byteId = vocabulary.get(String.format("<0x%02X>", value & 0xFF));
                     if (byteId == null) {
-                        throw new IllegalArgumentException("no token for '" + symbol + "' and no byte fallback");
+                        throw new InvalidInputException("the tokenizer has no token for '" + symbol + "' and no <0xNN> byte tokens to fall back on");
                     }
                     ids.add(byteId);
                 }
@@ -137,7 +138,7 @@ public final class RankedBpeTokenizer implements Tokenizer {
     private List<String> words(String text) {
         List<String> words = new ArrayList<>();
         if (split != null) {
-            Matcher matcher = split.matcher(text);
+            Matcher matcher = split.matcher(PreTokenizerPatterns.budgeted(text));
             int end = 0;
             while (matcher.find()) {
                 if (matcher.start() > end) {

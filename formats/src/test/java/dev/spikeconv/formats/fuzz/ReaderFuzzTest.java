@@ -109,7 +109,7 @@ class ReaderFuzzTest {
         refusesOnlyAsInvalidInput(() -> encode(HuggingFaceTokenizerReader.read(file)));
     }
 
-    /** A tokenizer that loaded must encode and decode any text without failing. */
+    /** A tokenizer that loaded must encode and decode any text, or refuse the text as invalid input. */
     private static void encode(Tokenizer tokenizer) {
         int[] ids = tokenizer.encode(TEXT, true);
         tokenizer.decode(ids);

@@ -1,10 +1,10 @@
-package dev.spikeconv.converter.verify;
+package dev.spikeconv.converter.report;
 
 import java.util.List;
 import java.util.Locale;
 
 /** Small SVG charts written directly: grouped bars per label, and a line over positions. */
-final class SvgCharts {
+public final class SvgCharts {
     private static final int WIDTH = 720;
     private static final int HEIGHT = 260;
     private static final int LEFT = 56;
@@ -13,11 +13,11 @@ final class SvgCharts {
     private static final int BOTTOM = 36;
 
     /** One series of a bar chart. */
-    record Series(String name, double[] values, String color) {}
+    public record Series(String name, double[] values, String color) {}
 
     private SvgCharts() {}
 
-    static String bars(String id, String title, List<String> labels, List<Series> series, double maximum) {
+    public static String bars(String id, String title, List<String> labels, List<Series> series, double maximum) {
         StringBuilder svg = start(id, title);
         double top = maximum > 0 ? maximum : 1;
         axis(svg, top);
@@ -30,20 +30,20 @@ final class SvgCharts {
                 double height = value / top * (HEIGHT - TOP - BOTTOM);
                 double x = LEFT + i * slot + slot * 0.1 + s * barWidth;
                 svg.append(String.format(Locale.ROOT, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s %s: %.4f</title></rect>%n",
-                        x, HEIGHT - BOTTOM - height, barWidth, height, series.get(s).color(), JunitReport.escape(series.get(s).name()),
-                        JunitReport.escape(labels.get(i)), series.get(s).values()[i]));
+                        x, HEIGHT - BOTTOM - height, barWidth, height, series.get(s).color(), escape(series.get(s).name()),
+                        escape(labels.get(i)), series.get(s).values()[i]));
             }
             svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>%n", LEFT + i * slot + slot / 2,
-                    HEIGHT - BOTTOM + 14, JunitReport.escape(labels.get(i))));
+                    HEIGHT - BOTTOM + 14, escape(labels.get(i))));
         }
         for (int s = 0; s < series.size(); s++) {
             svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>%n",
-                    LEFT + s * 160, HEIGHT - 12, series.get(s).color(), LEFT + 14 + s * 160, HEIGHT - 3, JunitReport.escape(series.get(s).name())));
+                    LEFT + s * 160, HEIGHT - 12, series.get(s).color(), LEFT + 14 + s * 160, HEIGHT - 3, escape(series.get(s).name())));
         }
         return svg.append("</svg>\n").toString();
     }
 
-    static String line(String id, String title, double[] values) {
+    public static String line(String id, String title, double[] values) {
         StringBuilder svg = start(id, title);
         double top = 0;
         for (double value : values) {
@@ -68,7 +68,7 @@ final class SvgCharts {
         StringBuilder svg = new StringBuilder();
         svg.append(String.format(Locale.ROOT, "<svg class=\"chart\" id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">%n",
                 id, WIDTH, HEIGHT, WIDTH, HEIGHT));
-        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"13\" font-weight=\"bold\">%s</text>%n", LEFT, JunitReport.escape(title)));
+        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"18\" font-size=\"13\" font-weight=\"bold\">%s</text>%n", LEFT, escape(title)));
         return svg;
     }
 
@@ -81,5 +81,9 @@ final class SvgCharts {
             svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>%n", LEFT - 4, y + 3,
                     String.format(Locale.ROOT, top < 0.1 ? "%.3f" : "%.2f", value)));
         }
+    }
+
+    private static String escape(String text) {
+        return XmlText.escape(text);
     }
 }

@@ -1,0 +1,174 @@
+package dev.spikeconv.cli;
+
+import dev.spikeconv.converter.bench.BenchHtmlReport;
+import dev.spikeconv.converter.bench.BenchOptions;
+import dev.spikeconv.converter.bench.BenchReport;
+import dev.spikeconv.converter.bench.BenchReportJson;
+import dev.spikeconv.converter.bench.BenchReportText;
+import dev.spikeconv.converter.bench.BenchSection;
+import dev.spikeconv.converter.bench.Benchmarks;
+import dev.spikeconv.converter.bench.SyntheticCheckpoint.Dimensions;
+import dev.spikeconv.converter.bundle.QuantizationOptions;
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.formats.json.JsonDocuments;
+import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.tensor.DType;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "bench", description = {"Measures conversion throughput, calibrate/verify speed, and prefill/decode latency against context "
+        + "for a generated dense model and its conversions. Prints a table; medians of --repeats runs."})
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    HelpOption help;
+
+    @Option(names = "--sections", paramLabel = "LIST", split = ",", defaultValue = "convert,passes,context",
+            description = "Any of convert, passes, context. Default: ${DEFAULT-VALUE}.")
+    List<String> sections;
+
+    @Option(names = "--convert-size", paramLabel = "SIZE", defaultValue = "2GB", description = "Size of the generated checkpoint to convert. Default: ${DEFAULT-VALUE}.")
+    String convertSize;
+
+    @Option(names = "--convert-hidden", paramLabel = "N", defaultValue = "4096",
+            description = "Hidden size of that checkpoint (Llama-7B proportions; layers follow from --convert-size). Default: ${DEFAULT-VALUE}.")
+    int convertHidden;
+
+    @Option(names = "--dtype", paramLabel = "DTYPE", defaultValue = "bf16", description = "bf16, f16 or f32 for the convert checkpoint. Default: ${DEFAULT-VALUE}.")
+    String dtype;
+
+    @Option(names = "--contexts", paramLabel = "LIST", split = ",", defaultValue = "1024,2048,4096,8192,16384,32768",
+            description = "Context lengths to prefill. Default: ${DEFAULT-VALUE}.")
+    List<Integer> contexts;
+
+    @Option(names = "--plans", paramLabel = "LIST", split = ",", defaultValue = "all-gla,spikingbrain,all-swa",
+            description = "Conversions to compare with the dense model. Default: ${DEFAULT-VALUE}.")
+    List<String> plans;
+
+    @Option(names = "--window", paramLabel = "W", defaultValue = "4096", description = "Sliding window of the converted models. Default: ${DEFAULT-VALUE}.")
+    int window;
+
+    @Option(names = "--quant", paramLabel = "MODE", defaultValue = "int8", description = "int8 or none, as for convert. Default: ${DEFAULT-VALUE}.")
+    String quant;
+
+    @Option(names = "--group", paramLabel = "G", defaultValue = "128", description = "Inputs per int8 scale, or row. Default: ${DEFAULT-VALUE}.")
+    String group;
+
+    @Option(names = "--spike", paramLabel = "MODE", defaultValue = "dynamic", description = "dynamic or off, as for convert. Default: ${DEFAULT-VALUE}.")
+    String spikeMode;
+
+    @Option(names = "--hidden", paramLabel = "N", defaultValue = "512", description = "Context model hidden size. Default: ${DEFAULT-VALUE}.")
+    int hidden;
+
+    @Option(names = "--layers", paramLabel = "N", defaultValue = "8", description = "Context model layers. Default: ${DEFAULT-VALUE}.")
+    int layers;
+
+    @Option(names = "--head-dim", paramLabel = "N", defaultValue = "64", description = "Context model head size. Default: ${DEFAULT-VALUE}.")
+    int headDimension;
+
+    @Option(names = "--intermediate", paramLabel = "N", defaultValue = "1536", description = "Context model MLP size. Default: ${DEFAULT-VALUE}.")
+    int intermediate;
+
+    @Option(names = "--vocab", paramLabel = "N", defaultValue = "4096", description = "Context model vocabulary. Default: ${DEFAULT-VALUE}.")
+    int vocabulary;
+
+    @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "1024", description = "Tokens per ONNX Runtime call during prefill. Default: ${DEFAULT-VALUE}.")
+    int prefillChunk;
+
+    @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "16", description = "Decode steps timed after each prefill. Default: ${DEFAULT-VALUE}.")
+    int decodeTokens;
+
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "3", description = "Runs of every measurement; the median is reported. Default: ${DEFAULT-VALUE}.")
+    int repeats;
+
+    @Option(names = "--pass-tokens", paramLabel = "N", defaultValue = "4096", description = "Tokens for the calibrate/verify comparison. Default: ${DEFAULT-VALUE}.")
+    int passTokens;
+
+    @Option(names = "--pass-seq-len", paramLabel = "N", defaultValue = "512", description = "Sequence length of that comparison. Default: ${DEFAULT-VALUE}.")
+    int passSequenceLength;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "ONNX Runtime threads. Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the generated weights and tokens. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Option(names = "--work", paramLabel = "DIR", description = "Keep generated models and bundles here (reused by the next run) instead of a temporary folder.")
+    Path work;
+
+    @Option(names = "--json", paramLabel = "FILE.json", description = "Write every sample as JSON.")
+    Path jsonFile;
+
+    @Option(names = "--html", paramLabel = "FILE.html", description = "Write the tables and charts as a self-contained HTML page.")
+    Path htmlFile;
+
+    @Override
+    public Integer call() throws Exception {
+        BenchOptions options;
+        try {
+            if (headDimension < 2 || hidden % headDimension != 0) {
+                throw new IllegalArgumentException("--hidden must be a multiple of --head-dim");
+            }
+            int heads = hidden / headDimension;
+            options = new BenchOptions(work, sections.stream().map(BenchSection::parse).collect(Collectors.toSet()), ConvertCommand.parseSize(convertSize),
+                    parseDtype(), BenchOptions.convertWidth(convertHidden), new Dimensions(hidden, intermediate, layers, heads, heads, vocabulary), contexts, plans,
+                    window, quantization(), spikes(), prefillChunk, decodeTokens, repeats, passTokens, passSequenceLength, new OnnxRuntimeOptions(threads), seed);
+        }
+        catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        BenchReport report = Benchmarks.run(options, message -> {
+            err.println(message);
+            err.flush();
+        });
+        PrintWriter out = spec.commandLine().getOut();
+        BenchReportText.write(report, out);
+        if (jsonFile != null) {
+            Files.writeString(jsonFile, JsonDocuments.writer().writeValueAsString(BenchReportJson.toJson(report)));
+        }
+        if (htmlFile != null) {
+            Files.writeString(htmlFile, BenchHtmlReport.render(report));
+        }
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    private QuantizationOptions quantization() {
+        return switch (quant) {
+            case "int8" -> new QuantizationOptions(true, ConvertCommand.parseGroup(group), false, false);
+            case "none" -> new QuantizationOptions(false, QuantizationOptions.DEFAULT_GROUP, false, false);
+            default -> throw new IllegalArgumentException("--quant must be int8 or none, found '" + quant + "'");
+        };
+    }
+
+    private SpikeSettings spikes() {
+        return switch (spikeMode) {
+            case "dynamic" -> BenchOptions.DEFAULT_SPIKES;
+            case "off" -> SpikeSettings.OFF;
+            default -> throw new IllegalArgumentException("--spike must be dynamic or off, found '" + spikeMode + "'");
+        };
+    }
+
+    private DType parseDtype() {
+        return switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "bf16" -> DType.BF16;
+            case "f16" -> DType.F16;
+            case "f32" -> DType.F32;
+            default -> throw new IllegalArgumentException("--dtype must be bf16, f16 or f32, found '" + dtype + "'");
+        };
+    }
+}
