@@ -21,7 +21,6 @@ import dev.spikeconv.formats.tensor.TensorView;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -560,27 +559,18 @@ public final class DecoderGraphWriter {
         return created;
     }
 
-    /** The codes regrouped as {@code [groups, out, group]}, the last group zero-padded, for a batched MatMulInteger. */
+    /**
+     * The codes regrouped as {@code [groups, out, group]}, the last group zero-padded, for a batched MatMulInteger:
+     * graph operations on the stored int8 initializer, which ONNX Runtime folds into an int8 constant at load, so the
+     * file holds the codes once and the conversion writes no second, regrouped copy.
+     */
     private String groupedCodes(String name, ScaledInt8Tensor weight, int groups, int group) throws IOException {
         int outputs = (int) weight.shape().dimension(0);
         int inputs = (int) weight.shape().dimension(1);
-        MemorySegment codes = weight.codes().data();
-        return graph.int8Weight(name + ".grouped", new long[] {groups, outputs, group}, sink -> {
-            ByteBuffer row = ByteBuffer.allocate(group);
-            for (int index = 0; index < groups; index++) {
-                int start = index * group;
-                int length = Math.min(group, inputs - start);
-                for (int output = 0; output < outputs; output++) {
-                    row.clear();
-                    row.put(codes.asSlice((long) output * inputs + start, length).asByteBuffer());
-                    while (row.hasRemaining()) {
-                        row.put((byte) 0);
-                    }
-                    row.flip();
-                    sink.write(row);
-                }
-            }
-        });
+        int padding = groups * group - inputs;
+        String codes = int8Codes(name, weight);
+        String padded = padding == 0 ? codes : graph.node("Pad", new String[] {codes, graph.int64(0, 0, 0, padding)});
+        return graph.node("Transpose", new String[] {graph.node("Reshape", padded, graph.int64(outputs, groups, group))}, Attribute.integers("perm", 1, 0, 2));
     }
 
     /** The scales transposed to {@code [groups, out, 1]}, matching {@link #groupedCodes}. */
