@@ -8,15 +8,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /** Runs the chosen bench sections in a work folder and collects their results. */
 public final class Benchmarks {
-    private static final String CONTEXT_MODEL = "context-model";
-
     private Benchmarks() {}
 
     public static BenchReport run(BenchOptions options, Consumer<String> progress) throws IOException {
@@ -32,10 +32,14 @@ public final class Benchmarks {
             List<PassResult> passes = List.of();
             List<ContextResult> context = List.of();
             if (options.sections().contains(BenchSection.PASSES) || options.sections().contains(BenchSection.CONTEXT)) {
-                Path checkpoint = folder.resolve(CONTEXT_MODEL);
+                Path checkpoint = folder.resolve(contextModelName(options));
                 if (!Files.isDirectory(checkpoint)) {
                     progress.accept("generating the context model");
-                    SyntheticCheckpoint.write(checkpoint, options.contextModel(), DType.F32, options.seed());
+                    // Written beside and renamed, so a killed run leaves nothing a later run would take for a whole model.
+                    Path partial = checkpoint.resolveSibling(checkpoint.getFileName() + ".partial");
+                    deleteTree(partial);
+                    SyntheticCheckpoint.write(partial, options.contextModel(), DType.F32, options.seed());
+                    Files.move(partial, checkpoint, StandardCopyOption.ATOMIC_MOVE);
                 }
                 if (options.sections().contains(BenchSection.PASSES)) {
                     passes = PassBenchmark.run(options, checkpoint, folder, progress);
@@ -53,6 +57,13 @@ public final class Benchmarks {
                 deleteTree(folder);
             }
         }
+    }
+
+    /** Named by everything that shapes it, so that a work folder reused with other options never reuses a stale model. */
+    static String contextModelName(BenchOptions options) {
+        SyntheticCheckpoint.Dimensions model = options.contextModel();
+        return String.format(Locale.ROOT, "context-model-h%d-i%d-l%d-a%d-kv%d-v%d-s%d", model.hiddenSize(), model.intermediateSize(), model.layers(),
+                model.heads(), model.keyValueHeads(), model.vocabularySize(), options.seed());
     }
 
     private static void deleteTree(Path root) throws IOException {

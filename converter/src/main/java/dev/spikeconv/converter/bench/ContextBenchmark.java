@@ -46,7 +46,11 @@ final class ContextBenchmark {
 
     /** Converts the context model with {@code plan} unless that bundle exists already. */
     static Path convert(BenchOptions options, Path checkpoint, Path folder, String plan, Consumer<String> progress) throws IOException {
-        Path bundle = folder.resolve("bundle-" + plan);
+        // Named by the model and every conversion setting, so that a reused work folder never serves a stale bundle.
+        String name = String.format(Locale.ROOT, "bundle-%s-w%d-%s-%s-of-%s", plan, options.window(),
+                options.quantization().enabled() ? "int8g" + options.quantization().group() : "float",
+                options.spikes().spiking() ? "k" + options.spikes().k() : "nospike", checkpoint.getFileName());
+        Path bundle = folder.resolve(name.replaceAll("[^A-Za-z0-9._-]", "_"));
         if (!bundle.toFile().isDirectory()) {
             progress.accept("converting the context model: --plan " + plan);
             try (ModelDescription source = CheckpointLoader.open(checkpoint)) {

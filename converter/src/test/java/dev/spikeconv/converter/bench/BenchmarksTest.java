@@ -75,8 +75,20 @@ class BenchmarksTest {
         assertThat(progress).anyMatch(line -> line.startsWith("context: all-gla"));
         // Generated models and bundles stay in the work folder for the next run; the convert section cleans up after itself.
         try (Stream<Path> files = Files.list(directory.resolve("work"))) {
-            assertThat(files.map(path -> path.getFileName().toString())).contains("context-model", "bundle-all-gla", "bundle-all-swa", "bundle-spikingbrain")
-                    .doesNotContain("convert-source", "convert-bundle");
+            List<String> names = files.map(path -> path.getFileName().toString()).toList();
+            String model = Benchmarks.contextModelName(options(null, EnumSet.of(BenchSection.CONTEXT)));
+            assertThat(names).contains(model).doesNotContain("convert-source", "convert-bundle");
+            for (String plan : List.of("all-gla", "all-swa", "spikingbrain")) {
+                assertThat(names).contains("bundle-" + plan + "-w16-int8g128-k3.0-of-" + model);
+            }
+        }
+        // Other conversion settings in the same work folder make new bundles instead of reusing these.
+        BenchOptions unquantized = new BenchOptions(directory.resolve("work"), EnumSet.of(BenchSection.CONTEXT), 4 << 20, DType.BF16,
+                new Dimensions(128, 344, 1, 1, 1, 2000), CONTEXT_MODEL, List.of(24), List.of("all-gla"), 16, QuantizationOptions.NONE,
+                BenchOptions.DEFAULT_SPIKES, 16, 1, 1, 64, 32, new OnnxRuntimeOptions(2), 0);
+        Benchmarks.run(unquantized, line -> {});
+        try (Stream<Path> files = Files.list(directory.resolve("work"))) {
+            assertThat(files.map(path -> path.getFileName().toString())).anyMatch(name -> name.startsWith("bundle-all-gla-w16-float-"));
         }
     }
 
