@@ -573,17 +573,12 @@ public final class DecoderGraphWriter {
         return graph.node("Transpose", new String[] {graph.node("Reshape", padded, graph.int64(outputs, groups, group))}, Attribute.integers("perm", 1, 0, 2));
     }
 
-    /** The scales transposed to {@code [groups, out, 1]}, matching {@link #groupedCodes}. */
+    /** The scales {@code [out, groups]} as {@code [groups, out, 1]}, matching {@link #groupedCodes}; folded at load like the codes. */
     private String groupedScales(String name, ScaledInt8Tensor weight, int outputs, int groups) throws IOException {
-        float[] scales = weight.scales().toFloats();
-        float[] transposed = new float[scales.length];
-        for (int output = 0; output < outputs; output++) {
-            for (int index = 0; index < groups; index++) {
-                transposed[index * outputs + output] = scales[output * groups + index];
-            }
-        }
-        return graph.weight(name + "_scale.grouped", transposed, groups, outputs, 1);
+        String byGroup = graph.node("Transpose", new String[] {floatWeight(name + "_scale", weight.scales())}, Attribute.integers("perm", 1, 0));
+        return graph.node("Reshape", byGroup, graph.int64(groups, outputs, 1));
     }
+
     private String floatWeight(String name) throws IOException {
         return floatWeight(name, model.tensor(name));
     }

@@ -111,28 +111,16 @@ public final class Verifier {
                 throw new IllegalArgumentException(options.reference() + " is not the model " + options.bundle() + " was converted from "
                         + "(vocabulary, layers or hidden size differ)");
             }
-            List<String> traced = new ArrayList<>();
-            for (int layer = 0; layer < config.layerCount(); layer++) {
-                traced.add(DecoderGraphWriter.hiddenStates(layer));
-                traced.add(DecoderGraphWriter.attentionOutput(layer));
-                traced.add(DecoderGraphWriter.mlpOutput(layer));
-            }
-            float[][] logits = new float[tokens.length][];
-            float[][][] hidden = new float[config.layerCount()][tokens.length][];
-            ShareAccumulator shares = new ShareAccumulator(config.layerCount());
+            List<String> traced = LayerRecorder.tracedValues(config);
+            LayerRecorder recorder = new LayerRecorder(config.layerCount(), tokens.length);
             try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.export(dense, options.runtime(), GraphOptions.STANDARD, traced)) {
                 forEachSequence(tokens, options.sequenceLength(), (start, sequence) -> {
                     try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
-                        OnnxRuntimeEngine.Trace trace = session.forwardTraced(sequence, traced);
-                        System.arraycopy(trace.logits(), 0, logits, start, sequence.length);
-                        for (int layer = 0; layer < config.layerCount(); layer++) {
-                            System.arraycopy(trace.values().get(DecoderGraphWriter.hiddenStates(layer)), 0, hidden[layer], start, sequence.length);
-                            shares.add(layer, trace.values().get(DecoderGraphWriter.attentionOutput(layer)), trace.values().get(DecoderGraphWriter.mlpOutput(layer)));
-                        }
+                        recorder.add(start, session.forwardTraced(sequence, traced));
                     }
                 });
             }
-            return new ReferenceRecording(tokens, logits, hidden, shares.shares(), options.reference().toString());
+            return new ReferenceRecording(tokens, recorder.logits, recorder.hidden, recorder.shares.shares(), options.reference().toString());
         }
     }
 
@@ -142,36 +130,25 @@ public final class Verifier {
     private static BundleRun runBundle(ModelDescription bundle, VerifyOptions options, int[] tokens) throws IOException {
         ModelConfig config = bundle.config();
         SpikeSettings spike = config.spike();
-        List<String> traced = new ArrayList<>();
+        List<String> traced = new ArrayList<>(LayerRecorder.tracedValues(config));
         Map<String, SpikeStatistics> spikes = new LinkedHashMap<>();
-        for (int layer = 0; layer < config.layerCount(); layer++) {
-            traced.add(DecoderGraphWriter.hiddenStates(layer));
-            traced.add(DecoderGraphWriter.attentionOutput(layer));
-            traced.add(DecoderGraphWriter.mlpOutput(layer));
-        }
         SpikeSites.thresholds(bundle).forEach((site, threshold) -> {
             traced.add(DecoderGraphWriter.projectionInput(site));
             spikes.put(site, new SpikeStatistics(site, threshold, spike, ModelFootprint.timeSteps(spike)));
         });
-        float[][] logits = new float[tokens.length][];
-        float[][][] hidden = new float[config.layerCount()][tokens.length][];
-        ShareAccumulator shares = new ShareAccumulator(config.layerCount());
+        LayerRecorder recorder = new LayerRecorder(config.layerCount(), tokens.length);
         try (OnnxRuntimeEngine engine = openBundle(bundle, options, traced)) {
             forEachSequence(tokens, options.sequenceLength(), (start, sequence) -> {
                 try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
                     OnnxRuntimeEngine.Trace trace = session.forwardTraced(sequence, traced);
-                    System.arraycopy(trace.logits(), 0, logits, start, sequence.length);
-                    for (int layer = 0; layer < config.layerCount(); layer++) {
-                        System.arraycopy(trace.values().get(DecoderGraphWriter.hiddenStates(layer)), 0, hidden[layer], start, sequence.length);
-                        shares.add(layer, trace.values().get(DecoderGraphWriter.attentionOutput(layer)), trace.values().get(DecoderGraphWriter.mlpOutput(layer)));
-                    }
+                    recorder.add(start, trace);
                     // Each site's statistics are filled by one thread: the result does not depend on the split.
                     spikes.entrySet().parallelStream()
                             .forEach(entry -> entry.getValue().add(trace.values().get(DecoderGraphWriter.projectionInput(entry.getKey()))));
                 }
             });
         }
-        return new BundleRun(logits, hidden, shares.shares(), List.copyOf(spikes.values()));
+        return new BundleRun(recorder.logits, recorder.hidden, recorder.shares.shares(), List.copyOf(spikes.values()));
     }
 
     private static OnnxRuntimeEngine openBundle(ModelDescription bundle, VerifyOptions options, List<String> traced) throws IOException {
@@ -221,6 +198,39 @@ public final class Verifier {
     private static void forEachSequence(int[] tokens, int length, SequenceAction action) throws IOException {
         for (int start = 0; start < tokens.length; start += length) {
             action.run(start, Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + length)));
+        }
+    }
+
+    /** Logits, hidden states and attention shares of a traced run, sequence by sequence, in token order. */
+    private static final class LayerRecorder {
+        final float[][] logits;
+        final float[][][] hidden;
+        final ShareAccumulator shares;
+
+        LayerRecorder(int layers, int tokens) {
+            logits = new float[tokens][];
+            hidden = new float[layers][tokens][];
+            shares = new ShareAccumulator(layers);
+        }
+
+        /** The values a run must trace for {@link #add}: every layer's residual stream and both branch outputs. */
+        static List<String> tracedValues(ModelConfig config) {
+            List<String> traced = new ArrayList<>();
+            for (int layer = 0; layer < config.layerCount(); layer++) {
+                traced.add(DecoderGraphWriter.hiddenStates(layer));
+                traced.add(DecoderGraphWriter.attentionOutput(layer));
+                traced.add(DecoderGraphWriter.mlpOutput(layer));
+            }
+            return traced;
+        }
+
+        void add(int start, OnnxRuntimeEngine.Trace trace) {
+            int count = trace.logits().length;
+            System.arraycopy(trace.logits(), 0, logits, start, count);
+            for (int layer = 0; layer < hidden.length; layer++) {
+                System.arraycopy(trace.values().get(DecoderGraphWriter.hiddenStates(layer)), 0, hidden[layer], start, count);
+                shares.add(layer, trace.values().get(DecoderGraphWriter.attentionOutput(layer)), trace.values().get(DecoderGraphWriter.mlpOutput(layer)));
+            }
         }
     }
 
