@@ -78,7 +78,7 @@ class VerifyCommandTest {
 
     private static void rebuildGraph(Path bundle) throws IOException {
         Files.delete(bundle.resolve(DecoderGraphWriter.MODEL_FILE));
-        Files.delete(bundle.resolve(DecoderGraphWriter.DATA_FILE));
+        Files.deleteIfExists(bundle.resolve(DecoderGraphWriter.DATA_FILE));
         try (ModelDescription model = CheckpointLoader.open(bundle)) {
             DecoderGraphWriter.write(model, bundle);
         }

@@ -34,15 +34,18 @@ public final class BenchReportText {
         if (!report.passes().isEmpty()) {
             out.println();
             out.printf(Locale.ROOT, "passes over %d tokens (spikingbrain bundle of the context model)%n", report.passes().getFirst().tokens());
-            out.printf(Locale.ROOT, "  %-22s %10s %10s %18s%n", "pass", "seconds", "tokens/s", "forward/pass time");
+            out.printf(Locale.ROOT, "  %-24s %10s %10s %18s%n", "pass", "seconds", "tokens/s", "forward/pass time");
             for (PassResult pass : report.passes()) {
-                out.printf(Locale.ROOT, "  %-22s %10.2f %10.0f %18.2f%n", pass.name(), pass.seconds().median(), pass.tokensPerSecond(), pass.ratioToForward());
+                out.printf(Locale.ROOT, "  %-24s %10.2f %10.0f %18.2f%n", pass.name(), pass.seconds().median(), pass.tokensPerSecond(), pass.ratioToForward());
             }
         }
         if (!report.context().isEmpty()) {
             out.println();
-            out.printf(Locale.ROOT, "context: hidden %d, %d layers, head dim %d, vocabulary %d; prefill in calls of %d tokens%n", report.contextModel().hiddenSize(),
-                    report.contextModel().layers(), report.contextModel().headDimension(), report.contextModel().vocabularySize(), report.prefillChunk());
+            String denseAttention = report.contextModel().headDimension() % 8 == 0 ? "ONNX Runtime's fused GroupQueryAttention"
+                    : "standard attention operators (the fused kernel needs a head dim that is a multiple of 8)";
+            out.printf(Locale.ROOT, "context: hidden %d, %d layers, head dim %d, vocabulary %d; prefill in calls of %d tokens; dense runs %s%n",
+                    report.contextModel().hiddenSize(), report.contextModel().layers(), report.contextModel().headDimension(),
+                    report.contextModel().vocabularySize(), report.prefillChunk(), denseAttention);
             out.printf(Locale.ROOT, "  %-13s %8s %11s %10s %14s %12s%n", "model", "context", "prefill s", "tokens/s", "decode ms/tok", "cache");
             for (ContextResult result : report.context()) {
                 out.printf(Locale.ROOT, "  %-13s %8d %11.3f %10.0f %14.2f %12s%n", result.model(), result.context(), result.prefillSeconds().median(),

@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * Decides every tensor of a bundle and streams its bytes from the source: projections quantized to
@@ -136,21 +137,46 @@ final class BundleTensors {
         int groups = Int8Quantizer.groupsPerRow(columns, group);
         float[] scales = new float[rows * groups];
         tensors.add(new BundleTensor(bundleName, DType.I8, tensor.shape(), tensor.byteSize(), (entry, channel) -> {
-            int rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / columns);
-            float[] values = new float[rowsPerChunk * columns];
-            byte[] codes = new byte[values.length];
-            float[] chunkScales = new float[rowsPerChunk * groups];
-            for (int first = 0; first < rows; first += rowsPerChunk) {
-                int count = Math.min(rowsPerChunk, rows - first);
-                tensor.readFloats((long) first * columns, values, 0, count * columns);
-                checkFinite(tensor, values, count * columns, (long) first * columns);
-                Int8Quantizer.quantize(values, count, columns, group, codes, chunkScales);
-                System.arraycopy(chunkScales, 0, scales, first * groups, count * groups);
-                SafetensorsWriter.writeFully(channel, ByteBuffer.wrap(codes, 0, count * columns));
+            // Each chunk is cut into one slice of rows per core, read and quantized in parallel, written in order.
+            int slices = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), rows));
+            int rowsPerSlice = Math.max(1, CHUNK_ELEMENTS / slices / columns);
+            RowSlice[] work = new RowSlice[slices];
+            for (int slice = 0; slice < slices; slice++) {
+                work[slice] = new RowSlice(new float[rowsPerSlice * columns], new byte[rowsPerSlice * columns], new float[rowsPerSlice * groups]);
+            }
+            for (int chunk = 0; chunk < rows; chunk += rowsPerSlice * slices) {
+                int chunkStart = chunk;
+                IntStream.range(0, slices).parallel().forEach(slice -> {
+                    int first = chunkStart + slice * rowsPerSlice;
+                    int count = Math.max(0, Math.min(rowsPerSlice, rows - first));
+                    if (count > 0) {
+                        quantizeRows(tensor, first, count, columns, group, work[slice]);
+                        System.arraycopy(work[slice].scales, 0, scales, first * groups, count * groups);
+                    }
+                });
+                for (int slice = 0; slice < slices; slice++) {
+                    int count = Math.max(0, Math.min(rowsPerSlice, rows - (chunkStart + slice * rowsPerSlice)));
+                    SafetensorsWriter.writeFully(channel, ByteBuffer.wrap(work[slice].codes, 0, count * columns));
+                }
             }
         }));
         tensors.add(new BundleTensor(bundleName + SpikingBrainNames.SCALE_SUFFIX, DType.F32, Shape.of(rows, groups), 0,
                 (entry, channel) -> writeFloats(scales, channel)));
+    }
+
+    /** Buffers for one slice of rows: the weights read as float, their codes and their scales. */
+    private record RowSlice(float[] values, byte[] codes, float[] scales) {}
+
+    /** Reads and quantizes {@code count} rows from {@code first}; a non-finite weight shows as a non-finite scale. */
+    private void quantizeRows(TensorView tensor, int first, int count, int columns, int group, RowSlice slice) {
+        tensor.readFloats((long) first * columns, slice.values, 0, count * columns);
+        Int8Quantizer.quantize(slice.values, count, columns, group, slice.codes, slice.scales);
+        int groups = Int8Quantizer.groupsPerRow(columns, group);
+        for (int i = 0; i < count * groups; i++) {
+            if (!Float.isFinite(slice.scales[i])) {
+                checkFinite(tensor, slice.values, count * columns, (long) first * columns);
+            }
+        }
     }
 
     private void copyBytes(StoredTensor tensor, WritableByteChannel channel) throws IOException {

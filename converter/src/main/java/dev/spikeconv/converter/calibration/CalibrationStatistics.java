@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.calibration;
 
+import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
 import dev.spikeconv.formats.safetensors.SafetensorsWriter;
@@ -60,6 +61,17 @@ public final class CalibrationStatistics {
 
     public void add(String site, float[][] activations) {
         sites.get(site).add(activations);
+    }
+
+    /** Adds activations that every site of {@code group} reads (see {@link SpikeSites#sharedInputGroups}), histogrammed once. */
+    public void addShared(List<String> group, float[][] activations) {
+        if (group.size() == 1) {
+            add(group.getFirst(), activations);
+            return;
+        }
+        SiteStatistics once = new SiteStatistics(group.getFirst());
+        once.add(activations);
+        group.forEach(site -> sites.get(site).merge(once));
     }
 
     public void sequenceDone() {

@@ -32,6 +32,7 @@ import dev.spikeconv.formats.tokenizer.Tokenizer;
 import dev.spikeconv.formats.tokenizer.TokenizerLoader;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -47,6 +48,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Calibrates a bundle on real text (DESIGN §4): attention transfer for its GLA layers when a dense
@@ -221,35 +226,43 @@ public final class Calibrator {
         String modelDigest = BundleTensorHashes.digest(BundleTensorHashes.of(base));
         CalibrationStatistics statistics;
         List<String> sites;
+        List<List<String>> groups;
         List<String> traced = new ArrayList<>();
         ModelConfig config;
         try (ModelDescription model = CheckpointLoader.open(base)) {
             config = model.config();
             sites = SpikeSites.spikingSites(config);
+            groups = SpikeSites.sharedInputGroups(config);
         }
-        sites.forEach(site -> traced.add(DecoderGraphWriter.projectionInput(site)));
+        // One traced input per group of sites that read the same activations.
+        groups.forEach(group -> traced.add(DecoderGraphWriter.projectionInput(group.getFirst())));
         statistics = resumed(modelDigest, tokenDigest, sites);
         int steps = (sequences.size() + options.batch() - 1) / options.batch();
         if (statistics.sequences() < sequences.size()) {
             progress.stage(statistics.sequences() == 0 ? "gathering projection input statistics"
                     : "resuming projection input statistics after " + statistics.sequences() + " sequences");
+            // Histograms of one sequence are filled while ONNX Runtime runs the next: both halves keep the cores busy.
+            ExecutorService histograms = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("spikeconv-statistics").daemon().factory());
             try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(base.resolve(DecoderGraphWriter.MODEL_FILE), config, options.runtime(), traced)) {
+                Future<?> pending = null;
                 for (int index = statistics.sequences(); index < sequences.size(); index++) {
+                    OnnxRuntimeEngine.Trace trace;
                     try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
-                        OnnxRuntimeEngine.Trace trace = session.forwardTraced(sequences.get(index), traced);
-                        // Sites are independent histograms, each filled by one thread: the result does not depend on the split.
-                        sites.parallelStream().forEach(site -> statistics.add(site, trace.values().get(DecoderGraphWriter.projectionInput(site))));
+                        trace = session.forwardTraced(sequences.get(index), traced);
                     }
-                    statistics.sequenceDone();
-                    boolean stepDone = statistics.sequences() % options.batch() == 0 || statistics.sequences() == sequences.size();
-                    if (stepDone) {
-                        int step = (statistics.sequences() + options.batch() - 1) / options.batch();
-                        progress.step("statistics", step, steps);
-                        if (step % options.checkpointEvery() == 0 && statistics.sequences() < sequences.size()) {
-                            statistics.write(options.checkpointFile());
-                        }
+                    if (pending != null) {
+                        finish(pending, statistics, sequences.size(), steps);
                     }
+                    // Groups fill disjoint histograms, each on one thread: the result does not depend on the split.
+                    pending = histograms.submit(() -> groups.parallelStream()
+                            .forEach(group -> statistics.addShared(group, trace.values().get(DecoderGraphWriter.projectionInput(group.getFirst())))));
                 }
+                if (pending != null) {
+                    finish(pending, statistics, sequences.size(), steps);
+                }
+            }
+            finally {
+                histograms.shutdownNow();
             }
         }
         if (options.saveStatistics() != null) {
@@ -259,6 +272,33 @@ public final class Calibrator {
             statistics.merge(CalibrationStatistics.read(file), file);
         }
         return statistics;
+    }
+
+    /** Waits for one sequence's histograms, counts the sequence, reports progress and checkpoints at the chosen steps. */
+    private void finish(Future<?> histograms, CalibrationStatistics statistics, int sequenceCount, int steps) throws IOException {
+        try {
+            histograms.get();
+        }
+        catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while gathering statistics");
+        }
+        catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case RuntimeException runtime -> throw runtime;
+                case Error error -> throw error;
+                default -> throw new IllegalStateException(e.getCause());
+            }
+        }
+        statistics.sequenceDone();
+        boolean stepDone = statistics.sequences() % options.batch() == 0 || statistics.sequences() == sequenceCount;
+        if (stepDone) {
+            int step = (statistics.sequences() + options.batch() - 1) / options.batch();
+            progress.step("statistics", step, steps);
+            if (step % options.checkpointEvery() == 0 && statistics.sequences() < sequenceCount) {
+                statistics.write(options.checkpointFile());
+            }
+        }
     }
 
     /** A checkpoint of this run (same model state and tokens), or fresh statistics. */

@@ -11,16 +11,21 @@ public record SiteStatistics(String site, MagnitudeHistogram magnitudes, Magnitu
 
     /** Adds the activations of some tokens, {@code [tokens][channels]}. */
     public void add(float[][] activations) {
+        float[] relative = new float[activations.length == 0 ? 0 : activations[0].length];
         for (float[] token : activations) {
             float sum = 0;
             for (float value : token) {
                 sum += Math.abs(value);
-                magnitudes.add(value);
             }
+            magnitudes.add(token, 0, token.length);
             float mean = sum / token.length;
-            for (float value : token) {
-                relativeMagnitudes.add(mean == 0 ? 0 : value / mean);
+            if (relative.length != token.length) {
+                relative = new float[token.length];
             }
+            for (int i = 0; i < token.length; i++) {
+                relative[i] = mean == 0 ? 0 : token[i] / mean;
+            }
+            relativeMagnitudes.add(relative, 0, token.length);
         }
     }
 

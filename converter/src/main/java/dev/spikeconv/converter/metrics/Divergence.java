@@ -1,11 +1,26 @@
 package dev.spikeconv.converter.metrics;
 
-/** Distances between the next-token distributions two models give for the same position. */
+import java.util.stream.IntStream;
+
+/**
+ * Distances between the next-token distributions two models give for the same position. Comparisons of many
+ * positions take each model's log-sum-exps once ({@link #logSumExps}): the exponentials dominate the cost.
+ */
 public final class Divergence {
     private Divergence() {}
 
     /** {@code log softmax(logits)} in double precision. */
     public static double[] logSoftmax(float[] logits) {
+        double logSum = logSumExp(logits);
+        double[] result = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            result[i] = logits[i] - logSum;
+        }
+        return result;
+    }
+
+    /** {@code log Σ exp(logits)}, shifted by the maximum so no exponential overflows. */
+    public static double logSumExp(float[] logits) {
         double maximum = Double.NEGATIVE_INFINITY;
         for (float logit : logits) {
             maximum = Math.max(maximum, logit);
@@ -14,26 +29,36 @@ public final class Divergence {
         for (float logit : logits) {
             sum += Math.exp(logit - maximum);
         }
-        double logSum = maximum + Math.log(sum);
-        double[] result = new double[logits.length];
-        for (int i = 0; i < logits.length; i++) {
-            result[i] = logits[i] - logSum;
-        }
-        return result;
+        return maximum + Math.log(sum);
+    }
+
+    /** {@link #logSumExp} of every position, positions in parallel (each is computed alone, so the result is the same). */
+    public static double[] logSumExps(float[][] logits) {
+        return IntStream.range(0, logits.length).parallel().mapToDouble(t -> logSumExp(logits[t])).toArray();
     }
 
     /** {@code KL(p || q)} in nats, where p comes from {@code reference} and q from {@code candidate}. */
     public static double kullbackLeibler(float[] reference, float[] candidate) {
-        double[] logP = logSoftmax(reference);
-        double[] logQ = logSoftmax(candidate);
+        return kullbackLeibler(reference, logSumExp(reference), candidate, logSumExp(candidate));
+    }
+
+    /** {@code KL(p || q)} given both sides' {@link #logSumExp}. */
+    public static double kullbackLeibler(float[] reference, double referenceLogSum, float[] candidate, double candidateLogSum) {
         double divergence = 0;
-        for (int i = 0; i < logP.length; i++) {
-            double p = Math.exp(logP[i]);
+        for (int i = 0; i < reference.length; i++) {
+            double logP = reference[i] - referenceLogSum;
+            double p = Math.exp(logP);
             if (p > 0) {
-                divergence += p * (logP[i] - logQ[i]);
+                divergence += p * (logP - (candidate[i] - candidateLogSum));
             }
         }
         return Math.max(0, divergence);
+    }
+
+    /** KL of every position given both sides' {@link #logSumExps}, positions in parallel. */
+    public static double[] kullbackLeiblers(float[][] reference, double[] referenceLogSums, float[][] candidate, double[] candidateLogSums) {
+        return IntStream.range(0, reference.length).parallel()
+                .mapToDouble(t -> kullbackLeibler(reference[t], referenceLogSums[t], candidate[t], candidateLogSums[t])).toArray();
     }
 
     public static int argmax(float[] logits) {
@@ -48,11 +73,16 @@ public final class Divergence {
 
     /** Mean KL over positions. */
     public static double meanKullbackLeibler(float[][] reference, float[][] candidate) {
+        return mean(kullbackLeiblers(reference, logSumExps(reference), candidate, logSumExps(candidate)));
+    }
+
+    /** The mean of per-position values, summed in position order. */
+    public static double mean(double[] values) {
         double sum = 0;
-        for (int t = 0; t < reference.length; t++) {
-            sum += kullbackLeibler(reference[t], candidate[t]);
+        for (double value : values) {
+            sum += value;
         }
-        return sum / reference.length;
+        return sum / values.length;
     }
 
     /** Share of positions where both pick the same most likely token. */

@@ -16,7 +16,9 @@ import dev.spikeconv.formats.model.TensorNames;
 import dev.spikeconv.formats.onnx.proto.GraphProto;
 import dev.spikeconv.formats.onnx.proto.ModelProto;
 import dev.spikeconv.formats.onnx.proto.TensorProto;
+import dev.spikeconv.formats.tensor.FileRegion;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
+import dev.spikeconv.formats.tensor.StoredTensor;
 import dev.spikeconv.formats.tensor.TensorView;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -58,6 +60,8 @@ public final class DecoderGraphWriter {
     /** int8 weights become float constants when ONNX Runtime loads the graph (fast GEMM), unless that would exceed the options' limit. */
     private final boolean floatWeights;
     private final Map<String, String> initializers = new HashMap<>();
+    /** The folder the graph is written to: stored tensors of files in it are referenced, not copied. */
+    private final Path directory;
     private String batch;
     private String sequence;
     private String pastLength;
@@ -65,8 +69,9 @@ public final class DecoderGraphWriter {
     private String cos;
     private String sin;
 
-    private DecoderGraphWriter(ModelDescription model, OnnxGraphBuilder graph, GraphOptions options) {
+    private DecoderGraphWriter(ModelDescription model, Path directory, OnnxGraphBuilder graph, GraphOptions options) {
         this.model = model;
+        this.directory = directory.toAbsolutePath().normalize();
         this.config = model.config();
         this.spike = config.spike();
         this.graph = graph;
@@ -127,7 +132,7 @@ public final class DecoderGraphWriter {
     public static Path write(ModelDescription model, Path directory, GraphOptions options) throws IOException {
         ModelProto proto;
         try (ExternalDataWriter data = new ExternalDataWriter(directory.resolve(DATA_FILE))) {
-            DecoderGraphWriter writer = new DecoderGraphWriter(model, new OnnxGraphBuilder("spikeconv_decoder", data), options);
+            DecoderGraphWriter writer = new DecoderGraphWriter(model, directory, new OnnxGraphBuilder("spikeconv_decoder", data), options);
             writer.build();
             proto = writer.graph.build(SpikeconvVersion.get());
         }
@@ -252,6 +257,10 @@ public final class DecoderGraphWriter {
         }
         query = rotate(query);
         key = rotate(key);
+        // ONNX Runtime's kernel takes head dimensions that are multiples of 8; others keep the standard operators.
+        if (attention.kind() == AttentionKind.SOFTMAX && options.fusedSoftmaxAttention() && d % 8 == 0) {
+            return fusedSoftmaxAttention(layer, query, key, value);
+        }
         String keys = graph.node("Concat", new String[] {pastKey(layer), key}, Attribute.integer("axis", 2));
         String values = graph.node("Concat", new String[] {pastValue(layer), value}, Attribute.integer("axis", 2));
         String cachedLength = graph.node("Squeeze", graph.node("Slice", new String[] {graph.node("Shape", pastKey(layer)), graph.int64(2), graph.int64(3)}), graph.int64(0));
@@ -273,6 +282,35 @@ public final class DecoderGraphWriter {
         String probabilities = graph.node("Softmax", new String[] {graph.node("Add", scores, mask(attention, keyPositions))}, Attribute.integer("axis", -1));
         String context = graph.node("Transpose", new String[] {graph.node("MatMul", probabilities, expandedValues)}, Attribute.integers("perm", 0, 2, 1, 3));
         return graph.node("Reshape", context, graph.int64(-1, (long) heads * d));
+    }
+
+    /**
+     * Causal softmax attention as ONNX Runtime's GroupQueryAttention: one kernel for the scores, the mask, the softmax
+     * and the weighted values, key/value heads shared without copies, the cache appended inside. It takes heads
+     * flattened per token ({@code [batch, sequence, heads * d]}) and caches as {@code [batch, kv heads, length, d]}.
+     */
+    private String fusedSoftmaxAttention(int layer, String query, String key, String value) {
+        int heads = config.headCount();
+        int kvHeads = config.keyValueHeadCount();
+        int d = config.headDimension();
+        String totalLength = graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0)));
+        String total = graph.node("Cast", new String[] {totalLength}, Attribute.integer("to", TensorProto.DataType.INT32_VALUE));
+        // The last position each sequence attends to; every sequence of a batch has the same length here.
+        String lastPositions = graph.node("Cast", new String[] {graph.node("Expand", graph.node("Sub", totalLength, graph.int64(true, 1)), batch)},
+                Attribute.integer("to", TensorProto.DataType.INT32_VALUE));
+        String[] outputs = graph.nodesInDomain(OnnxGraphBuilder.MICROSOFT_DOMAIN, "GroupQueryAttention", 3,
+                new String[] {tokensByHeads(query, heads * d), tokensByHeads(key, kvHeads * d), tokensByHeads(value, kvHeads * d),
+                        pastKey(layer), pastValue(layer), lastPositions, total},
+                Attribute.integer("num_heads", heads), Attribute.integer("kv_num_heads", kvHeads));
+        graph.addNode("Identity", new String[] {outputs[1]}, new String[] {presentKey(layer)});
+        graph.addNode("Identity", new String[] {outputs[2]}, new String[] {presentValue(layer)});
+        return graph.node("Reshape", outputs[0], graph.int64(-1, (long) heads * d));
+    }
+
+    /** {@code [batch, heads, sequence, d]} as {@code [batch, sequence, heads * d]}. */
+    private String tokensByHeads(String x, long width) {
+        String transposed = graph.node("Transpose", new String[] {x}, Attribute.integers("perm", 0, 2, 1, 3));
+        return graph.node("Reshape", transposed, graph.node("Concat", new String[] {batch, sequence, graph.int64(width)}, Attribute.integer("axis", 0)));
     }
 
     /**
@@ -549,12 +587,15 @@ public final class DecoderGraphWriter {
         if (existing != null) {
             return existing;
         }
-        MemorySegment codes = weight.codes().data();
-        String created = graph.int8Weight(name, weight.shape().dimensions(), sink -> {
-            for (long offset = 0; offset < codes.byteSize(); offset += COPY_CHUNK) {
-                sink.write(codes.asSlice(offset, Math.min(COPY_CHUNK, codes.byteSize() - offset)).asByteBuffer());
-            }
-        });
+        String created = referenced(name, weight.codes(), TensorProto.DataType.INT8);
+        if (created == null) {
+            MemorySegment codes = weight.codes().data();
+            created = graph.int8Weight(name, weight.shape().dimensions(), sink -> {
+                for (long offset = 0; offset < codes.byteSize(); offset += COPY_CHUNK) {
+                    sink.write(codes.asSlice(offset, Math.min(COPY_CHUNK, codes.byteSize() - offset)).asByteBuffer());
+                }
+            });
+        }
         initializers.put(name, created);
         return created;
     }
@@ -583,14 +624,45 @@ public final class DecoderGraphWriter {
         return floatWeight(name, model.tensor(name));
     }
 
-    /** A float32 initializer named after the tensor, written once however often it is used. */
+    /**
+     * A float32 value named after the tensor, made once however often it is used: the stored bytes referenced where they
+     * lie beside the graph (half-precision ones cast to float, which ONNX Runtime folds at load), else written as float32.
+     */
     private String floatWeight(String name, TensorView tensor) throws IOException {
         String existing = initializers.get(name);
         if (existing != null) {
             return existing;
         }
-        String created = graph.weight(name, tensor);
+        String created = switch (tensor.dtype()) {
+            case F32 -> referenced(name, tensor, TensorProto.DataType.FLOAT);
+            case BF16 -> castToFloat(referenced(name, tensor, TensorProto.DataType.BFLOAT16));
+            case F16 -> castToFloat(referenced(name, tensor, TensorProto.DataType.FLOAT16));
+            case F64, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> null;
+        };
+        if (created == null) {
+            created = graph.weight(name, tensor);
+        }
         initializers.put(name, created);
         return created;
+    }
+
+    private String castToFloat(String value) {
+        return value == null ? null : graph.node("Cast", new String[] {value}, Attribute.integer("to", FLOAT));
+    }
+
+    /**
+     * An initializer of {@code type} that points at the tensor's bytes in a file of the graph's own folder (a bundle's
+     * safetensors), so they are stored once; null when the tensor does not lie unchanged in such a file.
+     */
+    private String referenced(String name, TensorView tensor, TensorProto.DataType type) {
+        if (!(tensor instanceof StoredTensor stored) || stored.fileRegion().isEmpty()) {
+            return null;
+        }
+        FileRegion region = stored.fileRegion().get();
+        Path file = region.file().toAbsolutePath().normalize();
+        if (!directory.equals(file.getParent())) {
+            return null;
+        }
+        return graph.referencedWeight(name, type, tensor.shape().dimensions(), file.getFileName().toString(), region.offset(), stored.byteSize());
     }
 }

@@ -5,13 +5,17 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
  * Appends initializer data to the external data file of an ONNX model, each tensor at an offset
  * aligned to 4096 bytes so ONNX Runtime can map it, streaming from the source so no tensor needs to
- * fit in memory.
+ * fit in memory. The file is created with the first tensor: a graph whose weights are all referenced
+ * elsewhere has none.
  */
 final class ExternalDataWriter implements AutoCloseable {
     static final int ALIGNMENT = 4096;
@@ -33,11 +37,14 @@ final class ExternalDataWriter implements AutoCloseable {
     }
 
     private final Path path;
-    private final FileChannel channel;
+    private FileChannel channel;
 
+    /** {@code path} must not exist yet. */
     ExternalDataWriter(Path path) throws IOException {
         this.path = path;
-        this.channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(path.toString());
+        }
     }
 
     String fileName() {
@@ -76,6 +83,9 @@ final class ExternalDataWriter implements AutoCloseable {
     }
 
     private long alignedPosition() throws IOException {
+        if (channel == null) {
+            channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        }
         long position = channel.position();
         long aligned = (position + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
         if (aligned > position) {
@@ -92,6 +102,8 @@ final class ExternalDataWriter implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        if (channel != null) {
+            channel.close();
+        }
     }
 }

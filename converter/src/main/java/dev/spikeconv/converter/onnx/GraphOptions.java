@@ -8,11 +8,15 @@ package dev.spikeconv.converter.onnx;
  * @param floatWeightLimitBytes int8 weights are folded into float32 constants when ONNX Runtime loads the graph (one
  *     float GEMM per projection) while they need at most this many bytes as floats; beyond it they stay int8 in
  *     memory (MatMulInteger for spiking projections, DequantizeLinear on every run otherwise), slower but 4× smaller
+ * @param fusedSoftmaxAttention full softmax layers run as ONNX Runtime's fused {@code com.microsoft}
+ *     GroupQueryAttention instead of standard operators: the fastest dense attention ONNX Runtime offers on CPU, but
+ *     the graph then runs in ONNX Runtime only (the bench's dense baseline uses it; bundles keep standard operators).
+ *     The kernel needs a head dimension that is a multiple of 8; other models keep the standard operators
  */
-public record GraphOptions(boolean withoutGatedLinearAttention, long floatWeightLimitBytes) {
+public record GraphOptions(boolean withoutGatedLinearAttention, long floatWeightLimitBytes, boolean fusedSoftmaxAttention) {
     /** 4 GiB of float weights: about a billion int8 parameters. */
     public static final long DEFAULT_FLOAT_WEIGHT_LIMIT = 4L << 30;
-    public static final GraphOptions STANDARD = new GraphOptions(false, DEFAULT_FLOAT_WEIGHT_LIMIT);
+    public static final GraphOptions STANDARD = new GraphOptions(false, DEFAULT_FLOAT_WEIGHT_LIMIT, false);
 
     public GraphOptions {
         if (floatWeightLimitBytes < 0) {
@@ -22,6 +26,11 @@ public record GraphOptions(boolean withoutGatedLinearAttention, long floatWeight
 
     /** The same graph without the GLA layers' attention branch. */
     public GraphOptions droppingGatedLinearAttention() {
-        return new GraphOptions(true, floatWeightLimitBytes);
+        return new GraphOptions(true, floatWeightLimitBytes, fusedSoftmaxAttention);
+    }
+
+    /** The same graph with full softmax layers as ONNX Runtime's fused attention operator. */
+    public GraphOptions withFusedSoftmaxAttention() {
+        return new GraphOptions(withoutGatedLinearAttention, floatWeightLimitBytes, true);
     }
 }

@@ -19,35 +19,43 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Builds an ONNX graph one node at a time: nodes get generated output names, small constants are
- * stored inline, weights go to the external data file. Produces a standard-domain model.
+ * stored inline, weights go to the external data file or are referenced where they already lie.
+ * Produces a standard-domain model unless a node asks for ONNX Runtime's own operators.
  */
 final class OnnxGraphBuilder {
     static final long IR_VERSION = 10;
     static final long OPSET = 21;
+    /** ONNX Runtime's contributed operators, version 1. */
+    static final String MICROSOFT_DOMAIN = "com.microsoft";
 
     private final GraphProto.Builder graph;
     private final ExternalDataWriter externalData;
     private final Map<String, String> constants = new HashMap<>();
+    /** Non-standard operator sets the nodes use, shared with subgraphs. */
+    private final Set<String> domains;
     /** Shared with subgraphs: node and value names are unique across the whole model. */
     private final AtomicInteger names;
 
     OnnxGraphBuilder(String name, ExternalDataWriter externalData) {
-        this(name, externalData, new AtomicInteger());
+        this(name, externalData, new AtomicInteger(), new TreeSet<>());
     }
 
-    private OnnxGraphBuilder(String name, ExternalDataWriter externalData, AtomicInteger names) {
+    private OnnxGraphBuilder(String name, ExternalDataWriter externalData, AtomicInteger names, Set<String> domains) {
         this.graph = GraphProto.newBuilder().setName(name);
         this.externalData = externalData;
         this.names = names;
+        this.domains = domains;
     }
 
     /** A body graph (for Scan) whose values may refer to this graph's values; it holds no external weights. */
     OnnxGraphBuilder subgraph(String name) {
-        return new OnnxGraphBuilder(name, null, names);
+        return new OnnxGraphBuilder(name, null, names, domains);
     }
 
     GraphProto graph() {
@@ -99,7 +107,25 @@ final class OnnxGraphBuilder {
 
     /** Adds a node writing named outputs (graph outputs such as {@code logits}). */
     void addNode(String operator, String[] inputs, String[] outputs, Attribute... attributes) {
-        NodeProto.Builder node = NodeProto.newBuilder().setOpType(operator).setName(operator + "_" + names.getAndIncrement());
+        addNode("", operator, inputs, outputs, attributes);
+    }
+
+    /**
+     * Adds a node of an operator set other than the standard one (ONNX Runtime's {@value #MICROSOFT_DOMAIN}); the model
+     * then imports that set. An empty input name skips an optional input.
+     */
+    String[] nodesInDomain(String domain, String operator, int outputCount, String[] inputs, Attribute... attributes) {
+        String[] outputs = new String[outputCount];
+        for (int i = 0; i < outputCount; i++) {
+            outputs[i] = operator.toLowerCase(Locale.ROOT) + "_" + names.getAndIncrement();
+        }
+        addNode(domain, operator, inputs, outputs, attributes);
+        domains.add(domain);
+        return outputs;
+    }
+
+    private void addNode(String domain, String operator, String[] inputs, String[] outputs, Attribute... attributes) {
+        NodeProto.Builder node = NodeProto.newBuilder().setDomain(domain).setOpType(operator).setName(operator + "_" + names.getAndIncrement());
         Arrays.stream(inputs).forEach(node::addInput);
         Arrays.stream(outputs).forEach(node::addOutput);
         Arrays.stream(attributes).map(Attribute::proto).forEach(node::addAttribute);
@@ -167,14 +193,27 @@ final class OnnxGraphBuilder {
         return name;
     }
 
+    /**
+     * A weight whose bytes already lie in {@code file}, a file beside the graph, at {@code offset}: referenced, not
+     * copied. ONNX Runtime reads it from there when the session loads.
+     */
+    String referencedWeight(String name, TensorProto.DataType type, long[] dimensions, String file, long offset, long length) {
+        addExternal(name, type, dimensions, file, new ExternalDataWriter.Placement(offset, length));
+        return name;
+    }
+
     private void addExternal(String name, long[] dimensions, ExternalDataWriter.Placement placement) {
         addExternal(name, TensorProto.DataType.FLOAT, dimensions, placement);
     }
 
     private void addExternal(String name, TensorProto.DataType type, long[] dimensions, ExternalDataWriter.Placement placement) {
+        addExternal(name, type, dimensions, externalData.fileName(), placement);
+    }
+
+    private void addExternal(String name, TensorProto.DataType type, long[] dimensions, String file, ExternalDataWriter.Placement placement) {
         TensorProto.Builder tensor = TensorProto.newBuilder().setName(name).setDataType(type.getNumber())
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                .addExternalData(entry("location", externalData.fileName()))
+                .addExternalData(entry("location", file))
                 .addExternalData(entry("offset", String.valueOf(placement.offset())))
                 .addExternalData(entry("length", String.valueOf(placement.length())));
         Arrays.stream(dimensions).forEach(tensor::addDims);
@@ -228,12 +267,12 @@ final class OnnxGraphBuilder {
     }
 
     ModelProto build(String producerVersion) {
-        return ModelProto.newBuilder()
+        ModelProto.Builder model = ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .setProducerName("spikeconv")
                 .setProducerVersion(producerVersion)
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-                .setGraph(graph)
-                .build();
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET));
+        domains.forEach(domain -> model.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(domain).setVersion(1)));
+        return model.setGraph(graph).build();
     }
 }

@@ -50,6 +50,32 @@ public final class SpikeSites {
         return sites;
     }
 
+    /**
+     * The spiking sites grouped by the activations they read: a layer's query, key and value projections all read its
+     * normalized input, the MLP's gate and up projections the normalized residual. Statistics of a group are gathered
+     * once. In {@link #spikingSites} order; each group keeps the order of {@link #PROJECTIONS}.
+     */
+    public static List<List<String>> sharedInputGroups(ModelConfig config) {
+        List<List<LayerTensor>> groups = List.of(List.of(LayerTensor.QUERY_WEIGHT, LayerTensor.KEY_WEIGHT, LayerTensor.VALUE_WEIGHT),
+                List.of(LayerTensor.OUTPUT_WEIGHT), List.of(LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_UP_WEIGHT), List.of(LayerTensor.MLP_DOWN_WEIGHT));
+        List<List<String>> shared = new ArrayList<>();
+        for (int layer = 0; layer < config.layerCount(); layer++) {
+            for (List<LayerTensor> group : groups) {
+                List<String> sites = new ArrayList<>();
+                for (LayerTensor projection : group) {
+                    String site = site(projection, layer);
+                    if (config.spike().spikes(site)) {
+                        sites.add(site);
+                    }
+                }
+                if (!sites.isEmpty()) {
+                    shared.add(List.copyOf(sites));
+                }
+            }
+        }
+        return shared;
+    }
+
     /** Every spiking site with its threshold; a static model missing a site's tensors is an input error. */
     public static SequencedMap<String, SiteThreshold> thresholds(ModelDescription model) {
         SequencedMap<String, SiteThreshold> thresholds = new LinkedHashMap<>();

@@ -34,36 +34,63 @@ public final class SpikeStatistics {
     /** Adds the activations of some tokens, {@code [tokens][channels]}. */
     public void add(float[][] activations) {
         int limit = settings.timeSteps();
+        boolean bitwise = settings.coding() == SpikeSettings.Coding.BITWISE;
         float[] channelThresholds = threshold instanceof SiteThreshold.Static fixed ? fixed.thresholds() : null;
+        boolean perChannel = channelThresholds != null && channelThresholds.length > 1;
+        // Accumulated in locals in the same order as into the fields, so the sums are the same bits; the loop stays in registers.
+        long valueCount = values;
+        long eventCount = events;
+        long zeroCount = zeros;
+        long saturatedCount = saturated;
+        double magnitudes = sumOfMagnitudes;
+        double error2 = squaredError;
+        double signal2 = squaredSignal;
         for (float[] token : activations) {
             if (activeChannels == null) {
                 activeChannels = new boolean[token.length];
             }
+            boolean[] active = activeChannels;
             float tokenThreshold = switch (threshold) {
                 case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(token, 0, token.length, dynamic.k());
                 case SiteThreshold.Static fixed -> channelThresholds[0];
             };
             for (int channel = 0; channel < token.length; channel++) {
-                float theta = channelThresholds != null && channelThresholds.length > 1 ? channelThresholds[channel] : tokenThreshold;
-                int count = SpikeArithmetic.count(token[channel], theta, limit);
+                float activation = token[channel];
+                float theta = perChannel ? channelThresholds[channel] : tokenThreshold;
+                int count = SpikeArithmetic.count(activation, theta, limit);
                 int magnitude = Math.abs(count);
-                double error = token[channel] - (double) theta * count;
-                squaredError += error * error;
-                squaredSignal += (double) token[channel] * token[channel];
-                values++;
-                sumOfMagnitudes += magnitude;
-                if (magnitude == 0) {
-                    zeros++;
-                }
-                else {
-                    activeChannels[channel] = true;
-                }
-                if (magnitude == limit) {
-                    saturated++;
-                }
-                events += settings.coding() == SpikeSettings.Coding.BITWISE ? Integer.bitCount(magnitude) : magnitude;
+                double error = activation - (double) theta * count;
+                error2 += error * error;
+                signal2 += (double) activation * activation;
+                magnitudes += magnitude;
+                zeroCount += magnitude == 0 ? 1 : 0;
+                active[channel] |= magnitude != 0;
+                saturatedCount += magnitude == limit ? 1 : 0;
+                eventCount += bitwise ? Integer.bitCount(magnitude) : magnitude;
             }
+            valueCount += token.length;
         }
+        values = valueCount;
+        events = eventCount;
+        zeros = zeroCount;
+        saturated = saturatedCount;
+        sumOfMagnitudes = magnitudes;
+        squaredError = error2;
+        squaredSignal = signal2;
+    }
+
+    /** The same statistics under another site's name: a site that reads the same activations with the same threshold. */
+    public SpikeStatistics copyFor(String otherSite) {
+        SpikeStatistics copy = new SpikeStatistics(otherSite, threshold, settings, window);
+        copy.activeChannels = activeChannels == null ? null : activeChannels.clone();
+        copy.values = values;
+        copy.events = events;
+        copy.zeros = zeros;
+        copy.saturated = saturated;
+        copy.sumOfMagnitudes = sumOfMagnitudes;
+        copy.squaredError = squaredError;
+        copy.squaredSignal = squaredSignal;
+        return copy;
     }
 
     public String site() {

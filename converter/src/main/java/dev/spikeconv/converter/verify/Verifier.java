@@ -7,6 +7,7 @@ import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.GraphOptions;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.reference.ReferenceModel;
+import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.converter.target.ModelFootprint;
@@ -25,10 +26,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SequencedMap;
 import java.util.function.Consumer;
 
 /**
@@ -56,16 +59,20 @@ public final class Verifier {
             BundleRun run = runBundle(bundle, options, tokens);
             progress.accept("running the bundle on the Java reference engine");
             VerifyReport.EngineAgreement engines = engines(bundle, options, tokens, run.logits());
+            // Every comparison below reads each model's log-sum-exp per position, taken once here.
+            LogitsWithSums referenceLogits = new LogitsWithSums(reference.logits());
+            LogitsWithSums bundleLogits = new LogitsWithSums(run.logits());
+            double[] bundleKl = Divergence.kullbackLeiblers(referenceLogits.logits(), referenceLogits.logSums(), bundleLogits.logits(), bundleLogits.logSums());
             VerifyReport.Baseline baseline = null;
             if (config.layers().stream().anyMatch(layer -> layer.kind() == AttentionKind.GATED_LINEAR)) {
                 progress.accept("running the baseline without GLA attention");
-                float[][] withoutLinear = logits(bundle, options, tokens, GraphOptions.STANDARD.droppingGatedLinearAttention());
-                double baselineKl = Divergence.meanKullbackLeibler(reference.logits(), withoutLinear);
-                double bundleKl = Divergence.meanKullbackLeibler(reference.logits(), run.logits());
-                baseline = new VerifyReport.Baseline(baselineKl, bundleKl < USEFUL_BRANCH_FACTOR * baselineKl);
+                LogitsWithSums withoutLinear = new LogitsWithSums(logits(bundle, options, tokens, GraphOptions.STANDARD.droppingGatedLinearAttention()));
+                double baselineKl = Divergence.mean(Divergence.kullbackLeiblers(referenceLogits.logits(), referenceLogits.logSums(), withoutLinear.logits(),
+                        withoutLinear.logSums()));
+                baseline = new VerifyReport.Baseline(baselineKl, Divergence.mean(bundleKl) < USEFUL_BRANCH_FACTOR * baselineKl);
             }
-            VerifyReport.Distance distance = distance(reference.logits(), run.logits(), tokens, options.sequenceLength());
-            VerifyReport.BeyondWindow beyondWindow = beyondWindow(config, reference.logits(), run.logits(), tokens, options.sequenceLength());
+            VerifyReport.Distance distance = distance(referenceLogits, bundleLogits, bundleKl, tokens, options.sequenceLength());
+            VerifyReport.BeyondWindow beyondWindow = beyondWindow(config, referenceLogits, bundleLogits, tokens, options.sequenceLength());
             List<VerifyReport.LayerReport> layers = layers(config, reference, run);
             List<GoalResult> goals = goals(options.goals(), structure, engines, distance, baseline, run.spikes(), config);
             VerifyReport report = new VerifyReport(options.bundle().toString(), reference.description(), tokens.length, options.sequenceLength(),
@@ -131,24 +138,36 @@ public final class Verifier {
         ModelConfig config = bundle.config();
         SpikeSettings spike = config.spike();
         List<String> traced = new ArrayList<>(LayerRecorder.tracedValues(config));
-        Map<String, SpikeStatistics> spikes = new LinkedHashMap<>();
-        SpikeSites.thresholds(bundle).forEach((site, threshold) -> {
-            traced.add(DecoderGraphWriter.projectionInput(site));
-            spikes.put(site, new SpikeStatistics(site, threshold, spike, ModelFootprint.timeSteps(spike)));
-        });
+        SequencedMap<String, SiteThreshold> thresholds = SpikeSites.thresholds(bundle);
+        // Sites that read the same activations with the same threshold send the same spikes: measured once, under the
+        // first one's name, each traced input once.
+        Map<List<String>, String> inputs = new LinkedHashMap<>();
+        Map<List<String>, SpikeStatistics> measured = new LinkedHashMap<>();
+        for (List<String> group : SpikeSites.sharedInputGroups(config)) {
+            String input = DecoderGraphWriter.projectionInput(group.getFirst());
+            traced.add(input);
+            Map<SiteThreshold, List<String>> byThreshold = new LinkedHashMap<>();
+            group.forEach(site -> byThreshold.computeIfAbsent(thresholds.get(site), unused -> new ArrayList<>()).add(site));
+            byThreshold.forEach((threshold, sites) -> {
+                inputs.put(sites, input);
+                measured.put(sites, new SpikeStatistics(sites.getFirst(), threshold, spike, ModelFootprint.timeSteps(spike)));
+            });
+        }
         LayerRecorder recorder = new LayerRecorder(config.layerCount(), tokens.length);
         try (OnnxRuntimeEngine engine = openBundle(bundle, options, traced)) {
             forEachSequence(tokens, options.sequenceLength(), (start, sequence) -> {
                 try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
                     OnnxRuntimeEngine.Trace trace = session.forwardTraced(sequence, traced);
                     recorder.add(start, trace);
-                    // Each site's statistics are filled by one thread: the result does not depend on the split.
-                    spikes.entrySet().parallelStream()
-                            .forEach(entry -> entry.getValue().add(trace.values().get(DecoderGraphWriter.projectionInput(entry.getKey()))));
+                    // Each statistics object is filled by one thread: the result does not depend on the split.
+                    measured.entrySet().parallelStream().forEach(entry -> entry.getValue().add(trace.values().get(inputs.get(entry.getKey()))));
                 }
             });
         }
-        return new BundleRun(recorder.logits, recorder.hidden, recorder.shares.shares(), List.copyOf(spikes.values()));
+        Map<String, SpikeStatistics> bySite = new HashMap<>();
+        measured.forEach((sites, statistics) -> sites.forEach(site -> bySite.put(site, statistics.copyFor(site))));
+        List<SpikeStatistics> spikes = thresholds.keySet().stream().map(bySite::get).toList();
+        return new BundleRun(recorder.logits, recorder.hidden, recorder.shares.shares(), spikes);
     }
 
     private static OnnxRuntimeEngine openBundle(ModelDescription bundle, VerifyOptions options, List<String> traced) throws IOException {
@@ -270,11 +289,18 @@ public final class Verifier {
         return Math.sqrt(sum);
     }
 
-    private static VerifyReport.Distance distance(float[][] reference, float[][] bundle, int[] tokens, int sequenceLength) {
-        double[] kl = new double[reference.length];
-        for (int t = 0; t < kl.length; t++) {
-            kl[t] = Divergence.kullbackLeibler(reference[t], bundle[t]);
+    /** One model's logits at every position with their log-sum-exps, so log-probabilities cost no exponential. */
+    private record LogitsWithSums(float[][] logits, double[] logSums) {
+        LogitsWithSums(float[][] logits) {
+            this(logits, Divergence.logSumExps(logits));
         }
+
+        double logProbability(int position, int token) {
+            return logits[position][token] - logSums[position];
+        }
+    }
+
+    private static VerifyReport.Distance distance(LogitsWithSums reference, LogitsWithSums bundle, double[] kl, int[] tokens, int sequenceLength) {
         double[] sorted = kl.clone();
         Arrays.sort(sorted);
         double referenceLoss = 0;
@@ -285,18 +311,18 @@ public final class Verifier {
             if ((t + 1) % sequenceLength == 0) {
                 continue; // the last token of a sequence predicts nothing inside it
             }
-            double[] logReference = Divergence.logSoftmax(reference[t]);
-            double[] logBundle = Divergence.logSoftmax(bundle[t]);
             int next = tokens[t + 1];
-            referenceLoss -= logReference[next];
-            bundleLoss -= logBundle[next];
-            probabilityChange += Math.exp(logBundle[next]) - Math.exp(logReference[next]);
+            double logReference = reference.logProbability(t, next);
+            double logBundle = bundle.logProbability(t, next);
+            referenceLoss -= logReference;
+            bundleLoss -= logBundle;
+            probabilityChange += Math.exp(logBundle) - Math.exp(logReference);
             predicted++;
         }
         double referencePerplexity = Math.exp(referenceLoss / Math.max(1, predicted));
         double bundlePerplexity = Math.exp(bundleLoss / Math.max(1, predicted));
         return new VerifyReport.Distance(Arrays.stream(kl).average().orElse(0), percentile(sorted, 0.5), percentile(sorted, 0.9), percentile(sorted, 0.99),
-                Divergence.topOneAgreement(reference, bundle), referencePerplexity, bundlePerplexity, bundlePerplexity / referencePerplexity,
+                Divergence.topOneAgreement(reference.logits(), bundle.logits()), referencePerplexity, bundlePerplexity, bundlePerplexity / referencePerplexity,
                 probabilityChange / Math.max(1, predicted), kl);
     }
 
@@ -308,7 +334,7 @@ public final class Verifier {
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
     }
 
-    private static VerifyReport.BeyondWindow beyondWindow(ModelConfig config, float[][] reference, float[][] bundle, int[] tokens, int sequenceLength) {
+    private static VerifyReport.BeyondWindow beyondWindow(ModelConfig config, LogitsWithSums reference, LogitsWithSums bundle, int[] tokens, int sequenceLength) {
         int window = config.layers().stream().filter(layer -> layer.kind() == AttentionKind.SLIDING_WINDOW).mapToInt(LayerAttention::window).max().orElse(0);
         if (window == 0) {
             return null;
@@ -321,8 +347,8 @@ public final class Verifier {
             if (inSequence < window || (t + 1) % sequenceLength == 0) {
                 continue;
             }
-            referenceLoss -= Divergence.logSoftmax(reference[t])[tokens[t + 1]];
-            bundleLoss -= Divergence.logSoftmax(bundle[t])[tokens[t + 1]];
+            referenceLoss -= reference.logProbability(t, tokens[t + 1]);
+            bundleLoss -= bundle.logProbability(t, tokens[t + 1]);
             positions++;
         }
         return positions == 0 ? null

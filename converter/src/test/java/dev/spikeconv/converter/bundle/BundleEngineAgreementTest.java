@@ -91,7 +91,7 @@ class BundleEngineAgreementTest {
         float[][] java = Bundles.logits(bundle, EngineKind.JAVA, TOKENS);
         float[][] lean;
         try (ModelDescription description = CheckpointLoader.open(bundle)) {
-            Path graph = DecoderGraphWriter.write(description, Files.createDirectories(directory.resolve("lean")), new GraphOptions(false, 0));
+            Path graph = DecoderGraphWriter.write(description, Files.createDirectories(directory.resolve("lean")), new GraphOptions(false, 0, false));
             String operators = new String(Files.readAllBytes(graph), StandardCharsets.ISO_8859_1);
             assertThat(operators).contains(spiking ? "MatMulInteger" : "DequantizeLinear");
             try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(graph, description.config(), OnnxRuntimeOptions.DEFAULT);
@@ -104,6 +104,29 @@ class BundleEngineAgreementTest {
         }
         else {
             assertThat(Bundles.maximumDifference(java, lean)).isLessThan(1e-4);
+        }
+    }
+
+    /** Calibration traces one site per shared-input group: the group's sites must read the very same activations. */
+    @Test
+    void sitesOfASharedInputGroupReadTheSameActivations() throws IOException {
+        TinyModel model = TinyModels.qwen3();
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("alternate", 12, 1, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
+        try (ModelDescription description = CheckpointLoader.open(bundle)) {
+            List<List<String>> groups = SpikeSites.sharedInputGroups(description.config());
+            assertThat(groups.stream().flatMap(List::stream).toList()).isEqualTo(SpikeSites.spikingSites(description.config()));
+            assertThat(groups).anyMatch(group -> group.size() == 3).anyMatch(group -> group.size() == 2);
+            List<String> traced = SpikeSites.spikingSites(description.config()).stream().map(DecoderGraphWriter::projectionInput).toList();
+            try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(bundle.resolve(DecoderGraphWriter.MODEL_FILE), description.config(), OnnxRuntimeOptions.DEFAULT,
+                    traced); OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
+                Map<String, float[][]> values = session.forwardTraced(TOKENS, traced).values();
+                for (List<String> group : groups) {
+                    float[][] first = values.get(DecoderGraphWriter.projectionInput(group.getFirst()));
+                    for (String site : group) {
+                        assertThat(values.get(DecoderGraphWriter.projectionInput(site))).as(site).isDeepEqualTo(first);
+                    }
+                }
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spikeconv.converter.execution.EngineKind;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.formats.CheckpointLoader;
@@ -13,22 +14,30 @@ import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.onnx.proto.ModelProto;
+import dev.spikeconv.formats.onnx.proto.StringStringEntryProto;
+import dev.spikeconv.formats.onnx.proto.TensorProto;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
 import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.StoredTensor;
+import dev.spikeconv.formats.testing.CheckpointWriters;
 import dev.spikeconv.formats.testing.TinyModel;
 import dev.spikeconv.formats.testing.TinyModels;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class BundleWriterTest {
     private static final int[] TOKENS = Bundles.tokens(40, 40, 5);
@@ -61,7 +70,7 @@ class BundleWriterTest {
         Path second = Bundles.convert(model, directory, "second", options);
         Map<String, byte[]> firstFiles = contents(first);
         Map<String, byte[]> secondFiles = contents(second);
-        assertThat(firstFiles.keySet()).containsExactlyElementsOf(secondFiles.keySet()).contains("config.json", "model.safetensors", "model.onnx", "model.onnx.data");
+        assertThat(firstFiles.keySet()).containsExactlyElementsOf(secondFiles.keySet()).contains("config.json", "model.safetensors", "model.onnx");
         firstFiles.forEach((name, bytes) -> assertThat(secondFiles.get(name)).as(name).isEqualTo(bytes));
     }
 
@@ -151,6 +160,62 @@ class BundleWriterTest {
         assertThat(bundle.resolve("model.safetensors.index.json")).exists();
         Path single = Bundles.convert(model, directory, "single", Bundles.options("alternate", 8, 0, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
         assertThat(Bundles.maximumDifference(Bundles.logits(single, EngineKind.JAVA, TOKENS), Bundles.logits(bundle, EngineKind.JAVA, TOKENS))).isZero();
+    }
+
+    /**
+     * The graph points at the weights in the bundle's own (here sharded) safetensors, each reference exactly one stored
+     * tensor of its dtype, instead of writing them a second time; ONNX Runtime reads them there, half precision included.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"BF16", "F16", "F32"})
+    void theGraphReferencesTheStoredWeightsInsteadOfCopyingThem(DType sourceType) throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        Path source = CheckpointWriters.writeSafetensors(model, directory.resolve("source"), sourceType, 2);
+        ConversionOptions options = new ConversionOptions(LayerPlans.parse("alternate", 8, 0, model.config()), QuantizationOptions.DEFAULT,
+                SpikeSettings.OFF, false, 3_000, false);
+        Path bundle;
+        try (ModelDescription description = CheckpointLoader.open(source)) {
+            bundle = BundleWriter.convert(description, source, directory.resolve("bundle"), options, ConversionProgress.NONE).output();
+        }
+        assertThat(bundle.resolve(DecoderGraphWriter.DATA_FILE)).doesNotExist();
+        Map<String, String> stored = new LinkedHashMap<>();
+        try (Stream<Path> files = Files.list(bundle)) {
+            for (Path file : files.filter(path -> path.toString().endsWith(".safetensors")).sorted().toList()) {
+                try (SafetensorsFile safetensors = SafetensorsFile.open(file)) {
+                    for (StoredTensor tensor : safetensors.tensors().values()) {
+                        stored.put(file.getFileName() + "@" + tensor.fileRegion().orElseThrow().offset() + "+" + tensor.byteSize(), onnxType(tensor.dtype()));
+                    }
+                }
+            }
+        }
+        assertThat(stored.keySet().stream().map(key -> key.substring(0, key.indexOf('@'))).distinct().count()).as("shards").isGreaterThan(2);
+        ModelProto proto;
+        try (InputStream in = Files.newInputStream(bundle.resolve(DecoderGraphWriter.MODEL_FILE))) {
+            proto = ModelProto.parseFrom(in);
+        }
+        Map<String, String> referenced = new LinkedHashMap<>();
+        for (TensorProto tensor : proto.getGraph().getInitializerList()) {
+            if (tensor.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+                Map<String, String> entries = tensor.getExternalDataList().stream()
+                        .collect(Collectors.toMap(StringStringEntryProto::getKey, StringStringEntryProto::getValue));
+                String previous = referenced.put(entries.get("location") + "@" + entries.get("offset") + "+" + entries.get("length"),
+                        TensorProto.DataType.forNumber(tensor.getDataType()).name());
+                assertThat(previous).as("%s referenced twice", tensor.getName()).isNull();
+            }
+        }
+        assertThat(referenced).isEqualTo(stored);
+        assertThat(Bundles.maximumDifference(Bundles.logits(bundle, EngineKind.JAVA, TOKENS), Bundles.logits(bundle, EngineKind.ONNX, TOKENS)))
+                .isLessThan(1e-4);
+    }
+
+    private static String onnxType(DType type) {
+        return switch (type) {
+            case F32 -> "FLOAT";
+            case F16 -> "FLOAT16";
+            case BF16 -> "BFLOAT16";
+            case I8 -> "INT8";
+            case F64, F8_E4M3, F8_E5M2, I64, I32, I16, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> "not referenced: " + type;
+        };
     }
 
     @Test

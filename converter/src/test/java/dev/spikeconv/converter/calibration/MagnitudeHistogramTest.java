@@ -26,4 +26,33 @@ class MagnitudeHistogramTest {
             assertThat(MagnitudeHistogram.bucket(edge)).as("bucket of %s", edge).isEqualTo(MagnitudeHistogram.bucket(Math.abs((double) edge)));
         }
     }
+
+    /** The bulk add (calibration's path) against adding value by value: same counts, zeros, total and maximum. */
+    @Test
+    void bulkAddMatchesAddingEachValue() {
+        SplittableRandom random = new SplittableRandom(12);
+        for (int test = 0; test < 300; test++) {
+            float[] values = new float[random.nextInt(1, 3000)];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = switch (random.nextInt(5)) {
+                    case 0 -> 0f;
+                    case 1 -> -0f;
+                    case 2 -> (float) (random.nextGaussian() * Math.pow(2, random.nextInt(-70, 70)));
+                    default -> (float) random.nextGaussian();
+                };
+            }
+            int offset = random.nextInt(values.length);
+            int length = random.nextInt(values.length - offset + 1);
+            MagnitudeHistogram bulk = new MagnitudeHistogram();
+            bulk.add(values, offset, length);
+            MagnitudeHistogram single = new MagnitudeHistogram();
+            for (int i = offset; i < offset + length; i++) {
+                single.add(values[i]);
+            }
+            assertThat(bulk.toLongs()).as("case %d", test).isEqualTo(single.toLongs());
+            assertThat(bulk.zeros()).isEqualTo(single.zeros());
+            assertThat(bulk.total()).isEqualTo(single.total());
+            assertThat(bulk.maximum()).isEqualTo(single.maximum());
+        }
+    }
 }

@@ -2,6 +2,7 @@ package dev.spikeconv.converter.quantization;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -48,6 +49,60 @@ class Int8QuantizerTest {
                     assertThat(hasFullCode).isTrue();
                 }
             }
+        }
+    }
+
+    /**
+     * The vector quantizer against its scalar oracle, byte for byte: magnitudes from subnormal to huge, exact halves
+     * (ties to even), zeros of both signs, all-zero groups, group sizes that do and do not divide the row. Many cases
+     * in one test, so the JIT compiles the vector code (intrinsics) partway and both the interpreted and compiled forms
+     * are checked.
+     */
+    @Test
+    void vectorQuantizerMatchesTheScalarDefinition() {
+        for (int test = 0; test < 20_000; test++) {
+            SplittableRandom random = new SplittableRandom(test);
+            int rows = random.nextInt(1, 5);
+            int columns = random.nextInt(1, 400);
+            int group = random.nextInt(4) == 0 ? columns : random.nextInt(1, 140);
+            float magnitude = (float) Math.pow(2, random.nextInt(-140, 120));
+            float[] weights = new float[rows * columns];
+            for (int i = 0; i < weights.length; i++) {
+                weights[i] = switch (random.nextInt(6)) {
+                    case 0 -> 0f;
+                    case 1 -> -0f;
+                    // n + 0.5 steps of a group whose maximum is 127 steps: w / scale lands on a tie
+                    case 2 -> (random.nextInt(-127, 127) + 0.5f) * magnitude;
+                    case 3 -> 127 * magnitude * (random.nextBoolean() ? 1 : -1);
+                    default -> (float) (random.nextGaussian() * magnitude);
+                };
+            }
+            if (random.nextInt(4) == 0) {
+                Arrays.fill(weights, 0, Math.min(weights.length, group), 0f);
+            }
+            int groups = Int8Quantizer.groupsPerRow(columns, group);
+            byte[] codes = new byte[weights.length];
+            float[] scales = new float[rows * groups];
+            byte[] expectedCodes = new byte[weights.length];
+            float[] expectedScales = new float[rows * groups];
+            Int8Quantizer.quantize(weights, rows, columns, group, codes, scales);
+            Int8Quantizer.quantizeScalar(weights, rows, columns, group, expectedCodes, expectedScales);
+            assertThat(codes).as("codes, case %d", test).isEqualTo(expectedCodes);
+            assertThat(scales).as("scales, case %d", test).isEqualTo(expectedScales);
+        }
+    }
+
+    @Test
+    void aNonFiniteWeightGivesItsGroupANonFiniteScale() {
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            float[] weights = new float[80];
+            Arrays.fill(weights, 1f);
+            weights[70] = bad;
+            float[] scales = new float[3];
+            Int8Quantizer.quantize(weights, 1, 80, 32, new byte[80], scales);
+            assertThat(scales[0]).isEqualTo(1f / 127);
+            assertThat(scales[1]).isEqualTo(1f / 127);
+            assertThat(Float.isFinite(scales[2])).as("scale of the group holding %s", bad).isFalse();
         }
     }
 

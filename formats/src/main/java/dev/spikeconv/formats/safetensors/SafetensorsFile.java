@@ -3,6 +3,7 @@ package dev.spikeconv.formats.safetensors;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.io.LittleEndianReader;
 import dev.spikeconv.formats.io.MappedFile;
+import dev.spikeconv.formats.tensor.FileRegion;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ public final class SafetensorsFile implements AutoCloseable {
             Map<String, StoredTensor> tensors = new LinkedHashMap<>();
             for (SafetensorsHeader.Entry entry : header.entries()) {
                 tensors.put(entry.name(), new StoredTensor(entry.name(), entry.dtype(), entry.shape(),
-                        file.slice(dataStart + entry.begin(), entry.byteSize(), entry.name())));
+                        file.slice(dataStart + entry.begin(), entry.byteSize(), entry.name()), new FileRegion(path, dataStart + entry.begin())));
             }
             return new SafetensorsFile(file, header, Collections.unmodifiableMap(tensors));
         }

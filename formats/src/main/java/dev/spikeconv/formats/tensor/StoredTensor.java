@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Objects;
+import java.util.Optional;
 
 /** A tensor of a scalar type stored little-endian and contiguous in a (mapped) segment. */
 public final class StoredTensor implements TensorView {
@@ -13,13 +14,23 @@ public final class StoredTensor implements TensorView {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble DOUBLE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** 16-bit values decoded per bulk copy: 16 KiB, cache-resident. */
+    private static final int HALF_BLOCK = 8192;
+
     private final String name;
     private final DType dtype;
     private final Shape shape;
     private final MemorySegment data;
+    private final FileRegion fileRegion;
 
     /** The caller has checked that {@code data} holds exactly the tensor's bytes. */
     public StoredTensor(String name, DType dtype, Shape shape, MemorySegment data) {
+        this(name, dtype, shape, data, null);
+    }
+
+    /** A tensor whose bytes {@code data} are also found unchanged at {@code fileRegion} (null when they are not in a file). */
+    public StoredTensor(String name, DType dtype, Shape shape, MemorySegment data, FileRegion fileRegion) {
+        this.fileRegion = fileRegion;
         this.name = Objects.requireNonNull(name);
         this.dtype = Objects.requireNonNull(dtype);
         this.shape = Objects.requireNonNull(shape);
@@ -77,9 +88,14 @@ public final class StoredTensor implements TensorView {
         return data;
     }
 
+    /** Where the stored bytes can be read from a file without decoding, for writers that reference rather than copy them. */
+    public Optional<FileRegion> fileRegion() {
+        return Optional.ofNullable(fileRegion);
+    }
+
     /** The same bytes under another name and shape of equal element count. */
     public StoredTensor reshaped(String newName, Shape newShape) {
-        return new StoredTensor(newName, dtype, newShape, data);
+        return new StoredTensor(newName, dtype, newShape, data, fileRegion);
     }
 
     @Override
@@ -94,16 +110,7 @@ public final class StoredTensor implements TensorView {
                     destination[destinationOffset + i] = (float) data.get(DOUBLE, offset + 8L * i);
                 }
             }
-            case F16 -> {
-                for (int i = 0; i < length; i++) {
-                    destination[destinationOffset + i] = FloatEncodings.halfToFloat(data.get(SHORT, offset + 2L * i));
-                }
-            }
-            case BF16 -> {
-                for (int i = 0; i < length; i++) {
-                    destination[destinationOffset + i] = FloatEncodings.bfloat16ToFloat(data.get(SHORT, offset + 2L * i));
-                }
-            }
+            case F16, BF16 -> readHalves(offset, destination, destinationOffset, length);
             case F8_E4M3 -> {
                 for (int i = 0; i < length; i++) {
                     destination[destinationOffset + i] = FloatEncodings.e4m3ToFloat(data.get(ValueLayout.JAVA_BYTE, offset + i));
@@ -140,6 +147,29 @@ public final class StoredTensor implements TensorView {
                 }
             }
             case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> throw new AssertionError("refused by the constructor");
+        }
+    }
+
+    /**
+     * 16-bit floats copied out in blocks first: one bulk copy and a plain loop the JIT compiles tightly, several times
+     * faster than reading each element through the segment (bf16 checkpoints are read this way in conversion).
+     */
+    private void readHalves(long offset, float[] destination, int destinationOffset, int length) {
+        short[] block = new short[Math.min(length, HALF_BLOCK)];
+        for (int done = 0; done < length; done += block.length) {
+            int count = Math.min(block.length, length - done);
+            MemorySegment.copy(data, SHORT, offset + 2L * done, block, 0, count);
+            int base = destinationOffset + done;
+            if (dtype == DType.BF16) {
+                for (int i = 0; i < count; i++) {
+                    destination[base + i] = FloatEncodings.bfloat16ToFloat(block[i]);
+                }
+            }
+            else {
+                for (int i = 0; i < count; i++) {
+                    destination[base + i] = FloatEncodings.halfToFloat(block[i]);
+                }
+            }
         }
     }
 

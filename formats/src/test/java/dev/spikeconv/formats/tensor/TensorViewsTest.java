@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class TensorViewsTest {
@@ -15,6 +16,32 @@ class TensorViewsTest {
             buffer.putFloat(value);
         }
         return new StoredTensor(name, DType.F32, shape, MemorySegment.ofArray(buffer.array()));
+    }
+
+    /** Half-precision reads go through block copies; any window, across block boundaries, decodes like element by element. */
+    @Test
+    void halfPrecisionReadsDecodeEveryElementOfAnyWindow() {
+        SplittableRandom random = new SplittableRandom(16);
+        int elements = 20_000;
+        byte[] bytes = new byte[elements * 2];
+        random.nextBytes(bytes);
+        ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        for (DType type : new DType[] {DType.BF16, DType.F16}) {
+            StoredTensor tensor = new StoredTensor("h", type, Shape.of(elements), MemorySegment.ofArray(bytes));
+            for (int window = 0; window < 40; window++) {
+                int first = random.nextInt(elements);
+                int length = random.nextInt(elements - first + 1);
+                int destinationOffset = random.nextInt(5);
+                float[] read = new float[destinationOffset + length];
+                tensor.readFloats(first, read, destinationOffset, length);
+                for (int i = 0; i < length; i++) {
+                    short bits = buffer.getShort(2 * (first + i));
+                    float expected = type == DType.BF16 ? FloatEncodings.bfloat16ToFloat(bits) : FloatEncodings.halfToFloat(bits);
+                    assertThat(Float.floatToRawIntBits(read[destinationOffset + i])).as("%s element %d", type, first + i)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
+                }
+            }
+        }
     }
 
     @Test

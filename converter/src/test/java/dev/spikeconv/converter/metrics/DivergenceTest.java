@@ -1,0 +1,75 @@
+package dev.spikeconv.converter.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class DivergenceTest {
+    /** KL against the textbook formula over explicit probabilities, logits far from zero included (the shift matters). */
+    @Test
+    void kullbackLeiblerIsTheDefinition() {
+        SplittableRandom random = new SplittableRandom(3);
+        for (int test = 0; test < 200; test++) {
+            int vocabulary = random.nextInt(1, 300);
+            float offset = (float) random.nextDouble(-500, 500);
+            float[] reference = new float[vocabulary];
+            float[] candidate = new float[vocabulary];
+            for (int i = 0; i < vocabulary; i++) {
+                reference[i] = offset + (float) (random.nextGaussian() * 4);
+                candidate[i] = reference[i] + (float) (random.nextGaussian() * 0.5);
+            }
+            double[] p = probabilities(reference);
+            double[] q = probabilities(candidate);
+            double expected = 0;
+            for (int i = 0; i < vocabulary; i++) {
+                expected += p[i] * Math.log(p[i] / q[i]);
+            }
+            assertThat(Divergence.kullbackLeibler(reference, candidate)).isCloseTo(Math.max(0, expected), within(1e-9 + 1e-9 * expected));
+        }
+    }
+
+    /** The many-position form (sums taken once, positions in parallel) gives the same bits as one position at a time. */
+    @Test
+    void manyPositionsGiveTheSameValuesAsOneAtATime() {
+        SplittableRandom random = new SplittableRandom(4);
+        float[][] reference = new float[64][];
+        float[][] candidate = new float[64][];
+        for (int t = 0; t < reference.length; t++) {
+            reference[t] = new float[500];
+            candidate[t] = new float[500];
+            for (int i = 0; i < 500; i++) {
+                reference[t][i] = (float) (random.nextGaussian() * 3);
+                candidate[t][i] = (float) (random.nextGaussian() * 3);
+            }
+        }
+        double[] kl = Divergence.kullbackLeiblers(reference, Divergence.logSumExps(reference), candidate, Divergence.logSumExps(candidate));
+        double sum = 0;
+        for (int t = 0; t < reference.length; t++) {
+            double single = Divergence.kullbackLeibler(reference[t], candidate[t]);
+            assertThat(kl[t]).isEqualTo(single);
+            sum += single;
+            double[] logSoftmax = Divergence.logSoftmax(reference[t]);
+            assertThat(logSoftmax[7]).isEqualTo(reference[t][7] - Divergence.logSumExp(reference[t]));
+        }
+        assertThat(Divergence.meanKullbackLeibler(reference, candidate)).isEqualTo(sum / reference.length);
+    }
+
+    private static double[] probabilities(float[] logits) {
+        double maximum = Double.NEGATIVE_INFINITY;
+        for (float logit : logits) {
+            maximum = Math.max(maximum, logit);
+        }
+        double[] p = new double[logits.length];
+        double total = 0;
+        for (int i = 0; i < logits.length; i++) {
+            p[i] = Math.exp(logits[i] - maximum);
+            total += p[i];
+        }
+        for (int i = 0; i < logits.length; i++) {
+            p[i] /= total;
+        }
+        return p;
+    }
+}
