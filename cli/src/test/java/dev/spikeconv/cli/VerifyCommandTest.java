@@ -149,6 +149,28 @@ class VerifyCommandTest {
         assertThat(run.out()).contains("tensor model.layers.1.post_attention_layernorm.weight has 1 NaN or infinite value(s)");
     }
 
+    /** int8 weights are checked from their scales: a NaN scale spoils its group, a huge one the codes it overflows. */
+    @Test
+    void badInt8ScalesFailTheStructureCheckWithTheCountOfBadWeights() throws IOException {
+        Path bundle = convert("scales", "--plan", "dense");
+        Files.delete(bundle.resolve("manifest.cpu-x86-avx2.json"));
+        String scale = "model.layers.0.attn.q_proj.weight_scale";
+        editWeights(bundle, (name, bytes) -> name.equals(scale) ? bytes.putFloat(0, Float.NaN).putFloat(bytes.capacity() - 4, 3e38f) : bytes);
+        long expected = 0;
+        try (ModelDescription model = CheckpointLoader.open(bundle)) {
+            var weight = model.tensor("model.layers.0.self_attn.q_proj.weight");
+            float[] values = new float[(int) weight.shape().elementCount()];
+            weight.readFloats(0, values, 0, values.length);
+            for (float value : values) {
+                expected += Float.isFinite(value) ? 0 : 1;
+            }
+        }
+        assertThat(expected).isGreaterThan(1);
+        CommandRun run = verify(bundle);
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.GOAL_MISSED);
+        assertThat(run.out()).contains("tensor model.layers.0.self_attn.q_proj.weight has " + expected + " NaN or infinite value(s)");
+    }
+
     @Test
     void aMissingTensorIsInvalidInput() throws IOException {
         Path bundle = convert("missing", "--plan", "dense");

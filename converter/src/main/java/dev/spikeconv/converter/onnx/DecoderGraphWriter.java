@@ -376,70 +376,69 @@ public final class DecoderGraphWriter {
                 floatWeight(LayerTensor.DECAY_GATE_UP_BIAS.name(layer))}, Attribute.integer("transB", 1));
         String logDecay = heads(graph.node("Div", logSigmoid(gateLogits), graph.scalar(config.gateLogitNormalizer())), kvHeads);
 
-        // Chunks of min(sequence, 64) tokens; padding steps have k = v = 0 and decay 1, so they change nothing.
+        // Chunks of min(sequence, GLA_CHUNK) tokens; padding steps have k = v = 0 and decay 1, so they change nothing.
+        int group = heads / kvHeads;
         String length = graph.node("Squeeze", sequence, graph.int64(0));
         String chunk = graph.node("Min", length, graph.int64(true, GLA_CHUNK));
         String padding = graph.node("Mod", graph.node("Sub", chunk, graph.node("Mod", length, chunk)), chunk);
         String pads = graph.node("Concat", new String[] {graph.int64(0, 0, 0, 0, 0, 0), graph.node("Unsqueeze", padding, graph.int64(0)), graph.int64(0)},
                 Attribute.integer("axis", 0));
-        String chunkCount = graph.node("Div", graph.node("Add", length, padding), chunk);
-        String chunkShape = graph.node("Concat", new String[] {graph.int64(0, 0), graph.node("Unsqueeze", chunkCount, graph.int64(0)),
-                graph.node("Unsqueeze", chunk, graph.int64(0)), graph.int64(d)}, Attribute.integer("axis", 0));
-        String[] scanned = new String[4];
-        String[] sources = {query, key, value, logDecay};
-        for (int i = 0; i < sources.length; i++) {
-            String padded = graph.node("Pad", new String[] {sources[i], pads});
-            scanned[i] = graph.node("Transpose", new String[] {graph.node("Reshape", padded, chunkShape)}, Attribute.integers("perm", 2, 0, 1, 3, 4));
-        }
-        String[] outputs = new String[] {presentState(layer), graph.newName("gla_output")};
-        graph.addNode("Scan", new String[] {pastState(layer), scanned[0], scanned[1], scanned[2], scanned[3]}, outputs,
-                Attribute.graph("body", glaChunkBody(heads, kvHeads, d)), Attribute.integer("num_scan_inputs", 4));
-        String chunked = graph.node("Transpose", new String[] {outputs[1]}, Attribute.integers("perm", 1, 2, 0, 3, 4));
-        String flat = graph.node("Reshape", chunked, graph.int64(0, heads, -1, d));
+        String chunkDimension = graph.node("Unsqueeze", chunk, graph.int64(0));
+        // [batch, kv, group, chunks, C, d] for queries; [batch, kv, chunks, C, d] for keys, values and log-decays.
+        String queryShape = graph.node("Concat", new String[] {graph.int64(0, kvHeads, group, -1), chunkDimension, graph.int64(d)}, Attribute.integer("axis", 0));
+        String chunkShape = graph.node("Concat", new String[] {graph.int64(0, kvHeads, -1), chunkDimension, graph.int64(d)}, Attribute.integer("axis", 0));
+        String queries = graph.node("Reshape", graph.node("Pad", new String[] {query, pads}), queryShape);
+        String keys = graph.node("Reshape", graph.node("Pad", new String[] {key, pads}), chunkShape);
+        String values = graph.node("Reshape", graph.node("Pad", new String[] {value, pads}), chunkShape);
+        String cumulative = graph.node("CumSum", graph.node("Reshape", graph.node("Pad", new String[] {logDecay, pads}), chunkShape), graph.int64(true, 3));
+        // Everything but the state recurrence is computed for all chunks at once; the Scan carries the state only.
+        // Intra-chunk: scores[t, s] = Σ_i q_t,i k_s,i exp(b_t,i - b_s,i) for s <= t, where every exponent is at most 0.
+        String differences = graph.node("Sub", graph.node("Unsqueeze", cumulative, graph.int64(4)), graph.node("Unsqueeze", cumulative, graph.int64(3)));
+        String steps = graph.node("Range", new String[] {graph.int64(true, 0), chunk, graph.int64(true, 1)});
+        String causal = graph.node("Unsqueeze", graph.node("LessOrEqual", graph.node("Unsqueeze", steps, graph.int64(0)), graph.node("Unsqueeze", steps, graph.int64(1))),
+                graph.int64(2));
+        // Future keys (s > t) have positive exponents, possibly overflowing to infinity: their scores are computed and then
+        // replaced by 0 after the sum over channels (Where never reads the unselected value), on a d times smaller tensor.
+        String weights = graph.node("Exp", differences);
+        String products = graph.node("Mul", graph.node("Mul", graph.node("Unsqueeze", queries, graph.int64(5)), graph.node("Unsqueeze", keys, graph.int64(2, 4))),
+                graph.node("Unsqueeze", weights, graph.int64(2)));
+        String scores = graph.node("Where", new String[] {graph.node("Squeeze", causal, graph.int64(2)),
+                graph.node("ReduceSum", new String[] {products, graph.int64(-1)}, Attribute.integer("keepdims", 0)), graph.scalar(0f)});
+        String withinChunks = graph.node("MatMul", scores, graph.node("Unsqueeze", values, graph.int64(2)));
+        // What each chunk reads from the state before it, (q ⊙ e^{b_t}) S, and adds to it: S' = diag(e^{b_last}) S + Σ_s (k_s ⊙ e^{b_last - b_s})ᵀ v_s.
+        String decayedQueries = graph.node("Mul", queries, graph.node("Unsqueeze", graph.node("Exp", cumulative), graph.int64(2)));
+        String last = graph.node("Slice", new String[] {cumulative, graph.int64(-1), graph.int64(Long.MAX_VALUE), graph.int64(3)});
+        String keptRows = graph.node("Transpose", new String[] {graph.node("Exp", last)}, Attribute.integers("perm", 0, 1, 2, 4, 3));
+        String decayedKeys = graph.node("Mul", keys, graph.node("Exp", graph.node("Sub", last, cumulative)));
+        String added = graph.node("MatMul", graph.node("Transpose", new String[] {decayedKeys}, Attribute.integers("perm", 0, 1, 2, 4, 3)), values);
+        String[] outputs = new String[] {presentState(layer), graph.newName("gla_from_state")};
+        graph.addNode("Scan", new String[] {pastState(layer), graph.node("Transpose", new String[] {decayedQueries}, Attribute.integers("perm", 3, 0, 1, 2, 4, 5)),
+                graph.node("Transpose", new String[] {keptRows}, Attribute.integers("perm", 2, 0, 1, 3, 4)),
+                graph.node("Transpose", new String[] {added}, Attribute.integers("perm", 2, 0, 1, 3, 4))}, outputs,
+                Attribute.graph("body", glaStateBody()), Attribute.integer("num_scan_inputs", 3));
+        String fromState = graph.node("Transpose", new String[] {outputs[1]}, Attribute.integers("perm", 1, 2, 3, 0, 4, 5));
+        String flat = graph.node("Reshape", graph.node("Add", fromState, withinChunks), graph.int64(0, heads, -1, d));
         String output = graph.node("Slice", new String[] {flat, graph.int64(0), sequence, graph.int64(2)});
         String normalized = rmsNorm(output, floatWeight(LayerTensor.HEAD_OUTPUT_NORM.name(layer)));
         String tokens = graph.node("Transpose", new String[] {normalized}, Attribute.integers("perm", 0, 2, 1, 3));
         return graph.node("Reshape", tokens, graph.int64(-1, (long) heads * d));
     }
 
-    /** The body of the GLA Scan: one chunk; carries the state {@code [batch, kv, d, d]}. */
-    private GraphProto glaChunkBody(int heads, int kvHeads, int d) {
+    /**
+     * The body of the GLA Scan, one chunk: reads the carried state {@code [batch, kv, d, d]} through the chunk's decayed
+     * queries {@code [batch, kv, group, C, d]} and updates it with the chunk's row decays and key-value sum.
+     */
+    private GraphProto glaStateBody() {
         OnnxGraphBuilder body = graph.subgraph("gla_chunk");
-        String state = "state_in";
-        String query = "query_chunk";
-        String key = "key_chunk";
-        String value = "value_chunk";
-        String logDecay = "log_decay_chunk";
-        body.input(state, TensorProto.DataType.FLOAT, 4);
-        body.input(query, TensorProto.DataType.FLOAT, 4);
-        body.input(key, TensorProto.DataType.FLOAT, 4);
-        body.input(value, TensorProto.DataType.FLOAT, 4);
-        body.input(logDecay, TensorProto.DataType.FLOAT, 4);
-        int group = heads / kvHeads;
-        String cumulative = body.node("CumSum", logDecay, body.int64(true, 2));
-        String grouped = body.node("Reshape", query, body.int64(0, kvHeads, group, -1, d));
-        String decayed = body.node("Mul", grouped, body.node("Unsqueeze", body.node("Exp", cumulative), body.int64(2)));
-        String fromState = body.node("MatMul", decayed, body.node("Unsqueeze", state, body.int64(2)));
-        // Intra-chunk: scores[t, s] = Σ_i q_t,i k_s,i exp(b_t,i - b_s,i) for s <= t.
-        String differences = body.node("Sub", body.node("Unsqueeze", cumulative, body.int64(3)), body.node("Unsqueeze", cumulative, body.int64(2)));
-        String length = body.node("Slice", new String[] {body.node("Shape", key), body.int64(2), body.int64(3)});
-        String steps = body.node("Range", new String[] {body.int64(true, 0), body.node("Squeeze", length, body.int64(0)), body.int64(true, 1)});
-        String causal = body.node("Unsqueeze", body.node("LessOrEqual", body.node("Unsqueeze", steps, body.int64(0)), body.node("Unsqueeze", steps, body.int64(1))), body.int64(2));
-        String weights = body.node("Exp", body.node("Where", new String[] {causal, differences, body.scalar(Float.NEGATIVE_INFINITY)}));
-        String products = body.node("Mul", body.node("Mul", body.node("Unsqueeze", grouped, body.int64(4)), body.node("Unsqueeze", key, body.int64(2, 3))),
-                body.node("Unsqueeze", weights, body.int64(2)));
-        String scores = body.node("ReduceSum", new String[] {products, body.int64(-1)}, Attribute.integer("keepdims", 0));
-        String withinChunk = body.node("MatMul", scores, body.node("Unsqueeze", value, body.int64(2)));
-        String output = body.node("Reshape", body.node("Add", fromState, withinChunk), body.int64(0, heads, -1, d));
-        // State after the chunk: S' = diag(e^{b_last}) S + Σ_s (k_s ⊙ e^{b_last - b_s})ᵀ v_s.
-        String last = body.node("Slice", new String[] {cumulative, body.int64(-1), body.int64(Long.MAX_VALUE), body.int64(2)});
-        String keptState = body.node("Mul", state, body.node("Transpose", new String[] {body.node("Exp", last)}, Attribute.integers("perm", 0, 1, 3, 2)));
-        String decayedKeys = body.node("Mul", key, body.node("Exp", body.node("Sub", last, cumulative)));
-        String added = body.node("MatMul", body.node("Transpose", new String[] {decayedKeys}, Attribute.integers("perm", 0, 1, 3, 2)), value);
-        body.addNode("Add", new String[] {keptState, added}, new String[] {"state_out"});
-        body.addNode("Identity", new String[] {output}, new String[] {"output_chunk"});
+        body.input("state_in", TensorProto.DataType.FLOAT, 4);
+        body.input("decayed_query_chunk", TensorProto.DataType.FLOAT, 5);
+        body.input("kept_rows_chunk", TensorProto.DataType.FLOAT, 4);
+        body.input("added_chunk", TensorProto.DataType.FLOAT, 4);
+        String fromState = body.node("MatMul", "decayed_query_chunk", body.node("Unsqueeze", "state_in", body.int64(2)));
+        body.addNode("Add", new String[] {body.node("Mul", "state_in", "kept_rows_chunk"), "added_chunk"}, new String[] {"state_out"});
+        body.addNode("Identity", new String[] {fromState}, new String[] {"from_state_chunk"});
         body.output("state_out", TensorProto.DataType.FLOAT, 4);
-        body.output("output_chunk", TensorProto.DataType.FLOAT, 4);
+        body.output("from_state_chunk", TensorProto.DataType.FLOAT, 5);
         return body.graph();
     }
 

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.converter.target.ManifestCheck;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
@@ -51,8 +52,8 @@ final class BundleStructure {
         for (Map.Entry<String, TensorView> entry : tensors.entrySet()) {
             TensorView tensor = entry.getValue();
             long elements = tensor.shape().elementCount();
-            long bad = 0;
-            for (long first = 0; first < elements; first += CHUNK) {
+            long bad = tensor instanceof ScaledInt8Tensor int8 ? nonFiniteValues(int8) : 0;
+            for (long first = 0; first < (tensor instanceof ScaledInt8Tensor ? 0 : elements); first += CHUNK) {
                 int count = (int) Math.min(CHUNK, elements - first);
                 tensor.readFloats(first, values, 0, count);
                 for (int i = 0; i < count; i++) {
@@ -65,5 +66,35 @@ final class BundleStructure {
                 problems.add("tensor " + entry.getKey() + " has " + bad + " NaN or infinite value(s)");
             }
         }
+    }
+
+    /**
+     * Non-finite values of {@code code × scale}, from the scales: codes are small integers, so a group is all bad when
+     * its scale is not finite, and can only overflow when 127 × scale does; only such groups are read value by value.
+     */
+    private static long nonFiniteValues(ScaledInt8Tensor tensor) {
+        long columns = tensor.shape().columns();
+        long rows = tensor.shape().elementCount() / columns;
+        int group = tensor.groupSize();
+        int groups = (int) ((columns + group - 1) / group);
+        float[] scales = new float[groups];
+        float[] values = new float[(int) Math.min(group, columns)];
+        long bad = 0;
+        for (long row = 0; row < rows; row++) {
+            tensor.scales().readFloats(row * groups, scales, 0, groups);
+            for (int index = 0; index < groups; index++) {
+                int length = (int) Math.min(group, columns - (long) index * group);
+                if (!Float.isFinite(scales[index])) {
+                    bad += length;
+                }
+                else if (Math.abs((double) scales[index]) * Int8Quantizer.MAX_CODE > Float.MAX_VALUE) {
+                    tensor.readFloats(row * columns + (long) index * group, values, 0, length);
+                    for (int i = 0; i < length; i++) {
+                        bad += Float.isFinite(values[i]) ? 0 : 1;
+                    }
+                }
+            }
+        }
+        return bad;
     }
 }

@@ -17,13 +17,18 @@ import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.safetensors.SafetensorsFile;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.testing.TinyModel;
 import dev.spikeconv.formats.testing.TinyModels;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,6 +110,42 @@ class BundleEngineAgreementTest {
         else {
             assertThat(Bundles.maximumDifference(java, lean)).isLessThan(1e-4);
         }
+    }
+
+    /**
+     * Gates that forget almost everything at every step (log-decay near -60 per token): within a chunk the discarded future
+     * half of the pairwise decays overflows to infinity, which must not leak into the output. Both engines stay finite
+     * and agree. The gate bias is rewritten in place in the safetensors, which the graph reads directly.
+     */
+    @Test
+    void gatesThatForgetAlmostEverythingStayFinite() throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("all-gla", 12, 1, QuantizationOptions.NONE, SpikeSettings.OFF, model));
+        Path file = bundle.resolve(BundleWriter.SAFETENSORS);
+        List<long[]> biases = new ArrayList<>();
+        try (SafetensorsFile safetensors = SafetensorsFile.open(file)) {
+            safetensors.tensors().values().stream().filter(tensor -> tensor.name().endsWith("gk_proj.1.bias"))
+                    .forEach(tensor -> biases.add(new long[] {tensor.fileRegion().orElseThrow().offset(), tensor.shape().elementCount()}));
+        }
+        assertThat(biases).hasSize(model.config().layerCount());
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            for (long[] bias : biases) {
+                ByteBuffer bytes = ByteBuffer.allocate((int) bias[1] * 4).order(ByteOrder.LITTLE_ENDIAN);
+                while (bytes.hasRemaining()) {
+                    bytes.putFloat(-1000f);
+                }
+                channel.write(bytes.flip(), bias[0]);
+            }
+        }
+        float[][] onnx = Bundles.logits(bundle, EngineKind.ONNX, TOKENS);
+        float[][] java = Bundles.logits(bundle, EngineKind.JAVA, TOKENS);
+        for (float[] row : onnx) {
+            for (float logit : row) {
+                assertThat(Float.isFinite(logit)).isTrue();
+            }
+        }
+        assertThat(Bundles.maximumDifference(java, onnx)).isLessThan(1e-4);
+        assertThat(Bundles.maximumDifference(onnx, Bundles.stepwiseLogits(bundle, EngineKind.ONNX, TOKENS, 7))).isLessThan(1e-4);
     }
 
     /** Calibration traces one site per shared-input group: the group's sites must read the very same activations. */
