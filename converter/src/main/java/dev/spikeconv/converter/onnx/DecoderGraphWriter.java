@@ -35,9 +35,10 @@ import java.util.Map;
  * ({@code past_key_values.N.key/value [batch, kv_heads, cached, head_dim]}) or the GLA state
  * ({@code past_key_values.N.state [batch, kv_heads, head_dim, head_dim]}); outputs are {@code logits}
  * and the matching {@code present.N.*}. A sliding-window cache keeps the sinks and the last
- * {@code window - 1} positions, so decode memory stays constant. GLA prefill runs chunk by chunk
- * (a Scan carrying the state); decode is the same Scan over one chunk of one token.
- * Weights go to {@code model.onnx.data}.
+ * {@code window - 1} positions, so decode memory stays constant. GLA layers compute the products
+ * within chunks for all chunks at once and carry the state across them in a Scan; decode is the same
+ * graph on one chunk of one token. Weights stored in a file beside the graph (a bundle's safetensors)
+ * are referenced where they lie; others are written to {@code model.onnx.data}.
  */
 public final class DecoderGraphWriter {
     public static final String MODEL_FILE = "model.onnx";
@@ -124,7 +125,7 @@ public final class DecoderGraphWriter {
         return "present." + layer + ".state";
     }
 
-    /** Writes {@code model.onnx} and {@code model.onnx.data} into {@code directory}. */
+    /** Writes {@code model.onnx} into {@code directory}, and {@code model.onnx.data} for weights not already stored there. */
     public static Path write(ModelDescription model, Path directory) throws IOException {
         return write(model, directory, GraphOptions.STANDARD);
     }

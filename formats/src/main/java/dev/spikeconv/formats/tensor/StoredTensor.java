@@ -14,9 +14,6 @@ public final class StoredTensor implements TensorView {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble DOUBLE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** 16-bit values decoded per bulk copy: 16 KiB, cache-resident. */
-    private static final int HALF_BLOCK = 8192;
-
     private final String name;
     private final DType dtype;
     private final Shape shape;
@@ -110,7 +107,16 @@ public final class StoredTensor implements TensorView {
                     destination[destinationOffset + i] = (float) data.get(DOUBLE, offset + 8L * i);
                 }
             }
-            case F16, BF16 -> readHalves(offset, destination, destinationOffset, length);
+            case F16 -> {
+                for (int i = 0; i < length; i++) {
+                    destination[destinationOffset + i] = FloatEncodings.halfToFloat(data.get(SHORT, offset + 2L * i));
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < length; i++) {
+                    destination[destinationOffset + i] = FloatEncodings.bfloat16ToFloat(data.get(SHORT, offset + 2L * i));
+                }
+            }
             case F8_E4M3 -> {
                 for (int i = 0; i < length; i++) {
                     destination[destinationOffset + i] = FloatEncodings.e4m3ToFloat(data.get(ValueLayout.JAVA_BYTE, offset + i));
@@ -147,29 +153,6 @@ public final class StoredTensor implements TensorView {
                 }
             }
             case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> throw new AssertionError("refused by the constructor");
-        }
-    }
-
-    /**
-     * 16-bit floats copied out in blocks first: one bulk copy and a plain loop the JIT compiles tightly, several times
-     * faster than reading each element through the segment (bf16 checkpoints are read this way in conversion).
-     */
-    private void readHalves(long offset, float[] destination, int destinationOffset, int length) {
-        short[] block = new short[Math.min(length, HALF_BLOCK)];
-        for (int done = 0; done < length; done += block.length) {
-            int count = Math.min(block.length, length - done);
-            MemorySegment.copy(data, SHORT, offset + 2L * done, block, 0, count);
-            int base = destinationOffset + done;
-            if (dtype == DType.BF16) {
-                for (int i = 0; i < count; i++) {
-                    destination[base + i] = FloatEncodings.bfloat16ToFloat(block[i]);
-                }
-            }
-            else {
-                for (int i = 0; i < count; i++) {
-                    destination[base + i] = FloatEncodings.halfToFloat(block[i]);
-                }
-            }
         }
     }
 

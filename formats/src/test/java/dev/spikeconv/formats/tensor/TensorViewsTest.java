@@ -18,7 +18,7 @@ class TensorViewsTest {
         return new StoredTensor(name, DType.F32, shape, MemorySegment.ofArray(buffer.array()));
     }
 
-    /** Half-precision reads go through block copies; any window, across block boundaries, decodes like element by element. */
+    /** Half-precision reads of any window decode every element as its own bits say. */
     @Test
     void halfPrecisionReadsDecodeEveryElementOfAnyWindow() {
         SplittableRandom random = new SplittableRandom(16);
