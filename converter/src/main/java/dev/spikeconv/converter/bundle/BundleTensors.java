@@ -175,6 +175,7 @@ final class BundleTensors {
         for (int i = 0; i < count * groups; i++) {
             if (!Float.isFinite(slice.scales[i])) {
                 checkFinite(tensor, slice.values, count * columns, (long) first * columns);
+                throw new IllegalStateException(tensor.name() + ": a non-finite scale from finite weights");
             }
         }
     }

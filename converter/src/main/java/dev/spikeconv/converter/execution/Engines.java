@@ -1,14 +1,17 @@
 package dev.spikeconv.converter.execution;
 
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.ExternalWeightCheck;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.reference.ReferenceModel;
+import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** Opens a model on the engine of choice. */
 public final class Engines {
@@ -30,9 +33,15 @@ public final class Engines {
         return switch (kind) {
             case ONNX -> {
                 Path graph = path.resolve(DecoderGraphWriter.MODEL_FILE);
-                yield model.config().architecture() == Architecture.GLA_SWA && Files.isDirectory(path) && Files.isRegularFile(graph)
-                        ? OnnxRuntimeEngine.open(graph, model.config(), options)
-                        : OnnxRuntimeEngine.export(model, options);
+                if (model.config().architecture() == Architecture.GLA_SWA && Files.isDirectory(path) && Files.isRegularFile(graph)) {
+                    // The graph reads the bundle's safetensors by offset: refuse to run it on bytes that moved.
+                    List<String> problems = ExternalWeightCheck.problems(graph);
+                    if (!problems.isEmpty()) {
+                        throw InvalidInputException.forFile(path, problems.getFirst());
+                    }
+                    yield OnnxRuntimeEngine.open(graph, model.config(), options);
+                }
+                yield OnnxRuntimeEngine.export(model, options);
             }
             case JAVA -> ReferenceModel.load(model);
         };

@@ -97,11 +97,16 @@ final class OnnxGraphBuilder {
 
     /** Adds a node with {@code outputCount} outputs and returns their names. */
     String[] nodes(String operator, int outputCount, String[] inputs, Attribute... attributes) {
-        String[] outputs = new String[outputCount];
-        for (int i = 0; i < outputCount; i++) {
+        String[] outputs = outputNames(operator, outputCount);
+        addNode(operator, inputs, outputs, attributes);
+        return outputs;
+    }
+
+    private String[] outputNames(String operator, int count) {
+        String[] outputs = new String[count];
+        for (int i = 0; i < count; i++) {
             outputs[i] = operator.toLowerCase(Locale.ROOT) + "_" + names.getAndIncrement();
         }
-        addNode(operator, inputs, outputs, attributes);
         return outputs;
     }
 
@@ -115,10 +120,7 @@ final class OnnxGraphBuilder {
      * then imports that set. An empty input name skips an optional input.
      */
     String[] nodesInDomain(String domain, String operator, int outputCount, String[] inputs, Attribute... attributes) {
-        String[] outputs = new String[outputCount];
-        for (int i = 0; i < outputCount; i++) {
-            outputs[i] = operator.toLowerCase(Locale.ROOT) + "_" + names.getAndIncrement();
-        }
+        String[] outputs = outputNames(operator, outputCount);
         addNode(domain, operator, inputs, outputs, attributes);
         domains.add(domain);
         return outputs;

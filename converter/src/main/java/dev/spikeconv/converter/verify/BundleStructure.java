@@ -1,7 +1,10 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.ExternalWeightCheck;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.converter.target.ManifestCheck;
+import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.TensorView;
@@ -15,7 +18,8 @@ import java.util.Map;
 
 /**
  * Structural checks of a loadable bundle: finite values in every tensor, consistent weight storage,
- * its ONNX graph present, and every {@code manifest.*.json} in it matching (checksums, constraints).
+ * its ONNX graph present and pointing at the stored weights, and every {@code manifest.*.json} in it
+ * matching (checksums, constraints).
  */
 final class BundleStructure {
     private static final int CHUNK = 1 << 20;
@@ -32,8 +36,17 @@ final class BundleStructure {
         if (int8 != 0 && int8 != projections) {
             problems.add(int8 + " of " + projections + " projection weights are int8; a bundle quantizes all or none");
         }
-        if (Files.isDirectory(directory) && !Files.isRegularFile(directory.resolve("model.onnx"))) {
+        Path graph = directory.resolve(DecoderGraphWriter.MODEL_FILE);
+        if (Files.isDirectory(directory) && !Files.isRegularFile(graph)) {
             problems.add("the bundle has no model.onnx");
+        }
+        else if (Files.isRegularFile(graph)) {
+            try {
+                problems.addAll(ExternalWeightCheck.problems(graph));
+            }
+            catch (InvalidInputException e) {
+                problems.add(e.getMessage());
+            }
         }
         if (Files.isDirectory(directory)) {
             try (DirectoryStream<Path> manifests = Files.newDirectoryStream(directory, "manifest.*.json")) {

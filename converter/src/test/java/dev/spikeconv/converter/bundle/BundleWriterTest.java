@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.ExternalWeightCheck;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.formats.CheckpointLoader;
@@ -18,6 +19,7 @@ import dev.spikeconv.formats.onnx.proto.ModelProto;
 import dev.spikeconv.formats.onnx.proto.StringStringEntryProto;
 import dev.spikeconv.formats.onnx.proto.TensorProto;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
+import dev.spikeconv.formats.safetensors.SafetensorsWriter;
 import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.StoredTensor;
@@ -28,6 +30,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -204,8 +209,35 @@ class BundleWriterTest {
             }
         }
         assertThat(referenced).isEqualTo(stored);
+        assertThat(ExternalWeightCheck.problems(bundle.resolve(DecoderGraphWriter.MODEL_FILE))).isEmpty();
         assertThat(Bundles.maximumDifference(Bundles.logits(bundle, EngineKind.JAVA, TOKENS), Bundles.logits(bundle, EngineKind.ONNX, TOKENS)))
                 .isLessThan(1e-4);
+    }
+
+    /**
+     * Safetensors rewritten in another order hold the same tensors at other offsets: the graph's references no longer hold,
+     * which the check reports and running the bundle refuses.
+     */
+    @Test
+    void safetensorsRewrittenWithAnotherLayoutNoLongerMatchTheGraph() throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("alternate", 8, 0, QuantizationOptions.DEFAULT, SpikeSettings.OFF, model));
+        Path file = bundle.resolve(BundleWriter.SAFETENSORS);
+        Path rewritten = bundle.resolve("rewritten.tmp");
+        try (SafetensorsFile safetensors = SafetensorsFile.open(file)) {
+            List<StoredTensor> reversed = new ArrayList<>(safetensors.tensors().values());
+            Collections.reverse(reversed);
+            Map<String, StoredTensor> byName = new LinkedHashMap<>();
+            reversed.forEach(tensor -> byName.put(tensor.name(), tensor));
+            SafetensorsWriter.write(rewritten, reversed.stream().map(tensor -> new SafetensorsWriter.TensorEntry(tensor.name(), tensor.dtype(), tensor.shape())).toList(),
+                    safetensors.metadata(), (entry, channel) -> SafetensorsWriter.writeFully(channel, byName.get(entry.name()).data().asByteBuffer()));
+        }
+        Files.move(rewritten, file, StandardCopyOption.REPLACE_EXISTING);
+        assertThat(ExternalWeightCheck.problems(bundle.resolve(DecoderGraphWriter.MODEL_FILE))).isNotEmpty()
+                .allSatisfy(problem -> assertThat(problem).containsAnyOf("does not match a stored tensor of model.safetensors",
+                        "points past the end of model.safetensors"));
+        // Running it is refused in one line instead of computing with bytes that moved.
+        assertInvalid(() -> Bundles.logits(bundle, EngineKind.ONNX, TOKENS), "model.onnx: weight", "model.safetensors");
     }
 
     private static String onnxType(DType type) {
