@@ -61,6 +61,8 @@ public final class DecoderGraphWriter {
     /** int8 weights become float constants when ONNX Runtime loads the graph (fast GEMM), unless that would exceed the options' limit. */
     private final boolean floatWeights;
     private final Map<String, String> initializers = new HashMap<>();
+    /** Additive attention masks by attention kind, window and sinks. */
+    private final Map<String, String> masks = new HashMap<>();
     /** The folder the graph is written to: stored tensors of files in it are referenced, not copied. */
     private final Path directory;
     private String batch;
@@ -280,7 +282,9 @@ public final class DecoderGraphWriter {
         String expandedValues = repeatKeyValueHeads(values);
         String scores = graph.node("Mul", graph.node("MatMul", query, graph.node("Transpose", new String[] {expandedKeys}, Attribute.integers("perm", 0, 1, 3, 2))),
                 graph.scalar((float) (1 / Math.sqrt(d))));
-        String probabilities = graph.node("Softmax", new String[] {graph.node("Add", scores, mask(attention, keyPositions))}, Attribute.integer("axis", -1));
+        // Layers of the same attention kind and window see the same key positions (their caches are trimmed alike): one mask serves them all.
+        String mask = masks.computeIfAbsent(attention.kind() + "/" + attention.window() + "/" + attention.sinks(), unused -> mask(attention, keyPositions));
+        String probabilities = graph.node("Softmax", new String[] {graph.node("Add", scores, mask)}, Attribute.integer("axis", -1));
         String context = graph.node("Transpose", new String[] {graph.node("MatMul", probabilities, expandedValues)}, Attribute.integers("perm", 0, 2, 1, 3));
         return graph.node("Reshape", context, graph.int64(-1, (long) heads * d));
     }
