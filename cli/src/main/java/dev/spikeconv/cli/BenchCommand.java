@@ -9,7 +9,6 @@ import dev.spikeconv.converter.bench.BenchSection;
 import dev.spikeconv.converter.bench.Benchmarks;
 import dev.spikeconv.converter.bench.SyntheticCheckpoint.Dimensions;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
-import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.tensor.DType;
@@ -100,8 +99,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--pass-seq-len", paramLabel = "N", defaultValue = "512", description = "Sequence length of that comparison. Default: ${DEFAULT-VALUE}.")
     int passSequenceLength;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "ONNX Runtime threads. Default: ${DEFAULT-VALUE}.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the generated weights and tokens. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -125,7 +124,7 @@ final class BenchCommand implements Callable<Integer> {
             int heads = hidden / headDimension;
             options = new BenchOptions(work, sections.stream().map(BenchSection::parse).collect(Collectors.toSet()), ConvertCommand.parseSize(convertSize),
                     parseDtype(), BenchOptions.convertWidth(convertHidden), new Dimensions(hidden, intermediate, layers, heads, heads, vocabulary), contexts, plans,
-                    window, quantization(), spikes(), prefillChunk, decodeTokens, repeats, passTokens, passSequenceLength, new OnnxRuntimeOptions(threads), seed);
+                    window, quantization(), spikes(), prefillChunk, decodeTokens, repeats, passTokens, passSequenceLength, threads.onnxRuntimeOptions(), seed);
         }
         catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());

@@ -5,7 +5,6 @@ import dev.spikeconv.converter.calibration.CalibrationReport;
 import dev.spikeconv.converter.calibration.CalibrationReportText;
 import dev.spikeconv.converter.calibration.Calibrator;
 import dev.spikeconv.converter.calibration.ThresholdMethod;
-import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.target.TargetProfile;
 import dev.spikeconv.converter.target.TargetProfiles;
 import dev.spikeconv.converter.transfer.TransferOptions;
@@ -101,8 +100,8 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--statistics-only", description = "Only gather statistics into --save-statistics; the bundle is left as it is.")
     boolean statisticsOnly;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "ONNX Runtime threads. Default: ${DEFAULT-VALUE}.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Override
     public Integer call() throws Exception {
@@ -120,7 +119,7 @@ final class CalibrateCommand implements Callable<Integer> {
             }
             options = new CalibrationOptions(bundle, data, tokenizerOption.tokenizer, tokens, sequenceLength, batch, seed, ThresholdMethod.parse(method),
                     targetSparsity, maxError, profile, reference, transferOptions(), checkpoint, checkpointEvery, merge, saveStatistics,
-                    statisticsOnly, new OnnxRuntimeOptions(threads));
+                    statisticsOnly, threads.onnxRuntimeOptions());
         }
         catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());

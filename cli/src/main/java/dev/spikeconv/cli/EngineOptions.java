@@ -4,6 +4,7 @@ import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import java.util.Locale;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
@@ -13,11 +14,11 @@ final class EngineOptions {
             description = "onnx (ONNX Runtime, CPU) or java (the plain-Java reference). Default: ${DEFAULT-VALUE}.")
     EngineKind engine;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "ONNX Runtime threads. Default: ${DEFAULT-VALUE}.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     OnnxRuntimeOptions onnxRuntimeOptions() {
-        return new OnnxRuntimeOptions(threads);
+        return threads.onnxRuntimeOptions();
     }
 
     static final class EngineKindConverter implements ITypeConverter<EngineKind> {

@@ -1,6 +1,5 @@
 package dev.spikeconv.cli;
 
-import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.verify.Goals;
 import dev.spikeconv.converter.verify.JunitReport;
 import dev.spikeconv.converter.verify.Verifier;
@@ -66,8 +65,8 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--engine-tokens", paramLabel = "N", defaultValue = "64", description = "Tokens the Java reference engine checks ONNX Runtime on. Default: ${DEFAULT-VALUE}.")
     int engineTokens;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "ONNX Runtime threads. Default: ${DEFAULT-VALUE}.")
-    int threads;
+    @Mixin
+    ThreadsOption threads;
 
     @Option(names = "--goals", paramLabel = "FILE", description = "Goals as JSON: max_kl, max_kl_p99, min_top1, max_ppl_ratio, min_sparsity, max_engine_diff, max_engine_kl, require_linear_branch.")
     Path goalsFile;
@@ -123,7 +122,7 @@ final class VerifyCommand implements Callable<Integer> {
         VerifyOptions options;
         try {
             options = new VerifyOptions(bundle, reference.source, reference.recording, data, tokenizerOption.tokenizer, skipTokens, tokens, sequenceLength, engineTokens, goals,
-                    new OnnxRuntimeOptions(threads), saveReference);
+                    threads.onnxRuntimeOptions(), saveReference);
         }
         catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());

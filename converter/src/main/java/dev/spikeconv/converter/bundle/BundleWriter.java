@@ -131,38 +131,16 @@ public final class BundleWriter {
             Map<String, BundleTensor> byName = new LinkedHashMap<>();
             shard.forEach(tensor -> byName.put(tensor.name(), tensor));
             Path path = directory.resolve(file);
-            WriteBackFlusher[] flusher = {null};
             long[] written = {0};
-            Throwable failure = null;
-            try {
+            try (WriteBackFlusher flusher = new WriteBackFlusher(path)) {
                 SafetensorsWriter.write(path, shard.stream().map(BundleTensor::entry).toList(), Map.of("format", "pt"), (entry, channel) -> {
                     BundleTensor tensor = byName.get(entry.name());
                     tensor.content().write(entry, channel);
-                    if (flusher[0] == null) {
-                        flusher[0] = WriteBackFlusher.open(path);
-                    }
                     written[0] += tensor.byteSize();
-                    flusher[0].written(written[0]);
+                    flusher.written(written[0]);
                     done[0] += tensor.sourceBytes();
                     progress.tensor(entry.name(), done[0], sourceBytes);
                 });
-            }
-            catch (IOException | RuntimeException | Error e) {
-                failure = e;
-                throw e;
-            }
-            finally {
-                if (flusher[0] != null) {
-                    try {
-                        flusher[0].close();
-                    }
-                    catch (IOException e) {
-                        if (failure == null) {
-                            throw e;
-                        }
-                        failure.addSuppressed(e);
-                    }
-                }
             }
             shard.forEach(tensor -> weightMap.put(tensor.name(), file));
         }

@@ -16,40 +16,41 @@ import java.util.concurrent.Future;
  * Flushes a file to disk from a background thread while it is being written, every {@link #INTERVAL_BYTES}, so
  * the disk writes overlap the conversion instead of all waiting for the fsync before the rename (Linux starts
  * write-back on its own only past a tenth of memory). The durability guarantee stays with that final fsync.
+ * The file is opened at the first flush, so it may be created after this object.
  */
 final class WriteBackFlusher implements Closeable {
     static final long INTERVAL_BYTES = 256L << 20;
 
-    private final FileChannel channel;
+    private final Path file;
     private final long interval;
     private final ExecutorService thread;
+    private FileChannel channel;
     private Future<?> pending;
     private long flushedAt;
     private int flushes;
 
-    private WriteBackFlusher(FileChannel channel, long interval) {
-        this.channel = channel;
+    WriteBackFlusher(Path file) {
+        this(file, INTERVAL_BYTES);
+    }
+
+    WriteBackFlusher(Path file, long interval) {
+        this.file = file;
         this.interval = interval;
         this.thread = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("spikeconv-write-back").daemon().factory());
     }
 
-    /** Opens {@code file}, which another channel is writing, for flushing. */
-    static WriteBackFlusher open(Path file) throws IOException {
-        return open(file, INTERVAL_BYTES);
-    }
-
-    static WriteBackFlusher open(Path file, long interval) throws IOException {
-        return new WriteBackFlusher(FileChannel.open(file, StandardOpenOption.READ), interval);
-    }
-
     /** Reports that the file now holds {@code bytes}; starts a flush when enough were written since the last and none runs. */
-    void written(long bytes) {
+    void written(long bytes) throws IOException {
         if (bytes - flushedAt >= interval && (pending == null || pending.isDone())) {
+            if (channel == null) {
+                channel = FileChannel.open(file, StandardOpenOption.READ);
+            }
+            FileChannel flushed = channel;
             flushedAt = bytes;
             flushes++;
             pending = thread.submit(() -> {
                 try {
-                    channel.force(false);
+                    flushed.force(false);
                 }
                 catch (IOException e) {
                     throw new UncheckedIOException(e);
@@ -63,23 +64,26 @@ final class WriteBackFlusher implements Closeable {
         return flushes;
     }
 
-    /** Waits for a running flush (its failure is this file's failure) and closes the channel. */
+    /** Waits for a running flush (its failure is this file's failure) and closes the file. */
     @Override
     public void close() throws IOException {
-        try (channel) {
+        try {
             if (pending != null) {
                 pending.get();
             }
         }
         catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while flushing " + e.getMessage());
+            throw new InterruptedIOException("interrupted while flushing " + file);
         }
         catch (ExecutionException e) {
             throw e.getCause() instanceof UncheckedIOException unchecked ? unchecked.getCause() : new IOException(e.getCause());
         }
         finally {
             thread.shutdownNow();
+            if (channel != null) {
+                channel.close();
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ class WriteBackFlusherTest {
         Arrays.fill(block, (byte) 7);
         int flushes;
         try (FileChannel writer = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            WriteBackFlusher flusher = WriteBackFlusher.open(file, 4000);
+            WriteBackFlusher flusher = new WriteBackFlusher(file, 4000);
             try (flusher) {
                 long written = 0;
                 for (int i = 0; i < 40; i++) {
@@ -44,7 +44,7 @@ class WriteBackFlusherTest {
     @Test
     void belowTheIntervalNothingIsFlushed() throws IOException {
         Path file = Files.write(directory.resolve("small"), new byte[10]);
-        WriteBackFlusher flusher = WriteBackFlusher.open(file, 4000);
+        WriteBackFlusher flusher = new WriteBackFlusher(file, 4000);
         try (flusher) {
             flusher.written(10);
         }
