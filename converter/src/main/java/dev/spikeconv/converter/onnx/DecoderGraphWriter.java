@@ -264,28 +264,24 @@ public final class DecoderGraphWriter {
         if (attention.kind() == AttentionKind.SOFTMAX && options.fusedSoftmaxAttention() && d % 8 == 0) {
             return fusedSoftmaxAttention(layer, query, key, value);
         }
-        String keys = graph.node("Concat", new String[] {pastKey(layer), key}, Attribute.integer("axis", 2));
-        String values = graph.node("Concat", new String[] {pastValue(layer), value}, Attribute.integer("axis", 2));
-        String cachedLength = graph.node("Squeeze", graph.node("Slice", new String[] {graph.node("Shape", pastKey(layer)), graph.int64(2), graph.int64(3)}), graph.int64(0));
-        String keyPositions;
-        if (attention.kind() == AttentionKind.SLIDING_WINDOW) {
-            keyPositions = windowKeyPositions(attention, cachedLength);
-            keepWindow(attention, keys, presentKey(layer));
-            keepWindow(attention, values, presentValue(layer));
-        }
-        else {
-            keyPositions = graph.node("Range", new String[] {graph.int64(true, 0), graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0))), graph.int64(true, 1)});
-            graph.addNode("Identity", new String[] {keys}, new String[] {presentKey(layer)});
-            graph.addNode("Identity", new String[] {values}, new String[] {presentValue(layer)});
-        }
-        String expandedKeys = repeatKeyValueHeads(keys);
-        String expandedValues = repeatKeyValueHeads(values);
-        String scores = graph.node("Mul", graph.node("MatMul", query, graph.node("Transpose", new String[] {expandedKeys}, Attribute.integers("perm", 0, 1, 3, 2))),
-                graph.scalar((float) (1 / Math.sqrt(d))));
         // Layers of the same attention kind and window see the same key positions (their caches are trimmed alike): one mask serves them all.
-        String mask = masks.computeIfAbsent(attention.kind() + "/" + attention.window() + "/" + attention.sinks(), unused -> mask(attention, keyPositions));
-        String probabilities = graph.node("Softmax", new String[] {graph.node("Add", scores, mask)}, Attribute.integer("axis", -1));
-        String context = graph.node("Transpose", new String[] {graph.node("MatMul", probabilities, expandedValues)}, Attribute.integers("perm", 0, 2, 1, 3));
+        String mask = masks.computeIfAbsent(attention.kind() + "/" + attention.window() + "/" + attention.sinks(), unused -> mask(attention, keyPositions(layer)));
+        // ONNX's Attention (opset 23) appends the new keys and values to the cache, shares key/value heads without
+        // copies, scales by 1/sqrt(d), adds the mask and applies the softmax in one kernel: no separate pass over the
+        // [heads, tokens, keys] scores for each step.
+        String[] outputs = graph.nodes("Attention", 3, new String[] {query, key, value, mask, pastKey(layer), pastValue(layer)});
+        switch (attention.kind()) {
+            case SOFTMAX -> {
+                graph.addNode("Identity", new String[] {outputs[1]}, new String[] {presentKey(layer)});
+                graph.addNode("Identity", new String[] {outputs[2]}, new String[] {presentValue(layer)});
+            }
+            case SLIDING_WINDOW -> {
+                keepWindow(attention, outputs[1], presentKey(layer));
+                keepWindow(attention, outputs[2], presentValue(layer));
+            }
+            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no cache");
+        }
+        String context = graph.node("Transpose", new String[] {outputs[0]}, Attribute.integers("perm", 0, 2, 1, 3));
         return graph.node("Reshape", context, graph.int64(-1, (long) heads * d));
     }
 
@@ -316,6 +312,17 @@ public final class DecoderGraphWriter {
     private String tokensByHeads(String x, long width) {
         String transposed = graph.node("Transpose", new String[] {x}, Attribute.integers("perm", 0, 2, 1, 3));
         return graph.node("Reshape", transposed, graph.node("Concat", new String[] {batch, sequence, graph.int64(width)}, Attribute.integer("axis", 0)));
+    }
+
+    /** Positions of the keys a layer's queries see: its cache followed by the new tokens. */
+    private String keyPositions(int layer) {
+        LayerAttention attention = config.layer(layer);
+        return switch (attention.kind()) {
+            case SOFTMAX -> graph.node("Range", new String[] {graph.int64(true, 0), graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0))), graph.int64(true, 1)});
+            case SLIDING_WINDOW -> windowKeyPositions(attention, graph.node("Squeeze",
+                    graph.node("Slice", new String[] {graph.node("Shape", pastKey(layer)), graph.int64(2), graph.int64(3)}), graph.int64(0)));
+            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no key positions");
+        };
     }
 
     /**
@@ -457,16 +464,6 @@ public final class DecoderGraphWriter {
     private String heads(String projection, int headCount) {
         String shape = graph.node("Concat", new String[] {batch, sequence, graph.int64(headCount, config.headDimension())}, Attribute.integer("axis", 0));
         return graph.node("Transpose", new String[] {graph.node("Reshape", projection, shape)}, Attribute.integers("perm", 0, 2, 1, 3));
-    }
-
-    /** Grouped-query attention: each key/value head serves {@code heads / kv_heads} query heads. */
-    private String repeatKeyValueHeads(String cache) {
-        int group = config.groupSize();
-        if (group == 1) {
-            return cache;
-        }
-        String expanded = graph.node("Expand", graph.node("Unsqueeze", cache, graph.int64(2)), graph.int64(1, 1, group, 1, 1));
-        return graph.node("Reshape", expanded, graph.int64(0, config.headCount(), -1, config.headDimension()));
     }
 
     /** Rotate-half RoPE: {@code x * cos + [-x2, x1] * sin}. */

@@ -8,10 +8,10 @@ package dev.spikeconv.converter.onnx;
  * @param floatWeightLimitBytes int8 weights are folded into float32 constants when ONNX Runtime loads the graph (one
  *     float GEMM per projection) while they need at most this many bytes as floats; beyond it they stay int8 in
  *     memory (MatMulInteger for spiking projections, DequantizeLinear on every run otherwise), slower but 4× smaller
- * @param fusedSoftmaxAttention full softmax layers run as ONNX Runtime's fused {@code com.microsoft}
- *     GroupQueryAttention instead of standard operators: the fastest dense attention ONNX Runtime offers on CPU, but
- *     the graph then runs in ONNX Runtime only (the bench's dense baseline uses it; bundles keep standard operators).
- *     The kernel needs a head dimension that is a multiple of 8; other models keep the standard operators
+ * @param fusedSoftmaxAttention full softmax layers run as ONNX Runtime's own {@code com.microsoft}
+ *     GroupQueryAttention instead of the standard Attention operator: the fastest dense prefill ONNX Runtime offers on
+ *     CPU, but the graph then runs in ONNX Runtime only (the bench's dense baseline uses it; bundles keep standard
+ *     operators). The kernel needs a head dimension that is a multiple of 8; other models keep the standard operator
  */
 public record GraphOptions(boolean withoutGatedLinearAttention, long floatWeightLimitBytes, boolean fusedSoftmaxAttention) {
     /** 4 GiB of float weights: about a billion int8 parameters. */

@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class OnnxGraphBuilder {
     static final long IR_VERSION = 10;
-    static final long OPSET = 21;
+    /** Opset 23 brings the fused {@code Attention} operator. */
+    static final long OPSET = 23;
     /** ONNX Runtime's contributed operators, version 1. */
     static final String MICROSOFT_DOMAIN = "com.microsoft";
 

@@ -15,6 +15,10 @@ import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.model.AttentionKind;
+import dev.spikeconv.formats.onnx.proto.ModelProto;
+import dev.spikeconv.formats.onnx.proto.NodeProto;
+import dev.spikeconv.formats.onnx.proto.OperatorSetIdProto;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
@@ -22,6 +26,7 @@ import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.testing.TinyModel;
 import dev.spikeconv.formats.testing.TinyModels;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -146,6 +151,27 @@ class BundleEngineAgreementTest {
         }
         assertThat(Bundles.maximumDifference(java, onnx)).isLessThan(1e-4);
         assertThat(Bundles.maximumDifference(onnx, Bundles.stepwiseLogits(bundle, EngineKind.ONNX, TOKENS, 7))).isLessThan(1e-4);
+    }
+
+    /**
+     * Softmax and sliding-window layers run as ONNX's fused Attention operator (opset 23), one node per layer with no
+     * separate score matrix, mask addition or softmax.
+     */
+    @Test
+    void everyAttentionLayerIsOneAttentionOperator() throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("0:swa/5+2,1:gla", 12, 1, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
+        ModelProto graph;
+        try (InputStream in = Files.newInputStream(bundle.resolve(DecoderGraphWriter.MODEL_FILE))) {
+            graph = ModelProto.parseFrom(in);
+        }
+        try (ModelDescription description = CheckpointLoader.open(bundle)) {
+            long attentionLayers = description.config().layers().stream().filter(layer -> layer.kind() != AttentionKind.GATED_LINEAR).count();
+            assertThat(attentionLayers).isPositive();
+            assertThat(graph.getGraph().getNodeList().stream().filter(node -> node.getOpType().equals("Attention")).count()).isEqualTo(attentionLayers);
+        }
+        assertThat(graph.getGraph().getNodeList()).extracting(NodeProto::getOpType).doesNotContain("Softmax");
+        assertThat(graph.getOpsetImportList()).extracting(OperatorSetIdProto::getVersion).containsExactly(23L);
     }
 
     /** Calibration traces one site per shared-input group: the group's sites must read the very same activations. */
