@@ -1,0 +1,153 @@
+package dev.spikeconv.converter.onnx;
+
+import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.onnx.proto.TensorProto;
+import dev.spikeconv.formats.tensor.FileRegion;
+import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
+import dev.spikeconv.formats.tensor.StoredTensor;
+import dev.spikeconv.formats.tensor.TensorView;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The model's tensors as graph values, each made once: referenced where they lie beside the graph, otherwise written to
+ * the external data file; int8 tensors as their codes or dequantized to float.
+ */
+final class GraphWeights {
+    private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
+    private static final long COPY_CHUNK = 1 << 24;
+
+    private final ModelDescription model;
+    private final OnnxGraphBuilder graph;
+    /** The folder the graph is written to: stored tensors of files in it are referenced, not copied. */
+    private final Path directory;
+    private final Map<String, String> initializers = new HashMap<>();
+
+    GraphWeights(ModelDescription model, OnnxGraphBuilder graph, Path directory) {
+        this.model = model;
+        this.graph = graph;
+        this.directory = directory.toAbsolutePath().normalize();
+    }
+
+    String floatWeight(String name) throws IOException {
+        return floatWeight(name, model.tensor(name));
+    }
+
+    /**
+     * A float32 value named after the tensor, made once however often it is used: the stored bytes referenced where they
+     * lie beside the graph (half-precision ones cast to float, which ONNX Runtime folds at load), else written as float32.
+     */
+    String floatWeight(String name, TensorView tensor) throws IOException {
+        String existing = initializers.get(name);
+        if (existing != null) {
+            return existing;
+        }
+        String created = switch (tensor.dtype()) {
+            case F32 -> referenced(name, tensor, TensorProto.DataType.FLOAT);
+            case BF16 -> castToFloat(referenced(name, tensor, TensorProto.DataType.BFLOAT16));
+            case F16 -> castToFloat(referenced(name, tensor, TensorProto.DataType.FLOAT16));
+            case F64, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K -> null;
+        };
+        if (created == null) {
+            created = graph.weight(name, tensor);
+        }
+        initializers.put(name, created);
+        return created;
+    }
+
+    /** The codes as stored, {@code [out, in]}. */
+    String int8Codes(String name, ScaledInt8Tensor weight) throws IOException {
+        String existing = initializers.get(name);
+        if (existing != null) {
+            return existing;
+        }
+        String created = referenced(name, weight.codes(), TensorProto.DataType.INT8);
+        if (created == null) {
+            MemorySegment codes = weight.codes().data();
+            created = graph.int8Weight(name, weight.shape().dimensions(), sink -> {
+                for (long offset = 0; offset < codes.byteSize(); offset += COPY_CHUNK) {
+                    sink.write(codes.asSlice(offset, Math.min(COPY_CHUNK, codes.byteSize() - offset)).asByteBuffer());
+                }
+            });
+        }
+        initializers.put(name, created);
+        return created;
+    }
+
+    /**
+     * Float weights {@code code * scale} {@code [out, in]} of an int8 tensor. Built from initializers only, so ONNX
+     * Runtime folds them into one constant when the session loads (DequantizeLinear it would not fold, and would
+     * dequantize every weight on every decode step): the file keeps int8, the session runs its float GEMM.
+     */
+    String dequantized(String name, ScaledInt8Tensor weight) throws IOException {
+        String key = name + "#dequantized";
+        String existing = initializers.get(key);
+        if (existing != null) {
+            return existing;
+        }
+        int outputs = (int) weight.shape().dimension(0);
+        int inputs = (int) weight.shape().dimension(1);
+        int group = Math.min(weight.groupSize(), inputs);
+        int groups = (inputs + group - 1) / group;
+        int padding = groups * group - inputs;
+        String codes = graph.node("Cast", new String[] {int8Codes(name, weight)}, Attribute.integer("to", FLOAT));
+        String padded = padding == 0 ? codes : graph.node("Pad", new String[] {codes, graph.int64(0, 0, 0, padding)});
+        String scales = graph.node("Reshape", floatWeight(name + "_scale", weight.scales()), graph.int64(outputs, groups, 1));
+        String scaled = graph.node("Mul", graph.node("Reshape", padded, graph.int64(outputs, groups, group)), scales);
+        String flat = graph.node("Reshape", scaled, graph.int64(outputs, (long) groups * group));
+        String created = padding == 0 ? flat : graph.node("Slice", new String[] {flat, graph.int64(0), graph.int64(inputs), graph.int64(1)});
+        initializers.put(key, created);
+        return created;
+    }
+
+    /** Float weights {@code code * scale} computed on every run by blocked DequantizeLinear: memory-lean, slow to decode. */
+    String dequantizedPerRun(String name, ScaledInt8Tensor weight) throws IOException {
+        int columns = (int) weight.shape().columns();
+        return graph.node("DequantizeLinear", new String[] {int8Codes(name, weight), floatWeight(name + "_scale", weight.scales())},
+                Attribute.integer("axis", 1), Attribute.integer("block_size", Math.min(weight.groupSize(), columns)));
+    }
+
+    /**
+     * The codes regrouped as {@code [groups, out, group]}, the last group zero-padded, for a batched MatMulInteger:
+     * graph operations on the stored int8 initializer, which ONNX Runtime folds into an int8 constant at load, so the
+     * file holds the codes once and the conversion writes no second, regrouped copy.
+     */
+    String groupedCodes(String name, ScaledInt8Tensor weight, int groups, int group) throws IOException {
+        int outputs = (int) weight.shape().dimension(0);
+        int inputs = (int) weight.shape().dimension(1);
+        int padding = groups * group - inputs;
+        String codes = int8Codes(name, weight);
+        String padded = padding == 0 ? codes : graph.node("Pad", new String[] {codes, graph.int64(0, 0, 0, padding)});
+        return graph.node("Transpose", new String[] {graph.node("Reshape", padded, graph.int64(outputs, groups, group))}, Attribute.integers("perm", 1, 0, 2));
+    }
+
+    /** The scales {@code [out, groups]} as {@code [groups, out, 1]}, matching {@link #groupedCodes}; folded at load like the codes. */
+    String groupedScales(String name, ScaledInt8Tensor weight, int outputs, int groups) throws IOException {
+        String byGroup = graph.node("Transpose", new String[] {floatWeight(name + "_scale", weight.scales())}, Attribute.integers("perm", 1, 0));
+        return graph.node("Reshape", byGroup, graph.int64(groups, outputs, 1));
+    }
+
+    private String castToFloat(String value) {
+        return value == null ? null : graph.node("Cast", new String[] {value}, Attribute.integer("to", FLOAT));
+    }
+
+    /**
+     * An initializer of {@code type} that points at the tensor's bytes in a file of the graph's own folder (a bundle's
+     * safetensors), so they are stored once; null when the tensor does not lie unchanged in such a file.
+     */
+    private String referenced(String name, TensorView tensor, TensorProto.DataType type) {
+        if (!(tensor instanceof StoredTensor stored) || stored.fileRegion().isEmpty()) {
+            return null;
+        }
+        FileRegion region = stored.fileRegion().get();
+        Path file = region.file().toAbsolutePath().normalize();
+        if (!directory.equals(file.getParent())) {
+            return null;
+        }
+        return graph.referencedWeight(name, type, tensor.shape().dimensions(), file.getFileName().toString(), region.offset(), stored.byteSize());
+    }
+}

@@ -1,0 +1,177 @@
+package dev.spikeconv.converter.onnx;
+
+import dev.spikeconv.converter.model.RotaryFrequencies;
+import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
+import dev.spikeconv.formats.model.AttentionKind;
+import dev.spikeconv.formats.model.LayerAttention;
+import dev.spikeconv.formats.model.ModelConfig;
+import dev.spikeconv.formats.onnx.proto.TensorProto;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Softmax and sliding-window attention layers (DESIGN §4) as graph nodes: rotary positions, the cache (trimmed to the
+ * sinks and the last {@code window - 1} positions for a window, so decode memory stays constant) and the masks.
+ */
+final class SoftmaxAttentionNodes {
+    private static final float MASKED = -Float.MAX_VALUE;
+    private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
+
+    private final LayerContext context;
+    private final OnnxGraphBuilder graph;
+    private final ModelConfig config;
+    private final GraphOptions options;
+    private final String batch;
+    private final String sequence;
+    private final String pastLength;
+    private final String positions;
+    /** Additive attention masks by attention kind, window and sinks. */
+    private final Map<String, String> masks = new HashMap<>();
+    private String cos;
+    private String sin;
+
+    SoftmaxAttentionNodes(LayerContext context, GraphOptions options) {
+        this.context = context;
+        this.graph = context.graph();
+        this.config = context.config();
+        this.options = options;
+        this.batch = context.batch();
+        this.sequence = context.sequence();
+        this.pastLength = context.pastLength();
+        this.positions = context.positions();
+        buildRotaryTables();
+    }
+
+    /** Softmax attention over the cache and the new tokens, optionally windowed; returns {@code [tokens, heads * d]}. */
+    String attention(int layer, String normed) throws IOException {
+        LayerAttention attention = config.layer(layer);
+        int heads = config.headCount();
+        int d = config.headDimension();
+        LayerContext.QueryKeyValue projected = context.queryKeyValue(normed, layer);
+        String query = rotate(projected.query());
+        String key = rotate(projected.key());
+        String value = projected.value();
+        // ONNX Runtime's kernel takes head dimensions that are multiples of 8; others keep the standard operators.
+        if (attention.kind() == AttentionKind.SOFTMAX && options.fusedSoftmaxAttention() && d % 8 == 0) {
+            return fused(layer, query, key, value);
+        }
+        // Layers of the same attention kind and window see the same key positions (their caches are trimmed alike): one mask serves them all.
+        String mask = masks.computeIfAbsent(attention.kind() + "/" + attention.window() + "/" + attention.sinks(), unused -> mask(attention, keyPositions(layer)));
+        // ONNX's Attention (opset 23) appends the new keys and values to the cache, shares key/value heads without
+        // copies, scales by 1/sqrt(d), adds the mask and applies the softmax in one kernel: no separate pass over the
+        // [heads, tokens, keys] scores for each step.
+        String[] outputs = graph.nodes("Attention", 3, new String[] {query, key, value, mask, DecoderGraphWriter.pastKey(layer), DecoderGraphWriter.pastValue(layer)});
+        switch (attention.kind()) {
+            case SOFTMAX -> {
+                graph.addNode("Identity", new String[] {outputs[1]}, new String[] {DecoderGraphWriter.presentKey(layer)});
+                graph.addNode("Identity", new String[] {outputs[2]}, new String[] {DecoderGraphWriter.presentValue(layer)});
+            }
+            case SLIDING_WINDOW -> {
+                keepWindow(attention, outputs[1], DecoderGraphWriter.presentKey(layer));
+                keepWindow(attention, outputs[2], DecoderGraphWriter.presentValue(layer));
+            }
+            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no cache");
+        }
+        String context = graph.node("Transpose", new String[] {outputs[0]}, Attribute.integers("perm", 0, 2, 1, 3));
+        return graph.node("Reshape", context, graph.int64(-1, (long) heads * d));
+    }
+
+    /**
+     * Causal softmax attention as ONNX Runtime's GroupQueryAttention: one kernel for the scores, the mask, the softmax
+     * and the weighted values, key/value heads shared without copies, the cache appended inside. It takes heads
+     * flattened per token ({@code [batch, sequence, heads * d]}) and caches as {@code [batch, kv heads, length, d]}.
+     */
+    private String fused(int layer, String query, String key, String value) {
+        int heads = config.headCount();
+        int kvHeads = config.keyValueHeadCount();
+        int d = config.headDimension();
+        String totalLength = graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0)));
+        String total = graph.node("Cast", new String[] {totalLength}, Attribute.integer("to", TensorProto.DataType.INT32_VALUE));
+        // The last position each sequence attends to; every sequence of a batch has the same length here.
+        String lastPositions = graph.node("Cast", new String[] {graph.node("Expand", graph.node("Sub", totalLength, graph.int64(true, 1)), batch)},
+                Attribute.integer("to", TensorProto.DataType.INT32_VALUE));
+        String[] outputs = graph.nodesInDomain(OnnxGraphBuilder.MICROSOFT_DOMAIN, "GroupQueryAttention", 3,
+                new String[] {tokensByHeads(query, heads * d), tokensByHeads(key, kvHeads * d), tokensByHeads(value, kvHeads * d),
+                        DecoderGraphWriter.pastKey(layer), DecoderGraphWriter.pastValue(layer), lastPositions, total},
+                Attribute.integer("num_heads", heads), Attribute.integer("kv_num_heads", kvHeads));
+        graph.addNode("Identity", new String[] {outputs[1]}, new String[] {DecoderGraphWriter.presentKey(layer)});
+        graph.addNode("Identity", new String[] {outputs[2]}, new String[] {DecoderGraphWriter.presentValue(layer)});
+        return graph.node("Reshape", outputs[0], graph.int64(-1, (long) heads * d));
+    }
+
+    /** {@code [batch, heads, sequence, d]} as {@code [batch, sequence, heads * d]}. */
+    private String tokensByHeads(String x, long width) {
+        String transposed = graph.node("Transpose", new String[] {x}, Attribute.integers("perm", 0, 2, 1, 3));
+        return graph.node("Reshape", transposed, graph.node("Concat", new String[] {batch, sequence, graph.int64(width)}, Attribute.integer("axis", 0)));
+    }
+
+    /** Positions of the keys a layer's queries see: its cache followed by the new tokens. */
+    private String keyPositions(int layer) {
+        LayerAttention attention = config.layer(layer);
+        return switch (attention.kind()) {
+            case SOFTMAX -> graph.node("Range", new String[] {graph.int64(true, 0), graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0))), graph.int64(true, 1)});
+            case SLIDING_WINDOW -> windowKeyPositions(attention, graph.node("Squeeze",
+                    graph.node("Slice", new String[] {graph.node("Shape", DecoderGraphWriter.pastKey(layer)), graph.int64(2), graph.int64(3)}), graph.int64(0)));
+            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no key positions");
+        };
+    }
+
+    /**
+     * Positions of the cached keys followed by the new ones. The cache holds the first
+     * {@code min(sinks, cached)} positions, then the most recent ones up to {@code past_sequence_length}.
+     */
+    private String windowKeyPositions(LayerAttention attention, String cachedLength) {
+        String sinkCount = graph.node("Min", graph.int64(true, attention.sinks()), cachedLength);
+        String sinks = graph.node("Range", new String[] {graph.int64(true, 0), sinkCount, graph.int64(true, 1)});
+        String recentStart = graph.node("Sub", pastLength, graph.node("Sub", cachedLength, sinkCount));
+        String recent = graph.node("Range", new String[] {recentStart, pastLength, graph.int64(true, 1)});
+        return graph.node("Concat", new String[] {sinks, recent, positions}, Attribute.integer("axis", 0));
+    }
+
+    /** The next cache: the first {@code sinks} entries and the last {@code window - 1}, in position order. */
+    private void keepWindow(LayerAttention attention, String all, String present) {
+        String total = graph.node("Slice", new String[] {graph.node("Shape", all), graph.int64(2), graph.int64(3)});
+        String sinkEnd = graph.node("Min", graph.int64(attention.sinks()), total);
+        String recentStart = graph.node("Max", sinkEnd, graph.node("Sub", total, graph.int64(attention.window() - 1L)));
+        String axis = graph.int64(2);
+        String sinks = graph.node("Slice", new String[] {all, graph.int64(0), sinkEnd, axis});
+        String recent = graph.node("Slice", new String[] {all, recentStart, total, axis});
+        graph.addNode("Concat", new String[] {sinks, recent}, new String[] {present}, Attribute.integer("axis", 2));
+    }
+
+    /** Additive mask {@code [sequence, keys]}: 0 where a query sees a key (causal, windowed, sinks), the lowest float elsewhere. */
+    private String mask(LayerAttention attention, String keyPositions) {
+        String keysRow = graph.node("Unsqueeze", keyPositions, graph.int64(0));
+        String queriesColumn = graph.node("Unsqueeze", positions, graph.int64(1));
+        String allowed = graph.node("LessOrEqual", keysRow, queriesColumn);
+        switch (attention.kind()) {
+            case SOFTMAX -> { }
+            case SLIDING_WINDOW -> {
+                String inWindow = graph.node("Greater", keysRow, graph.node("Sub", queriesColumn, graph.int64(true, attention.window())));
+                String sink = graph.node("Less", keysRow, graph.int64(true, attention.sinks()));
+                allowed = graph.node("And", allowed, graph.node("Or", inWindow, sink));
+            }
+            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no mask");
+        }
+        return graph.node("Where", new String[] {allowed, graph.scalar(0f), graph.scalar(MASKED)});
+    }
+
+    /** cos and sin of {@code position * inverseFrequency}, {@code [1, 1, sequence, head_dim]}, rotate-half layout. */
+    private void buildRotaryTables() {
+        float[] inverse = RotaryFrequencies.inverseFrequencies(config);
+        String frequencies = graph.float32(inverse, 1, inverse.length);
+        String angles = graph.node("Mul", graph.node("Unsqueeze", graph.node("Cast", new String[] {positions}, Attribute.integer("to", FLOAT)), graph.int64(1)), frequencies);
+        String full = graph.node("Concat", new String[] {angles, angles}, Attribute.integer("axis", 1));
+        String axes = graph.int64(0, 1);
+        cos = graph.node("Unsqueeze", graph.node("Cos", full), axes);
+        sin = graph.node("Unsqueeze", graph.node("Sin", full), axes);
+    }
+
+    /** Rotate-half RoPE: {@code x * cos + [-x2, x1] * sin}. */
+    private String rotate(String x) {
+        String[] halves = graph.nodes("Split", 2, new String[] {x}, Attribute.integer("axis", -1), Attribute.integer("num_outputs", 2));
+        String rotated = graph.node("Concat", new String[] {graph.node("Neg", halves[1]), halves[0]}, Attribute.integer("axis", -1));
+        return graph.node("Add", graph.node("Mul", x, cos), graph.node("Mul", rotated, sin));
+    }
+}
