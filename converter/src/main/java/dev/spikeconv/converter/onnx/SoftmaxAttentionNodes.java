@@ -28,8 +28,9 @@ final class SoftmaxAttentionNodes {
     private final String positions;
     /** Additive attention masks by attention kind, window and sinks. */
     private final Map<String, String> masks = new HashMap<>();
-    private String cos;
-    private String sin;
+    /** cos and sin of the rotary angles, {@code [1, 1, sequence, head_dim]}. */
+    private final String cos;
+    private final String sin;
 
     SoftmaxAttentionNodes(LayerContext context, GraphOptions options) {
         this.context = context;
@@ -40,7 +41,10 @@ final class SoftmaxAttentionNodes {
         this.sequence = context.sequence();
         this.pastLength = context.pastLength();
         this.positions = context.positions();
-        buildRotaryTables();
+        String angles = rotaryAngles();
+        String axes = graph.int64(0, 1);
+        this.cos = graph.node("Unsqueeze", graph.node("Cos", angles), axes);
+        this.sin = graph.node("Unsqueeze", graph.node("Sin", angles), axes);
     }
 
     /** Softmax attention over the cache and the new tokens, optionally windowed; returns {@code [tokens, heads * d]}. */
@@ -157,15 +161,12 @@ final class SoftmaxAttentionNodes {
         return graph.node("Where", new String[] {allowed, graph.scalar(0f), graph.scalar(MASKED)});
     }
 
-    /** cos and sin of {@code position * inverseFrequency}, {@code [1, 1, sequence, head_dim]}, rotate-half layout. */
-    private void buildRotaryTables() {
+    /** {@code position * inverseFrequency}, {@code [sequence, head_dim]}, in the rotate-half layout (the frequencies twice). */
+    private String rotaryAngles() {
         float[] inverse = RotaryFrequencies.inverseFrequencies(config);
         String frequencies = graph.float32(inverse, 1, inverse.length);
         String angles = graph.node("Mul", graph.node("Unsqueeze", graph.node("Cast", new String[] {positions}, Attribute.integer("to", FLOAT)), graph.int64(1)), frequencies);
-        String full = graph.node("Concat", new String[] {angles, angles}, Attribute.integer("axis", 1));
-        String axes = graph.int64(0, 1);
-        cos = graph.node("Unsqueeze", graph.node("Cos", full), axes);
-        sin = graph.node("Unsqueeze", graph.node("Sin", full), axes);
+        return graph.node("Concat", new String[] {angles, angles}, Attribute.integer("axis", 1));
     }
 
     /** Rotate-half RoPE: {@code x * cos + [-x2, x1] * sin}. */
