@@ -1,5 +1,6 @@
 package dev.spikeconv.bench;
 
+import dev.spikeconv.formats.tensor.Bfloat16Decoding;
 import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.tensor.StoredTensor;
@@ -65,6 +66,13 @@ public class TensorReadBenchmark {
     @Benchmark
     public float[] readBfloat16() {
         bfloat16.readFloats(0, destination, 0, ELEMENTS);
+        return destination;
+    }
+
+    /** The same through the scalar definition of the bf16 decoding, for comparison with the vector loop above. */
+    @Benchmark
+    public float[] readBfloat16Scalar() {
+        Bfloat16Decoding.decodeScalar(bfloat16.data(), 0, destination, 0, ELEMENTS);
         return destination;
     }
 

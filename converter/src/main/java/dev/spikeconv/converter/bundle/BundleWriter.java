@@ -133,7 +133,7 @@ public final class BundleWriter {
             Path path = directory.resolve(file);
             long[] written = {0};
             try (WriteBackFlusher flusher = new WriteBackFlusher(path)) {
-                SafetensorsWriter.write(path, shard.stream().map(BundleTensor::entry).toList(), Map.of("format", "pt"), (entry, channel) -> {
+                SafetensorsWriter.writeUncached(path, shard.stream().map(BundleTensor::entry).toList(), Map.of("format", "pt"), (entry, channel) -> {
                     BundleTensor tensor = byName.get(entry.name());
                     tensor.content().write(entry, channel);
                     written[0] += tensor.byteSize();

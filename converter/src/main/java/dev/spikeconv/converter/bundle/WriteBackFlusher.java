@@ -16,7 +16,8 @@ import java.util.concurrent.Future;
  * Flushes a file to disk from a background thread while it is being written, every {@link #INTERVAL_BYTES}, so
  * the disk writes overlap the conversion instead of all waiting for the fsync before the rename (Linux starts
  * write-back on its own only past a tenth of memory). The durability guarantee stays with that final fsync.
- * The file is opened at the first flush, so it may be created after this object.
+ * The file is opened at the first flush, so it may be created after this object. Where the safetensors go around the
+ * page cache ({@code DirectWriteChannel}) little is left to flush; this serves file systems without O_DIRECT.
  */
 final class WriteBackFlusher implements Closeable {
     static final long INTERVAL_BYTES = 256L << 20;

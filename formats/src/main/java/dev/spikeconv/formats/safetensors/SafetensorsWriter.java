@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.spikeconv.formats.io.DirectWriteChannel;
 import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.Shape;
 import java.io.IOException;
@@ -46,18 +47,33 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
     public static void write(Path path, List<TensorEntry> entries, Map<String, String> metadata, TensorContent content) throws IOException {
-        byte[] header = header(entries, metadata);
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
-            writeFully(channel, prefix);
-            writeFully(channel, ByteBuffer.wrap(header));
-            for (TensorEntry entry : entries) {
-                long before = channel.position();
-                content.write(entry, channel);
-                long written = channel.position() - before;
-                if (written != entry.byteSize()) {
-                    throw new IllegalStateException(entry.name() + ": wrote " + written + " bytes, header says " + entry.byteSize());
-                }
+            write(channel, entries, metadata, content);
+        }
+    }
+
+    /**
+     * The same file written around the page cache where the file system allows ({@link DirectWriteChannel}): for
+     * gigabytes of output that are not read back right away.
+     */
+    public static void writeUncached(Path path, List<TensorEntry> entries, Map<String, String> metadata, TensorContent content) throws IOException {
+        try (WritableByteChannel channel = DirectWriteChannel.open(path)) {
+            write(channel, entries, metadata, content);
+        }
+    }
+
+    private static void write(WritableByteChannel file, List<TensorEntry> entries, Map<String, String> metadata, TensorContent content) throws IOException {
+        byte[] header = header(entries, metadata);
+        CountingChannel channel = new CountingChannel(file);
+        ByteBuffer prefix = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
+        writeFully(channel, prefix);
+        writeFully(channel, ByteBuffer.wrap(header));
+        for (TensorEntry entry : entries) {
+            long before = channel.count;
+            content.write(entry, channel);
+            long written = channel.count - before;
+            if (written != entry.byteSize()) {
+                throw new IllegalStateException(entry.name() + ": wrote " + written + " bytes, header says " + entry.byteSize());
             }
         }
     }
@@ -99,6 +115,33 @@ public final class SafetensorsWriter {
     public static void writeFully(WritableByteChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
+        }
+    }
+
+    /** Counts what the tensor contents write, so a short or long tensor is caught before the file is used. */
+    private static final class CountingChannel implements WritableByteChannel {
+        private final WritableByteChannel target;
+        private long count;
+
+        CountingChannel(WritableByteChannel target) {
+            this.target = target;
+        }
+
+        @Override
+        public int write(ByteBuffer source) throws IOException {
+            int written = target.write(source);
+            count += written;
+            return written;
+        }
+
+        @Override
+        public boolean isOpen() {
+            return target.isOpen();
+        }
+
+        /** The file is closed by whoever opened it. */
+        @Override
+        public void close() {
         }
     }
 }

@@ -112,11 +112,7 @@ public final class StoredTensor implements TensorView {
                     destination[destinationOffset + i] = FloatEncodings.halfToFloat(data.get(SHORT, offset + 2L * i));
                 }
             }
-            case BF16 -> {
-                for (int i = 0; i < length; i++) {
-                    destination[destinationOffset + i] = FloatEncodings.bfloat16ToFloat(data.get(SHORT, offset + 2L * i));
-                }
-            }
+            case BF16 -> Bfloat16Decoding.decode(data, offset, destination, destinationOffset, length);
             case F8_E4M3 -> {
                 for (int i = 0; i < length; i++) {
                     destination[destinationOffset + i] = FloatEncodings.e4m3ToFloat(data.get(ValueLayout.JAVA_BYTE, offset + i));
