@@ -246,16 +246,16 @@ public final class Calibrator {
             try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(base.resolve(DecoderGraphWriter.MODEL_FILE), config, options.runtime(), traced)) {
                 Future<?> pending = null;
                 for (int index = statistics.sequences(); index < sequences.size(); index++) {
-                    OnnxRuntimeEngine.Trace trace;
+                    Map<String, float[][]> trace;
                     try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
-                        trace = session.forwardTraced(sequences.get(index), traced);
+                        trace = session.trace(sequences.get(index), traced);
                     }
                     if (pending != null) {
                         finish(pending, statistics, sequences.size(), steps);
                     }
                     // Groups fill disjoint histograms, each on one thread: the result does not depend on the split.
                     pending = histograms.submit(() -> groups.parallelStream()
-                            .forEach(group -> statistics.addShared(group, trace.values().get(DecoderGraphWriter.projectionInput(group.getFirst())))));
+                            .forEach(group -> statistics.addShared(group, trace.get(DecoderGraphWriter.projectionInput(group.getFirst())))));
                 }
                 if (pending != null) {
                     finish(pending, statistics, sequences.size(), steps);
@@ -404,8 +404,8 @@ public final class Calibrator {
                 try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(staging.resolve(DecoderGraphWriter.MODEL_FILE), config, options.runtime(), traced)) {
                     for (int index = 0; index < sequences.size(); index++) {
                         try (OnnxRuntimeEngine.RuntimeSession session = engine.newSession()) {
-                            OnnxRuntimeEngine.Trace trace = session.forwardTraced(sequences.get(index), traced);
-                            sites.forEach((site, statistics) -> statistics.add(trace.values().get(DecoderGraphWriter.projectionInput(site))));
+                            Map<String, float[][]> trace = session.trace(sequences.get(index), traced);
+                            sites.forEach((site, statistics) -> statistics.add(trace.get(DecoderGraphWriter.projectionInput(site))));
                         }
                         progress.step("measuring", index + 1, sequences.size());
                     }

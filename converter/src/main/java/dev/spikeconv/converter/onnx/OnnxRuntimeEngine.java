@@ -30,8 +30,10 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -197,15 +199,24 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
 
         @Override
         public float[][] forward(int[] tokens) {
-            return run(tokens, List.of()).logits();
+            return run(tokens, List.of(), true).logits();
         }
 
-        /** Runs {@code tokens} and copies out the traced values named (they must have been traced at open). */
+        /** Runs {@code tokens} and copies out the logits and the traced values named (they must have been traced at open). */
         public Trace forwardTraced(int[] tokens, List<String> values) {
-            return run(tokens, values);
+            return run(tokens, values, true);
         }
 
-        private Trace run(int[] tokens, List<String> traced) {
+        /**
+         * Runs {@code tokens} for the traced values named alone: ONNX Runtime is asked for them and the caches only, so the
+         * output head is neither computed nor copied out.
+         */
+        public Map<String, float[][]> trace(int[] tokens, List<String> values) {
+            return run(tokens, values, false).values();
+        }
+
+        /** Logits are {@code null} unless asked for. */
+        private Trace run(int[] tokens, List<String> traced, boolean withLogits) {
             try (OnnxTensor ids = OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(Arrays.stream(tokens).asLongStream().toArray()), new long[] {1, tokens.length});
                     OnnxTensor past = OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(new long[] {position}), new long[] {1})) {
                 Map<String, OnnxTensor> inputs = new HashMap<>();
@@ -214,8 +225,13 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
                 for (String[] cache : caches) {
                     inputs.put(cache[0], previous == null ? initialCaches.get(cache[0]) : output(previous, cache[1]));
                 }
-                OrtSession.Result result = session.run(inputs);
-                float[][] logits = logits(result, tokens.length);
+                Set<String> requested = new LinkedHashSet<>(traced);
+                caches.forEach(cache -> requested.add(cache[1]));
+                if (withLogits) {
+                    requested.add(DecoderGraphWriter.LOGITS);
+                }
+                OrtSession.Result result = session.run(inputs, requested);
+                float[][] logits = withLogits ? logits(result, tokens.length) : null;
                 Map<String, float[][]> values = new LinkedHashMap<>();
                 for (String name : traced) {
                     values.put(name, rows(output(result, name), tokens.length));

@@ -35,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -193,6 +194,30 @@ class BundleEngineAgreementTest {
                         assertThat(values.get(DecoderGraphWriter.projectionInput(site))).as(site).isDeepEqualTo(first);
                     }
                 }
+            }
+        }
+    }
+
+    /** Tracing without the logits (what calibration asks for) gives the values a full traced run gives, call after call. */
+    @Test
+    void tracingWithoutLogitsGivesTheSameValues() throws IOException {
+        TinyModel model = TinyModels.qwen2();
+        Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("alternate", 12, 1, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
+        try (ModelDescription description = CheckpointLoader.open(bundle)) {
+            List<String> traced = SpikeSites.spikingSites(description.config()).stream().map(DecoderGraphWriter::projectionInput).toList();
+            int[] first = Arrays.copyOfRange(TOKENS, 0, 70);
+            int[] second = Arrays.copyOfRange(TOKENS, 70, TOKENS.length);
+            try (OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(bundle.resolve(DecoderGraphWriter.MODEL_FILE), description.config(), OnnxRuntimeOptions.DEFAULT,
+                    traced); OnnxRuntimeEngine.RuntimeSession full = engine.newSession(); OnnxRuntimeEngine.RuntimeSession lean = engine.newSession()) {
+                for (int[] tokens : List.of(first, second)) {
+                    Map<String, float[][]> expected = full.forwardTraced(tokens, traced).values();
+                    Map<String, float[][]> values = lean.trace(tokens, traced);
+                    assertThat(values.keySet()).containsExactlyElementsOf(traced);
+                    for (String name : traced) {
+                        assertThat(values.get(name)).as(name).isDeepEqualTo(expected.get(name));
+                    }
+                }
+                assertThat(lean.position()).isEqualTo(TOKENS.length);
             }
         }
     }
