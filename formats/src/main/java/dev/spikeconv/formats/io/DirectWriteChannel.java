@@ -19,8 +19,8 @@ import java.util.concurrent.Future;
 /**
  * A new file written sequentially around the page cache (O_DIRECT): bytes gather in an aligned buffer that a background
  * thread writes to the device in whole blocks while the caller fills the next one; only the last partial block goes
- * through the page cache. Copying gigabytes of output into the page cache costs the writer as much CPU as quantizing
- * them, and pushes out the checkpoint being read. {@link #open} falls back to an ordinary channel where the file system
+ * through the page cache. Copying gigabytes of output into the page cache can cost the writer as much CPU as producing
+ * them, and pushes out the input being read. {@link #open} falls back to an ordinary channel where the file system
  * refuses O_DIRECT.
  */
 public final class DirectWriteChannel implements WritableByteChannel {
@@ -38,9 +38,12 @@ public final class DirectWriteChannel implements WritableByteChannel {
     private Future<?> writing;
     /** Bytes handed to the writer so far, a multiple of the alignment until {@link #close}. */
     private long handedOff;
+    /** Read and written by the writer thread only. */
+    private boolean directWorks = true;
     private boolean open = true;
 
-    private DirectWriteChannel(FileChannel buffered, FileChannel direct, int alignment) {
+    /** {@code direct} writes the whole blocks of the file {@code buffered} created, aligned to {@code alignment}. */
+    DirectWriteChannel(FileChannel buffered, FileChannel direct, int alignment) {
         this.buffered = buffered;
         this.direct = direct;
         this.alignment = alignment;
@@ -124,9 +127,17 @@ public final class DirectWriteChannel implements WritableByteChannel {
         writing = writer.submit(() -> {
             long position = at;
             try {
-                position += direct.write(blocks, position);
-                // A short direct write (a file size limit, a full disk) leaves an unaligned position: the page-cache
-                // path writes what still fits, or fails with the reason.
+                if (directWorks) {
+                    try {
+                        position += direct.write(blocks, position);
+                    }
+                    catch (IOException e) {
+                        // Some file systems open with O_DIRECT and then refuse the writes: go on through the page cache.
+                        directWorks = false;
+                    }
+                }
+                // What is left after a short or refused direct write (a file size limit, a full disk) goes through the
+                // page cache, which writes what still fits or fails with the reason.
                 while (blocks.hasRemaining()) {
                     position += buffered.write(blocks, position);
                 }

@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,6 +47,21 @@ class DirectWriteChannelTest {
             }
             assertThat(Files.readAllBytes(file)).as("size %d", size).isEqualTo(expected);
         }
+    }
+
+    /** A file system that opens with O_DIRECT but refuses the writes (here: a closed channel) gets the file through the page cache. */
+    @Test
+    void refusedDirectWritesFallBackToThePageCache() throws IOException {
+        byte[] expected = new byte[2 * BUFFER + 777];
+        new SplittableRandom(5).nextBytes(expected);
+        Path file = directory.resolve("refused");
+        FileChannel buffered = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileChannel refusing = FileChannel.open(file, StandardOpenOption.WRITE);
+        refusing.close();
+        try (WritableByteChannel channel = new DirectWriteChannel(buffered, refusing, 4096)) {
+            channel.write(ByteBuffer.wrap(expected));
+        }
+        assertThat(Files.readAllBytes(file)).isEqualTo(expected);
     }
 
     @Test
