@@ -41,9 +41,10 @@ public final class BenchReportText {
         }
         if (!report.context().isEmpty()) {
             out.println();
-            String denseAttention = report.contextModel().headDimension() % 8 == 0 ? "ONNX Runtime's fused GroupQueryAttention"
-                    : "standard attention operators (the fused kernel needs a head dim that is a multiple of 8)";
-            out.printf(Locale.ROOT, "context: hidden %d, %d layers, head dim %d, vocabulary %d; prefill in calls of %d tokens; dense runs %s%n",
+            String denseAttention = report.contextModel().headDimension() % 8 == 0
+                    ? "prefills with ONNX Runtime's fused GroupQueryAttention and decodes with ONNX's Attention"
+                    : "runs ONNX's Attention (the fused kernel needs a head dim that is a multiple of 8)";
+            out.printf(Locale.ROOT, "context: hidden %d, %d layers, head dim %d, vocabulary %d; prefill in calls of %d tokens; dense %s%n",
                     report.contextModel().hiddenSize(), report.contextModel().layers(), report.contextModel().headDimension(),
                     report.contextModel().vocabularySize(), report.prefillChunk(), denseAttention);
             out.printf(Locale.ROOT, "  %-13s %8s %11s %10s %14s %12s%n", "model", "context", "prefill s", "tokens/s", "decode ms/tok", "cache");

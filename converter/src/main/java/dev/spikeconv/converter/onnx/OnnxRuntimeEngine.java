@@ -278,6 +278,24 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             return position;
         }
 
+        /**
+         * This sequence continued in {@code engine}, a graph of the same model with the same caches (e.g. another attention
+         * kernel): the caches move over without copies and this session is left empty. The dense baseline of the bench
+         * prefills with one kernel and decodes with another.
+         */
+        public RuntimeSession continueIn(OnnxRuntimeEngine engine) {
+            if (!engine.config().layers().equals(config.layers()) || engine.config().keyValueHeadCount() != config.keyValueHeadCount()
+                    || engine.config().headDimension() != config.headDimension()) {
+                throw new IllegalArgumentException("the caches of this model do not fit the other engine's graph");
+            }
+            RuntimeSession next = engine.newSession();
+            next.previous = previous;
+            next.position = position;
+            previous = null;
+            position = 0;
+            return next;
+        }
+
         /** Bytes of the caches this sequence carries into its next run: KV caches grow with it, GLA states and SWA windows do not. */
         public long cacheBytes() {
             long bytes = 0;

@@ -1,6 +1,7 @@
 package dev.spikeconv.converter.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -47,6 +48,40 @@ class FusedSoftmaxAttentionTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /** The bench's dense baseline prefills with the fused kernel and decodes with the standard graph: the cache carries over. */
+    @Test
+    void aSequencePrefilledByTheFusedGraphContinuesInTheStandardOne() throws IOException {
+        Path source = CheckpointWriters.writeSafetensors(llama(8), directory.resolve("llama"), DType.F32, 1);
+        try (ModelDescription description = CheckpointLoader.open(source)) {
+            float[][] standard = logits(description, GraphOptions.STANDARD, TOKENS.length);
+            int prefilled = 60;
+            try (OnnxRuntimeEngine fused = OnnxRuntimeEngine.export(description, OnnxRuntimeOptions.DEFAULT, GraphOptions.STANDARD.withFusedSoftmaxAttention(), List.of());
+                    OnnxRuntimeEngine plain = OnnxRuntimeEngine.export(description, OnnxRuntimeOptions.DEFAULT);
+                    OnnxRuntimeEngine.RuntimeSession prefill = fused.newSession()) {
+                prefill.forward(Arrays.copyOf(TOKENS, prefilled));
+                try (OnnxRuntimeEngine.RuntimeSession decode = prefill.continueIn(plain)) {
+                    assertThat(decode.position()).isEqualTo(prefilled);
+                    assertThat(prefill.position()).isZero();
+                    for (int token = prefilled; token < TOKENS.length; token++) {
+                        float[] logits = decode.forward(new int[] {TOKENS[token]})[0];
+                        for (int entry = 0; entry < logits.length; entry++) {
+                            assertThat(logits[entry]).as("token %d", token).isCloseTo(standard[token][entry], org.assertj.core.data.Offset.offset(1e-4f));
+                        }
+                    }
+                }
+            }
+            Path other = CheckpointWriters.writeSafetensors(TinyModels.llama(), directory.resolve("d4"), DType.F32, 1);
+            try (ModelDescription otherModel = CheckpointLoader.open(other);
+                    OnnxRuntimeEngine fused = OnnxRuntimeEngine.export(description, OnnxRuntimeOptions.DEFAULT, GraphOptions.STANDARD.withFusedSoftmaxAttention(), List.of());
+                    OnnxRuntimeEngine otherEngine = OnnxRuntimeEngine.export(otherModel, OnnxRuntimeOptions.DEFAULT);
+                    OnnxRuntimeEngine.RuntimeSession session = fused.newSession()) {
+                session.forward(Arrays.copyOf(TOKENS, 5));
+                assertThatThrownBy(() -> session.continueIn(otherEngine)).isInstanceOf(IllegalArgumentException.class);
+                assertThat(session.position()).as("the session is left as it was").isEqualTo(5);
             }
         }
     }
