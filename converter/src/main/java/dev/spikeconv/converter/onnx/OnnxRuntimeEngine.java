@@ -209,7 +209,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
 
         /**
          * Runs {@code tokens} for the traced values named alone: ONNX Runtime is asked for them and the caches only, so the
-         * output head is neither computed nor copied out.
+         * logits ({@code tokens × vocabulary} floats) are not fetched or copied.
          */
         public Map<String, float[][]> trace(int[] tokens, List<String> values) {
             return run(tokens, values, false).values();
