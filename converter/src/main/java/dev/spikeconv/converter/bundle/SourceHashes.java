@@ -1,15 +1,14 @@
 package dev.spikeconv.converter.bundle;
 
+import dev.spikeconv.formats.io.BackgroundWork;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
 /**
@@ -33,20 +32,7 @@ final class SourceHashes implements AutoCloseable {
     /** File name (relative to the source folder) to hex SHA-256, waiting for the hashing to finish. */
     Map<String, String> result() throws IOException {
         try {
-            return task.get();
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while hashing the source files", e);
-        }
-        catch (ExecutionException e) {
-            switch (e.getCause()) {
-                case IOException io -> throw io;
-                case UncheckedIOException io -> throw io.getCause();
-                case RuntimeException runtime -> throw runtime;
-                case Error error -> throw error;
-                default -> throw new IllegalStateException(e.getCause());
-            }
+            return BackgroundWork.await(task, "hashing the source files");
         }
         catch (CancellationException e) {
             throw new IllegalStateException("source hashing was cancelled", e);

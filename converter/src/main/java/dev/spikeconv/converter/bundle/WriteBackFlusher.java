@@ -1,13 +1,12 @@
 package dev.spikeconv.converter.bundle;
 
+import dev.spikeconv.formats.io.BackgroundWork;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -70,15 +69,8 @@ final class WriteBackFlusher implements Closeable {
     public void close() throws IOException {
         try {
             if (pending != null) {
-                pending.get();
+                BackgroundWork.await(pending, "flushing " + file);
             }
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while flushing " + file);
-        }
-        catch (ExecutionException e) {
-            throw e.getCause() instanceof UncheckedIOException unchecked ? unchecked.getCause() : new IOException(e.getCause());
         }
         finally {
             thread.shutdownNow();

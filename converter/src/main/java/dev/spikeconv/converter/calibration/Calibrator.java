@@ -20,6 +20,7 @@ import dev.spikeconv.converter.transfer.AttentionTransfer;
 import dev.spikeconv.converter.transfer.LayerTransfer;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
+import dev.spikeconv.formats.io.BackgroundWork;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.Architecture;
@@ -32,7 +33,6 @@ import dev.spikeconv.formats.tokenizer.Tokenizer;
 import dev.spikeconv.formats.tokenizer.TokenizerLoader;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -48,7 +48,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -276,20 +275,7 @@ public final class Calibrator {
 
     /** Waits for one sequence's histograms, counts the sequence, reports progress and checkpoints at the chosen steps. */
     private void finish(Future<?> histograms, CalibrationStatistics statistics, int sequenceCount, int steps) throws IOException {
-        try {
-            histograms.get();
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while gathering statistics");
-        }
-        catch (ExecutionException e) {
-            switch (e.getCause()) {
-                case RuntimeException runtime -> throw runtime;
-                case Error error -> throw error;
-                default -> throw new IllegalStateException(e.getCause());
-            }
-        }
+        BackgroundWork.await(histograms, "gathering statistics");
         statistics.sequenceDone();
         boolean stepDone = statistics.sequences() % options.batch() == 0 || statistics.sequences() == sequenceCount;
         if (stepDone) {

@@ -1,7 +1,6 @@
 package dev.spikeconv.formats.io;
 
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
@@ -11,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -153,19 +151,7 @@ public final class DirectWriteChannel implements WritableByteChannel {
             return;
         }
         try {
-            writing.get();
-        }
-        catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while writing");
-        }
-        catch (ExecutionException e) {
-            switch (e.getCause()) {
-                case UncheckedIOException io -> throw io.getCause();
-                case RuntimeException runtime -> throw runtime;
-                case Error error -> throw error;
-                default -> throw new IOException(e.getCause());
-            }
+            BackgroundWork.await(writing, "writing");
         }
         finally {
             writing = null;
