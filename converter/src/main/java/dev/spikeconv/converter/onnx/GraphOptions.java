@@ -7,7 +7,8 @@ package dev.spikeconv.converter.onnx;
  *     hybrid against: a model that ignored its linear branch would do as well)
  * @param floatWeightLimitBytes int8 weights are folded into float32 constants when ONNX Runtime loads the graph (one
  *     float GEMM per projection) while they need at most this many bytes as floats; beyond it they stay int8 in
- *     memory (MatMulInteger for spiking projections, DequantizeLinear on every run otherwise), slower but 4× smaller
+ *     memory (MatMulInteger per input group for spiking projections, DequantizeLinear on every run otherwise), slower
+ *     but 4× smaller. Spiking projections with one scale per row are integer products whatever the limit (faster)
  * @param fusedSoftmaxAttention full softmax layers run as ONNX Runtime's own {@code com.microsoft}
  *     GroupQueryAttention instead of the standard Attention operator: the fastest dense prefill ONNX Runtime offers on
  *     CPU, but the graph then runs in ONNX Runtime only (the bench's dense baseline uses it; bundles keep standard

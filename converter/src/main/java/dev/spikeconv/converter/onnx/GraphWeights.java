@@ -20,6 +20,8 @@ import java.util.Map;
 final class GraphWeights {
     private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
     private static final long COPY_CHUNK = 1 << 24;
+    /** Zero point of the unsigned operands of integer products: {@code 128 + v} stores a signed byte {@code v}. */
+    static final int ZERO_POINT = 128;
 
     private final ModelDescription model;
     private final OnnxGraphBuilder graph;
@@ -112,23 +114,32 @@ final class GraphWeights {
     }
 
     /**
-     * The codes regrouped as {@code [groups, out, group]}, the last group zero-padded, for a batched MatMulInteger:
-     * graph operations on the stored int8 initializer, which ONNX Runtime folds into an int8 constant at load, so the
-     * file holds the codes once and the conversion writes no second, regrouped copy.
+     * Columns {@code [from, to)} of the int8 codes {@code [out, in]} as the right operand of MatMulInteger: transposed to
+     * {@code [to - from, out]} and shifted by {@link #ZERO_POINT} into uint8 (flipping the sign bit adds 128 to a two's
+     * complement byte), to be read with that zero point. Graph operations on the stored int8 initializer, which ONNX
+     * Runtime folds into a constant at load: the file holds the codes once, the session one uint8 copy.
      */
-    String groupedCodes(String name, ScaledInt8Tensor weight, int groups, int group) throws IOException {
-        int outputs = (int) weight.shape().dimension(0);
-        int inputs = (int) weight.shape().dimension(1);
-        int padding = groups * group - inputs;
+    String unsignedCodeColumns(String name, ScaledInt8Tensor weight, int from, int to) throws IOException {
+        String key = name + "#unsigned" + from + ":" + to;
+        String existing = initializers.get(key);
+        if (existing != null) {
+            return existing;
+        }
         String codes = int8Codes(name, weight);
-        String padded = padding == 0 ? codes : graph.node("Pad", new String[] {codes, graph.int64(0, 0, 0, padding)});
-        return graph.node("Transpose", new String[] {graph.node("Reshape", padded, graph.int64(outputs, groups, group))}, Attribute.integers("perm", 1, 0, 2));
+        String columns = from == 0 && to == weight.shape().columns() ? codes
+                : graph.node("Slice", new String[] {codes, graph.int64(from), graph.int64(to), graph.int64(1)});
+        String asBytes = graph.node("Cast", new String[] {columns}, Attribute.integer("to", TensorProto.DataType.UINT8_VALUE));
+        String shifted = graph.node("BitwiseXor", asBytes, graph.uint8(ZERO_POINT));
+        String created = graph.node("Transpose", new String[] {shifted}, Attribute.integers("perm", 1, 0));
+        initializers.put(key, created);
+        return created;
     }
 
-    /** The scales {@code [out, groups]} as {@code [groups, out, 1]}, matching {@link #groupedCodes}; folded at load like the codes. */
-    String groupedScales(String name, ScaledInt8Tensor weight, int outputs, int groups) throws IOException {
-        String byGroup = graph.node("Transpose", new String[] {floatWeight(name + "_scale", weight.scales())}, Attribute.integers("perm", 1, 0));
-        return graph.node("Reshape", byGroup, graph.int64(groups, outputs, 1));
+    /** The scales of input group {@code index} as a vector {@code [out]}; folded at load like the codes. */
+    String scaleColumn(String name, ScaledInt8Tensor weight, int index) throws IOException {
+        String scales = floatWeight(name + "_scale", weight.scales());
+        String column = graph.node("Slice", new String[] {scales, graph.int64(index), graph.int64(index + 1), graph.int64(1)});
+        return graph.node("Reshape", column, graph.int64(weight.shape().dimension(0)));
     }
 
     private String castToFloat(String value) {

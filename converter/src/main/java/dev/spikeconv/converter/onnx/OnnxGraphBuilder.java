@@ -174,6 +174,19 @@ final class OnnxGraphBuilder {
         return name;
     }
 
+    /** An inline uint8 scalar, made once per value. */
+    String uint8(int value) {
+        if (value < 0 || value > 255) {
+            throw new IllegalArgumentException("not a uint8: " + value);
+        }
+        return constants.computeIfAbsent("u" + value, unused -> {
+            String name = "const_" + names.getAndIncrement();
+            graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.UINT8_VALUE)
+                    .setRawData(ByteString.copyFrom(new byte[] {(byte) value})));
+            return name;
+        });
+    }
+
     String scalar(float value) {
         return constants.computeIfAbsent("f" + Float.floatToRawIntBits(value), unused -> float32(new float[] {value}));
     }
