@@ -1,10 +1,16 @@
 package dev.spikeconv.converter.calibration;
 
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * What calibration gathers at one projection input: the histogram of |a|, for static thresholds,
  * and of |a| / mean|a| per token, for the dynamic threshold's divisor k.
  */
 public record SiteStatistics(String site, MagnitudeHistogram magnitudes, MagnitudeHistogram relativeMagnitudes) {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+
     public SiteStatistics(String site) {
         this(site, new MagnitudeHistogram(), new MagnitudeHistogram());
     }
@@ -22,10 +28,24 @@ public record SiteStatistics(String site, MagnitudeHistogram magnitudes, Magnitu
             if (relative.length != token.length) {
                 relative = new float[token.length];
             }
-            for (int i = 0; i < token.length; i++) {
-                relative[i] = mean == 0 ? 0 : token[i] / mean;
-            }
+            divide(token, mean, relative);
             relativeMagnitudes.add(relative, 0, token.length);
+        }
+    }
+
+    /** {@code result[i] = values[i] / divisor}, or 0 when the divisor is 0; a division per lane rounds as the scalar one does. */
+    static void divide(float[] values, float divisor, float[] result) {
+        if (divisor == 0) {
+            Arrays.fill(result, 0, values.length, 0);
+            return;
+        }
+        int i = 0;
+        int upperBound = SPECIES.loopBound(values.length);
+        for (; i < upperBound; i += SPECIES.length()) {
+            FloatVector.fromArray(SPECIES, values, i).div(divisor).intoArray(result, i);
+        }
+        for (; i < values.length; i++) {
+            result[i] = values[i] / divisor;
         }
     }
 

@@ -1,12 +1,20 @@
 package dev.spikeconv.converter.metrics;
 
 import java.util.stream.IntStream;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Distances between the next-token distributions two models give for the same position. Comparisons of many
  * positions take each model's log-sum-exps once ({@link #logSumExps}): the exponentials dominate the cost.
  */
 public final class Divergence {
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    /** As many floats as {@link #DOUBLES} has lanes, widened to one vector of doubles. */
+    private static final VectorSpecies<Float> FLOATS = VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
     private Divergence() {}
 
     /** {@code log softmax(logits)} in double precision. */
@@ -19,8 +27,35 @@ public final class Divergence {
         return result;
     }
 
-    /** {@code log Σ exp(logits)}, shifted by the maximum so no exponential overflows. */
+    /**
+     * {@code log Σ exp(logits)}, shifted by the maximum so no exponential overflows: a vector of doubles at a time (the
+     * exponentials dominate every comparison of a large vocabulary); {@link #logSumExpScalar} is its oracle.
+     */
     public static double logSumExp(float[] logits) {
+        FloatVector largest = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        int upperBound = FLOATS.loopBound(logits.length);
+        for (; i < upperBound; i += FLOATS.length()) {
+            largest = largest.max(FloatVector.fromArray(FLOATS, logits, i));
+        }
+        double maximum = largest.reduceLanes(VectorOperators.MAX);
+        for (; i < logits.length; i++) {
+            maximum = Math.max(maximum, logits[i]);
+        }
+        DoubleVector sums = DoubleVector.zero(DOUBLES);
+        i = 0;
+        for (; i < upperBound; i += FLOATS.length()) {
+            sums = sums.add(widened(logits, i).sub(maximum).lanewise(VectorOperators.EXP));
+        }
+        double sum = sums.reduceLanes(VectorOperators.ADD);
+        for (; i < logits.length; i++) {
+            sum += Math.exp(logits[i] - maximum);
+        }
+        return maximum + Math.log(sum);
+    }
+
+    /** The definition of {@link #logSumExp}, one value at a time. */
+    static double logSumExpScalar(float[] logits) {
         double maximum = Double.NEGATIVE_INFINITY;
         for (float logit : logits) {
             maximum = Math.max(maximum, logit);
@@ -30,6 +65,11 @@ public final class Divergence {
             sum += Math.exp(logit - maximum);
         }
         return maximum + Math.log(sum);
+    }
+
+    /** The floats from {@code offset} as doubles, as many as a vector of doubles holds. */
+    private static DoubleVector widened(float[] values, int offset) {
+        return (DoubleVector) FloatVector.fromArray(FLOATS, values, offset).convertShape(VectorOperators.F2D, DOUBLES, 0);
     }
 
     /** {@link #logSumExp} of every position, positions in parallel (each is computed alone, so the result is the same). */
@@ -42,17 +82,38 @@ public final class Divergence {
         return kullbackLeibler(reference, logSumExp(reference), candidate, logSumExp(candidate));
     }
 
-    /** {@code KL(p || q)} given both sides' {@link #logSumExp}. */
+    /** {@code KL(p || q)} given both sides' {@link #logSumExp}, a vector at a time; {@link #kullbackLeiblerScalar} is its oracle. */
     public static double kullbackLeibler(float[] reference, double referenceLogSum, float[] candidate, double candidateLogSum) {
-        double divergence = 0;
-        for (int i = 0; i < reference.length; i++) {
-            double logP = reference[i] - referenceLogSum;
-            double p = Math.exp(logP);
-            if (p > 0) {
-                divergence += p * (logP - (candidate[i] - candidateLogSum));
-            }
+        DoubleVector divergences = DoubleVector.zero(DOUBLES);
+        int i = 0;
+        int upperBound = FLOATS.loopBound(reference.length);
+        for (; i < upperBound; i += FLOATS.length()) {
+            DoubleVector logP = widened(reference, i).sub(referenceLogSum);
+            DoubleVector p = logP.lanewise(VectorOperators.EXP);
+            DoubleVector terms = p.mul(logP.sub(widened(candidate, i).sub(candidateLogSum)));
+            // p = 0 adds nothing, even where q = 0 too (0 · ∞ would be NaN).
+            divergences = divergences.add(terms, p.compare(VectorOperators.GT, 0));
+        }
+        double divergence = divergences.reduceLanes(VectorOperators.ADD);
+        for (; i < reference.length; i++) {
+            divergence += term(reference[i] - referenceLogSum, candidate[i] - candidateLogSum);
         }
         return Math.max(0, divergence);
+    }
+
+    /** The definition of {@link #kullbackLeibler(float[], double, float[], double)}, one value at a time. */
+    static double kullbackLeiblerScalar(float[] reference, double referenceLogSum, float[] candidate, double candidateLogSum) {
+        double divergence = 0;
+        for (int i = 0; i < reference.length; i++) {
+            divergence += term(reference[i] - referenceLogSum, candidate[i] - candidateLogSum);
+        }
+        return Math.max(0, divergence);
+    }
+
+    /** {@code p (log p - log q)}, 0 where p is 0. */
+    private static double term(double logP, double logQ) {
+        double p = Math.exp(logP);
+        return p > 0 ? p * (logP - logQ) : 0;
     }
 
     /** KL of every position given both sides' {@link #logSumExps}, positions in parallel. */

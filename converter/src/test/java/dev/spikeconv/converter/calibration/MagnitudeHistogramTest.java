@@ -27,17 +27,26 @@ class MagnitudeHistogramTest {
         }
     }
 
-    /** The bulk add (calibration's path) against adding value by value: same counts, zeros, total and maximum. */
+    /**
+     * The bulk add (calibration's path, a vector at a time) against adding value by value: same counts, zeros, total and
+     * maximum, for lengths that leave loop tails and values at both ends of the range.
+     */
     @Test
     void bulkAddMatchesAddingEachValue() {
         SplittableRandom random = new SplittableRandom(12);
         for (int test = 0; test < 300; test++) {
             float[] values = new float[random.nextInt(1, 3000)];
             for (int i = 0; i < values.length; i++) {
-                values[i] = switch (random.nextInt(5)) {
+                values[i] = switch (random.nextInt(6)) {
                     case 0 -> 0f;
                     case 1 -> -0f;
-                    case 2 -> (float) (random.nextGaussian() * Math.pow(2, random.nextInt(-70, 70)));
+                    case 2 -> switch (random.nextInt(4)) {
+                        case 0 -> Float.POSITIVE_INFINITY;
+                        case 1 -> Float.NEGATIVE_INFINITY;
+                        case 2 -> -Float.MAX_VALUE;
+                        default -> Float.MIN_VALUE;
+                    };
+                    case 3 -> (float) (random.nextGaussian() * Math.pow(2, random.nextInt(-70, 70)));
                     default -> (float) random.nextGaussian();
                 };
             }

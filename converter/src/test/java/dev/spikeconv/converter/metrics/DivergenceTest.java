@@ -56,6 +56,48 @@ class DivergenceTest {
         assertThat(Divergence.meanKullbackLeibler(reference, candidate)).isEqualTo(sum / reference.length);
     }
 
+    /**
+     * The vector forms against their scalar definitions: vocabularies that leave loop tails, logits far from zero, tokens
+     * one or both models rule out (-∞: p = 0 adds nothing, even where q = 0; q = 0 where p > 0 makes KL infinite in both).
+     */
+    @Test
+    void vectorFormsMatchTheirDefinitions() {
+        SplittableRandom random = new SplittableRandom(5);
+        for (int test = 0; test < 500; test++) {
+            int vocabulary = random.nextInt(1, 5000);
+            float offset = (float) random.nextDouble(-500, 500);
+            float[] reference = new float[vocabulary];
+            float[] candidate = new float[vocabulary];
+            for (int i = 0; i < vocabulary; i++) {
+                reference[i] = offset + (float) (random.nextGaussian() * 6);
+                candidate[i] = reference[i] + (float) (random.nextGaussian() * (test % 2 == 0 ? 1e-3 : 1));
+            }
+            if (test % 5 == 0 && vocabulary > 1) {
+                reference[random.nextInt(vocabulary)] = Float.NEGATIVE_INFINITY;
+            }
+            if (test % 7 == 0) {
+                candidate[random.nextInt(vocabulary)] = Float.NEGATIVE_INFINITY;
+            }
+            if (test % 11 == 0 && vocabulary > 1) {
+                int ruledOut = random.nextInt(vocabulary);
+                reference[ruledOut] = Float.NEGATIVE_INFINITY;
+                candidate[ruledOut] = Float.NEGATIVE_INFINITY;
+            }
+            double referenceLogSum = Divergence.logSumExp(reference);
+            double candidateLogSum = Divergence.logSumExp(candidate);
+            assertThat(referenceLogSum).as("case %d", test).isCloseTo(Divergence.logSumExpScalar(reference), within(1e-12 * (1 + Math.abs(referenceLogSum))));
+            assertThat(candidateLogSum).as("case %d", test).isCloseTo(Divergence.logSumExpScalar(candidate), within(1e-12 * (1 + Math.abs(candidateLogSum))));
+            double expected = Divergence.kullbackLeiblerScalar(reference, referenceLogSum, candidate, candidateLogSum);
+            double actual = Divergence.kullbackLeibler(reference, referenceLogSum, candidate, candidateLogSum);
+            if (Double.isInfinite(expected)) {
+                assertThat(actual).as("case %d", test).isEqualTo(expected);
+            }
+            else {
+                assertThat(actual).as("case %d", test).isCloseTo(expected, within(1e-12 + 1e-10 * expected));
+            }
+        }
+    }
+
     private static double[] probabilities(float[] logits) {
         double maximum = Double.NEGATIVE_INFINITY;
         for (float logit : logits) {
