@@ -2,6 +2,7 @@ package dev.spikeconv.converter.kernels;
 
 import java.util.stream.IntStream;
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -21,6 +22,18 @@ public final class VectorKernels {
     private static final long PARALLEL_THRESHOLD = 1 << 18;
 
     private VectorKernels() {}
+
+    /**
+     * The lanes of {@code vector} added in lane order: {@code reduceLanes(ADD)} leaves the order open, so its compiled and
+     * interpreted forms may differ in the last bit, and the same data could give two results in one run.
+     */
+    public static double sumInLaneOrder(DoubleVector vector) {
+        double sum = 0;
+        for (double lane : vector.toArray()) {
+            sum += lane;
+        }
+        return sum;
+    }
 
     public static float dot(float[] left, int leftOffset, float[] right, int rightOffset, int length) {
         FloatVector sum = FloatVector.zero(SPECIES);

@@ -1,5 +1,7 @@
 package dev.spikeconv.converter.metrics;
 
+import dev.spikeconv.converter.kernels.VectorExponential;
+import dev.spikeconv.converter.kernels.VectorKernels;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
@@ -45,9 +47,9 @@ public final class Divergence {
         DoubleVector sums = DoubleVector.zero(DOUBLES);
         i = 0;
         for (; i < upperBound; i += FLOATS.length()) {
-            sums = sums.add(widened(logits, i).sub(maximum).lanewise(VectorOperators.EXP));
+            sums = sums.add(VectorExponential.exp(widened(logits, i).sub(maximum)));
         }
-        double sum = sums.reduceLanes(VectorOperators.ADD);
+        double sum = VectorKernels.sumInLaneOrder(sums);
         for (; i < logits.length; i++) {
             sum += Math.exp(logits[i] - maximum);
         }
@@ -89,12 +91,12 @@ public final class Divergence {
         int upperBound = FLOATS.loopBound(reference.length);
         for (; i < upperBound; i += FLOATS.length()) {
             DoubleVector logP = widened(reference, i).sub(referenceLogSum);
-            DoubleVector p = logP.lanewise(VectorOperators.EXP);
+            DoubleVector p = VectorExponential.exp(logP);
             DoubleVector terms = p.mul(logP.sub(widened(candidate, i).sub(candidateLogSum)));
             // p = 0 adds nothing, even where q = 0 too (0 · ∞ would be NaN).
             divergences = divergences.add(terms, p.compare(VectorOperators.GT, 0));
         }
-        double divergence = divergences.reduceLanes(VectorOperators.ADD);
+        double divergence = VectorKernels.sumInLaneOrder(divergences);
         for (; i < reference.length; i++) {
             divergence += term(reference[i] - referenceLogSum, candidate[i] - candidateLogSum);
         }

@@ -1,6 +1,14 @@
 package dev.spikeconv.converter.spiking;
 
+import dev.spikeconv.converter.kernels.VectorKernels;
 import dev.spikeconv.formats.model.SpikeSettings;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Spike activity at one projection input, accumulated over tokens: counts are computed as the model
@@ -10,6 +18,13 @@ import dev.spikeconv.formats.model.SpikeSettings;
  * {@code Σ(a - θs)² / Σa²}.
  */
 public final class SpikeStatistics {
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    /** As many floats (and ints) as {@link #DOUBLES} has lanes, so each widens to one vector of doubles. */
+    private static final VectorSpecies<Float> FLOATS = VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> INTEGERS = FLOATS.vectorShape().withLanes(int.class);
+    /** Adding then subtracting 1.5 · 2^23 rounds half to even, as {@link Math#rint}, below 2^22; larger quotients clamp to ±T anyway. */
+    private static final float ROUNDING = 0x1.8p23f;
+
     private final String site;
     private final SiteThreshold threshold;
     private final SpikeSettings settings;
@@ -31,30 +46,55 @@ public final class SpikeStatistics {
         this.window = Math.max(1, window);
     }
 
-    /** Adds the activations of some tokens, {@code [tokens][channels]}. */
+    /**
+     * Adds the activations of some tokens, {@code [tokens][channels]}, a vector of channels at a time: counts as the
+     * model computes them (float division, rounding half to even, clamping), integer tallies exact, squared errors and
+     * values summed in double per lane. The statistics test recounts every value one at a time.
+     */
     public void add(float[][] activations) {
         int limit = settings.timeSteps();
         boolean bitwise = settings.coding() == SpikeSettings.Coding.BITWISE;
         float[] channelThresholds = threshold instanceof SiteThreshold.Static fixed ? fixed.thresholds() : null;
         boolean perChannel = channelThresholds != null && channelThresholds.length > 1;
-        // Accumulated in locals in the same order as into the fields, so the sums are the same bits; the loop stays in registers.
-        long valueCount = values;
-        long eventCount = events;
-        long zeroCount = zeros;
-        long saturatedCount = saturated;
-        double magnitudes = sumOfMagnitudes;
-        double error2 = squaredError;
-        double signal2 = squaredSignal;
         for (float[] token : activations) {
             if (activeChannels == null) {
                 activeChannels = new boolean[token.length];
             }
-            boolean[] active = activeChannels;
             float tokenThreshold = switch (threshold) {
                 case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(token, 0, token.length, dynamic.k());
                 case SiteThreshold.Static fixed -> channelThresholds[0];
             };
-            for (int channel = 0; channel < token.length; channel++) {
+            FloatVector tokenThresholds = FloatVector.broadcast(FLOATS, tokenThreshold);
+            IntVector magnitudeSums = IntVector.zero(INTEGERS);
+            IntVector eventSums = IntVector.zero(INTEGERS);
+            DoubleVector errorSums = DoubleVector.zero(DOUBLES);
+            DoubleVector signalSums = DoubleVector.zero(DOUBLES);
+            long tokenZeros = 0;
+            long tokenSaturated = 0;
+            int channel = 0;
+            int upperBound = FLOATS.loopBound(token.length);
+            for (; channel < upperBound; channel += FLOATS.length()) {
+                FloatVector activation = FloatVector.fromArray(FLOATS, token, channel);
+                FloatVector theta = perChannel ? FloatVector.fromArray(FLOATS, channelThresholds, channel) : tokenThresholds;
+                FloatVector count = activation.div(theta).add(ROUNDING).sub(ROUNDING).max(-limit).min(limit);
+                // As an int cast, a NaN count becomes 0, as in SpikeArithmetic.count.
+                IntVector magnitude = ((IntVector) count.convertShape(VectorOperators.F2I, INTEGERS, 0)).abs();
+                VectorMask<Integer> silent = magnitude.compare(VectorOperators.EQ, 0);
+                tokenZeros += silent.trueCount();
+                tokenSaturated += magnitude.compare(VectorOperators.EQ, limit).trueCount();
+                VectorMask.fromArray(INTEGERS, activeChannels, channel).or(silent.not()).intoArray(activeChannels, channel);
+                magnitudeSums = magnitudeSums.add(magnitude);
+                eventSums = eventSums.add(bitwise ? magnitude.lanewise(VectorOperators.BIT_COUNT) : magnitude);
+                DoubleVector value = widened(activation);
+                DoubleVector error = value.sub(widened(theta).mul(widened(count)));
+                errorSums = errorSums.add(error.mul(error));
+                signalSums = signalSums.add(value.mul(value));
+            }
+            long magnitudes = magnitudeSums.reduceLanesToLong(VectorOperators.ADD);
+            long tokenEvents = eventSums.reduceLanesToLong(VectorOperators.ADD);
+            double error2 = VectorKernels.sumInLaneOrder(errorSums);
+            double signal2 = VectorKernels.sumInLaneOrder(signalSums);
+            for (; channel < token.length; channel++) {
                 float activation = token[channel];
                 float theta = perChannel ? channelThresholds[channel] : tokenThreshold;
                 int count = SpikeArithmetic.count(activation, theta, limit);
@@ -63,20 +103,24 @@ public final class SpikeStatistics {
                 error2 += error * error;
                 signal2 += (double) activation * activation;
                 magnitudes += magnitude;
-                zeroCount += magnitude == 0 ? 1 : 0;
-                active[channel] |= magnitude != 0;
-                saturatedCount += magnitude == limit ? 1 : 0;
-                eventCount += bitwise ? Integer.bitCount(magnitude) : magnitude;
+                tokenZeros += magnitude == 0 ? 1 : 0;
+                activeChannels[channel] |= magnitude != 0;
+                tokenSaturated += magnitude == limit ? 1 : 0;
+                tokenEvents += bitwise ? Integer.bitCount(magnitude) : magnitude;
             }
-            valueCount += token.length;
+            values += token.length;
+            events += tokenEvents;
+            zeros += tokenZeros;
+            saturated += tokenSaturated;
+            sumOfMagnitudes += magnitudes;
+            squaredError += error2;
+            squaredSignal += signal2;
         }
-        values = valueCount;
-        events = eventCount;
-        zeros = zeroCount;
-        saturated = saturatedCount;
-        sumOfMagnitudes = magnitudes;
-        squaredError = error2;
-        squaredSignal = signal2;
+    }
+
+    /** The lanes of a vector of {@link #FLOATS} as doubles. */
+    private static DoubleVector widened(FloatVector values) {
+        return (DoubleVector) values.convertShape(VectorOperators.F2D, DOUBLES, 0);
     }
 
     /** The same statistics under another site's name: a site that reads the same activations with the same threshold. */
