@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.onnx;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
@@ -250,13 +251,23 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             return (OnnxTensor) result.get(name).orElseThrow(() -> new IllegalStateException("graph has no output " + name));
         }
 
-        private float[][] logits(OrtSession.Result result, int count) {
+        private float[][] logits(OrtSession.Result result, int count) throws OrtException {
             OnnxValue value = output(result, DecoderGraphWriter.LOGITS);
             return rows((OnnxTensor) value, count);
         }
 
-        /** A tensor of {@code count} tokens as {@code [count][rest]}. */
-        private static float[][] rows(OnnxTensor tensor, int count) {
+        /**
+         * A tensor of {@code count} tokens as {@code [count][rest]}. Tensors {@code [count, width]} and {@code [1, count,
+         * width]} (logits, hidden states, projection inputs) are copied by ONNX Runtime straight into the rows; others
+         * through a buffer first, which costs a second copy.
+         */
+        private static float[][] rows(OnnxTensor tensor, int count) throws OrtException {
+            long[] shape = tensor.getInfo().getShape();
+            boolean tokenRows = shape.length == 2 && shape[0] == count || shape.length == 3 && shape[0] == 1 && shape[1] == count;
+            if (tokenRows && tensor.getInfo().type == OnnxJavaType.FLOAT) {
+                Object value = tensor.getValue();
+                return value instanceof float[][][] batch ? batch[0] : (float[][]) value;
+            }
             FloatBuffer buffer = tensor.getFloatBuffer();
             int width = buffer.remaining() / count;
             float[][] rows = new float[count][width];
