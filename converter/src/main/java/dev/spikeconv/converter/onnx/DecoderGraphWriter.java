@@ -117,6 +117,20 @@ public final class DecoderGraphWriter {
         return file;
     }
 
+    /**
+     * The graph of {@code model} as if written into {@code folder}, the folder of the model's own files, which it
+     * references, without writing anything: what it would put into {@code model.onnx.data} (tensors that are not stored
+     * there as they are used) goes into the graph itself, at most {@code limit} bytes
+     * ({@link ExternalDataWriter.InMemoryLimitExceededException} beyond that).
+     */
+    static ModelProto inMemory(ModelDescription model, Path folder, GraphOptions options, long limit) throws IOException {
+        try (ExternalDataWriter data = ExternalDataWriter.inMemory(DATA_FILE, limit)) {
+            DecoderGraphWriter writer = new DecoderGraphWriter(model, folder, new OnnxGraphBuilder("spikeconv_decoder", data), options);
+            writer.build();
+            return data.inline(writer.graph.build(SpikeconvVersion.get()));
+        }
+    }
+
     private void build() throws IOException {
         int kvHeads = config.keyValueHeadCount();
         int d = config.headDimension();

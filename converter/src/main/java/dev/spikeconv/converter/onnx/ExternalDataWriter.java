@@ -1,21 +1,31 @@
 package dev.spikeconv.converter.onnx;
 
+import com.google.protobuf.ByteString;
+import dev.spikeconv.formats.onnx.proto.GraphProto;
+import dev.spikeconv.formats.onnx.proto.ModelProto;
+import dev.spikeconv.formats.onnx.proto.TensorProto;
 import dev.spikeconv.formats.tensor.TensorView;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Appends initializer data to the external data file of an ONNX model, each tensor at an offset
  * aligned to 4096 bytes so ONNX Runtime can map it, streaming from the source so no tensor needs to
  * fit in memory. The file is created with the first tensor: a graph whose weights are all referenced
- * elsewhere has none.
+ * elsewhere has none. {@link #inMemory} keeps the data in memory instead, up to a limit, for graphs
+ * that are loaded without being written ({@link #inline} moves it into the graph).
  */
 final class ExternalDataWriter implements AutoCloseable {
     static final int ALIGNMENT = 4096;
@@ -36,15 +46,43 @@ final class ExternalDataWriter implements AutoCloseable {
         void write(ByteBuffer bytes) throws IOException;
     }
 
+    /** More data than an in-memory writer may hold: the graph has to be written to a folder after all. */
+    static final class InMemoryLimitExceededException extends IOException {
+        InMemoryLimitExceededException(long limit) {
+            super("more than " + limit + " bytes of initializer data to keep in memory");
+        }
+    }
+
     private final Path path;
-    private FileChannel channel;
+    /** null for a file (created with the first tensor) */
+    private final ByteArrayOutputStream memory;
+    private final long memoryLimit;
+    private WritableByteChannel channel;
+    private long position;
 
     /** {@code path} must not exist yet. */
     ExternalDataWriter(Path path) throws IOException {
-        this.path = path;
+        this(path, null, 0);
         if (Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
             throw new FileAlreadyExistsException(path.toString());
         }
+    }
+
+    private ExternalDataWriter(Path path, ByteArrayOutputStream memory, long memoryLimit) {
+        this.path = path;
+        this.memory = memory;
+        this.memoryLimit = memoryLimit;
+    }
+
+    /** Data kept in memory under the name {@code fileName}, at most {@code limit} bytes (at most 1 GiB). */
+    static ExternalDataWriter inMemory(String fileName, long limit) {
+        if (limit > 1L << 30) {
+            throw new IllegalArgumentException("an in-memory graph holds at most 1 GiB of data, asked for " + limit);
+        }
+        ByteArrayOutputStream memory = new ByteArrayOutputStream();
+        ExternalDataWriter writer = new ExternalDataWriter(Path.of(fileName), memory, limit);
+        writer.channel = Channels.newChannel(memory);
+        return writer;
     }
 
     String fileName() {
@@ -79,14 +117,13 @@ final class ExternalDataWriter implements AutoCloseable {
     Placement writeBytes(ByteSource source) throws IOException {
         long offset = alignedPosition();
         source.write(this::writeFully);
-        return new Placement(offset, channel.position() - offset);
+        return new Placement(offset, position - offset);
     }
 
     private long alignedPosition() throws IOException {
         if (channel == null) {
             channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         }
-        long position = channel.position();
         long aligned = (position + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
         if (aligned > position) {
             writeFully(ByteBuffer.allocate((int) (aligned - position)));
@@ -95,9 +132,38 @@ final class ExternalDataWriter implements AutoCloseable {
     }
 
     private void writeFully(ByteBuffer buffer) throws IOException {
-        while (buffer.hasRemaining()) {
-            channel.write(buffer);
+        if (memory != null && position + buffer.remaining() > memoryLimit) {
+            throw new InMemoryLimitExceededException(memoryLimit);
         }
+        while (buffer.hasRemaining()) {
+            position += channel.write(buffer);
+        }
+    }
+
+    /**
+     * The graph with every initializer kept by this in-memory writer stored in the graph itself rather than as external
+     * data, so the graph loads from its bytes alone plus the files it references.
+     */
+    ModelProto inline(ModelProto model) {
+        if (memory == null) {
+            throw new IllegalStateException("only an in-memory writer can inline its data");
+        }
+        byte[] data = memory.toByteArray();
+        GraphProto.Builder graph = model.getGraph().toBuilder();
+        for (TensorProto.Builder tensor : graph.getInitializerBuilderList()) {
+            if (tensor.getDataLocation() != TensorProto.DataLocation.EXTERNAL) {
+                continue;
+            }
+            Map<String, String> entries = new HashMap<>();
+            tensor.getExternalDataList().forEach(entry -> entries.put(entry.getKey(), entry.getValue()));
+            if (!fileName().equals(entries.get("location"))) {
+                continue;
+            }
+            int offset = Math.toIntExact(Long.parseLong(entries.getOrDefault("offset", "0")));
+            int length = Math.toIntExact(Long.parseLong(entries.get("length")));
+            tensor.clearExternalData().setDataLocation(TensorProto.DataLocation.DEFAULT).setRawData(ByteString.copyFrom(data, offset, length));
+        }
+        return model.toBuilder().setGraph(graph).build();
     }
 
     @Override

@@ -44,6 +44,8 @@ import java.util.stream.Stream;
  */
 public final class OnnxRuntimeEngine implements InferenceEngine {
     private static final OrtEnvironment ENVIRONMENT = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "spikeconv");
+    /** Converted tensors a graph built in memory may hold: the rest of a big model is better streamed to a file. */
+    static final long IN_MEMORY_DATA_LIMIT = 256L << 20;
 
     private final ModelConfig config;
     private final OrtSession session;
@@ -68,12 +70,34 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         return new OnnxRuntimeEngine(config, createSession(modelFile, options, tracedValues), null);
     }
 
-    /** Writes {@code model} as an ONNX graph into a temporary folder (removed on close) and opens it. */
+    /** Opens {@code model} as an ONNX graph, written for the purpose (see the other form). */
     public static OnnxRuntimeEngine export(ModelDescription model, OnnxRuntimeOptions options) throws IOException {
         return export(model, options, GraphOptions.STANDARD, List.of());
     }
 
+    /**
+     * Opens {@code model} as an ONNX graph. A model whose files lie in one folder gets a graph built in memory that reads
+     * its weights from those files, with whatever it cannot read there (converted tensors) inside the graph up to
+     * {@link #IN_MEMORY_DATA_LIMIT}; any other model, or one past that limit, is written into a temporary folder (removed
+     * on close) with its weights as float32.
+     */
     public static OnnxRuntimeEngine export(ModelDescription model, OnnxRuntimeOptions options, GraphOptions graphOptions, List<String> tracedValues)
+            throws IOException {
+        List<Path> folders = model.files().stream().map(file -> file.toAbsolutePath().normalize().getParent()).distinct().toList();
+        if (folders.size() == 1) {
+            try {
+                ModelProto graph = DecoderGraphWriter.inMemory(model, folders.getFirst(), graphOptions, IN_MEMORY_DATA_LIMIT);
+                return new OnnxRuntimeEngine(model.config(), createSession(withOutputs(graph, tracedValues), folders.getFirst(), options), null);
+            }
+            catch (ExternalDataWriter.InMemoryLimitExceededException e) {
+                // Too much to convert in memory: written to a folder instead.
+            }
+        }
+        return exportToFolder(model, options, graphOptions, tracedValues);
+    }
+
+    /** Writes {@code model} as an ONNX graph into a temporary folder (removed on close) and opens it. */
+    static OnnxRuntimeEngine exportToFolder(ModelDescription model, OnnxRuntimeOptions options, GraphOptions graphOptions, List<String> tracedValues)
             throws IOException {
         Path directory = Files.createTempDirectory("spikeconv-onnx-");
         try {
@@ -87,22 +111,44 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
     }
 
     private static OrtSession createSession(Path modelFile, OnnxRuntimeOptions options, List<String> tracedValues) throws IOException {
-        try (OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions()) {
+        if (tracedValues.isEmpty()) {
+            try (OrtSession.SessionOptions sessionOptions = sessionOptions(options)) {
+                return ENVIRONMENT.createSession(modelFile.toString(), sessionOptions);
+            }
+            catch (OrtException e) {
+                throw new IOException("ONNX Runtime could not load " + modelFile + ": " + e.getMessage(), e);
+            }
+        }
+        // The augmented graph is loaded from memory; its weights stay in the original data file beside the graph.
+        return createSession(withOutputs(modelFile, tracedValues), modelFile.toAbsolutePath().getParent(), options);
+    }
+
+    /** CPU threads as asked, no spinning, all graph optimizations, errors only in the log. */
+    private static OrtSession.SessionOptions sessionOptions(OnnxRuntimeOptions options) throws OrtException {
+        OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
+        try {
             sessionOptions.setIntraOpNumThreads(options.threads());
             sessionOptions.setInterOpNumThreads(1);
             sessionOptions.addConfigEntry("session.intra_op.allow_spinning", "0");
             sessionOptions.addConfigEntry("session.inter_op.allow_spinning", "0");
             sessionOptions.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (tracedValues.isEmpty()) {
-                return ENVIRONMENT.createSession(modelFile.toString(), sessionOptions);
-            }
-            // The augmented graph is loaded from memory; its weights stay in the original data file beside the graph.
-            sessionOptions.addConfigEntry("session.model_external_initializers_file_folder_path", modelFile.toAbsolutePath().getParent().toString());
-            return ENVIRONMENT.createSession(withOutputs(modelFile, tracedValues), sessionOptions);
+            return sessionOptions;
+        }
+        catch (OrtException | RuntimeException e) {
+            sessionOptions.close();
+            throw e;
+        }
+    }
+
+    /** A graph loaded from {@code graph}, reading its external data from files in {@code folder}. */
+    private static OrtSession createSession(byte[] graph, Path folder, OnnxRuntimeOptions options) throws IOException {
+        try (OrtSession.SessionOptions sessionOptions = sessionOptions(options)) {
+            sessionOptions.addConfigEntry("session.model_external_initializers_file_folder_path", folder.toString());
+            return ENVIRONMENT.createSession(graph, sessionOptions);
         }
         catch (OrtException e) {
-            throw new IOException("ONNX Runtime could not load " + modelFile + ": " + e.getMessage(), e);
+            throw new IOException("ONNX Runtime could not load a graph over " + folder + ": " + e.getMessage(), e);
         }
     }
 
@@ -118,6 +164,10 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         if (!model.hasGraph()) {
             throw InvalidInputException.forFile(modelFile, "is not an ONNX model: it has no graph");
         }
+        return withOutputs(model, tracedValues);
+    }
+
+    private static byte[] withOutputs(ModelProto model, List<String> tracedValues) {
         GraphProto.Builder graph = model.getGraph().toBuilder();
         for (String value : tracedValues) {
             graph.addOutput(ValueInfoProto.newBuilder().setName(value)
