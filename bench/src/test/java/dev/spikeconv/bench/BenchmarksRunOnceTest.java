@@ -18,7 +18,8 @@ import org.openjdk.jmh.annotations.TearDown;
 class BenchmarksRunOnceTest {
     static Stream<Method> benchmarks() {
         List<Method> methods = new ArrayList<>();
-        for (Class<?> type : List.of(Int8QuantizerBenchmark.class, SpikeProductBenchmark.class, GatedLinearChunkBenchmark.class, TensorReadBenchmark.class)) {
+        for (Class<?> type : List.of(Int8QuantizerBenchmark.class, SpikeProductBenchmark.class, GatedLinearChunkBenchmark.class, TensorReadBenchmark.class,
+                StatisticsBenchmark.class)) {
             for (Method method : type.getDeclaredMethods()) {
                 if (method.isAnnotationPresent(Benchmark.class)) {
                     methods.add(method);

@@ -26,8 +26,8 @@ public final class Engines {
     }
 
     /**
-     * A bundle runs its own {@code model.onnx} on ONNX Runtime; any other checkpoint is first written
-     * as an ONNX graph into a temporary folder.
+     * A bundle runs its own {@code model.onnx} on ONNX Runtime; any other checkpoint gets a graph from
+     * {@link OnnxRuntimeEngine#export}: built in memory over its files, or written into a temporary folder.
      */
     public static InferenceEngine open(ModelDescription model, Path path, EngineKind kind, OnnxRuntimeOptions options) throws IOException {
         return switch (kind) {

@@ -57,7 +57,7 @@ public final class Divergence {
     }
 
     /** The definition of {@link #logSumExp}, one value at a time. */
-    static double logSumExpScalar(float[] logits) {
+    public static double logSumExpScalar(float[] logits) {
         double maximum = Double.NEGATIVE_INFINITY;
         for (float logit : logits) {
             maximum = Math.max(maximum, logit);
@@ -104,7 +104,7 @@ public final class Divergence {
     }
 
     /** The definition of {@link #kullbackLeibler(float[], double, float[], double)}, one value at a time. */
-    static double kullbackLeiblerScalar(float[] reference, double referenceLogSum, float[] candidate, double candidateLogSum) {
+    public static double kullbackLeiblerScalar(float[] reference, double referenceLogSum, float[] candidate, double candidateLogSum) {
         double divergence = 0;
         for (int i = 0; i < reference.length; i++) {
             divergence += term(reference[i] - referenceLogSum, candidate[i] - candidateLogSum);

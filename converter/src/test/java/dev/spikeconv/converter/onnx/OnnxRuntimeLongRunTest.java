@@ -2,7 +2,6 @@ package dev.spikeconv.converter.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.testing.TestModels;
