@@ -7,13 +7,16 @@ import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.GraphOptions;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
@@ -29,23 +32,48 @@ final class ContextBenchmark {
     private ContextBenchmark() {}
 
     static List<ContextResult> run(BenchOptions options, Path checkpoint, Path folder, Consumer<String> progress) throws IOException {
-        List<ContextResult> results = new ArrayList<>();
-        try (ModelDescription source = CheckpointLoader.open(checkpoint);
-                // The strongest dense baseline ONNX Runtime offers on CPU: its own fused kernel prefills faster, the
-                // standard Attention operator decodes faster (both copy the cache each step, GroupQueryAttention more slowly).
-                OnnxRuntimeEngine prefill = OnnxRuntimeEngine.export(source, options.runtime(), GraphOptions.STANDARD.withFusedSoftmaxAttention(), List.of());
-                OnnxRuntimeEngine decode = OnnxRuntimeEngine.export(source, options.runtime())) {
-            results.addAll(measure(DENSE, prefill, decode, options, progress));
-        }
+        List<Path> bundles = new ArrayList<>();
         for (String plan : options.plans()) {
-            Path bundle = convert(options, checkpoint, folder, plan, progress);
-            try (ModelDescription model = CheckpointLoader.open(bundle);
-                    OnnxRuntimeEngine engine = OnnxRuntimeEngine.open(bundle.resolve(DecoderGraphWriter.MODEL_FILE), model.config(),
-                            options.runtime())) {
-                results.addAll(measure(plan, engine, engine, options, progress));
-            }
+            bundles.add(convert(options, checkpoint, folder, plan, progress));
         }
-        return results;
+        List<OnnxRuntimeEngine> engines = new ArrayList<>();
+        try (ModelDescription source = CheckpointLoader.open(checkpoint)) {
+            List<Contender> contenders = new ArrayList<>();
+            // The strongest dense baseline ONNX Runtime offers on CPU: its own fused kernel prefills faster, the
+            // standard Attention operator decodes faster (both copy the cache each step, GroupQueryAttention more slowly).
+            OnnxRuntimeEngine densePrefill = open(engines, () -> OnnxRuntimeEngine.export(source, options.runtime(), GraphOptions.STANDARD.withFusedSoftmaxAttention(),
+                    List.of()));
+            OnnxRuntimeEngine denseDecode = open(engines, () -> OnnxRuntimeEngine.export(source, options.runtime()));
+            contenders.add(new Contender(DENSE, densePrefill, denseDecode));
+            for (int index = 0; index < bundles.size(); index++) {
+                Path bundle = bundles.get(index);
+                ModelConfig config;
+                try (ModelDescription model = CheckpointLoader.open(bundle)) {
+                    config = model.config();
+                }
+                OnnxRuntimeEngine engine = open(engines, () -> OnnxRuntimeEngine.open(bundle.resolve(DecoderGraphWriter.MODEL_FILE), config, options.runtime()));
+                contenders.add(new Contender(options.plans().get(index), engine, engine));
+            }
+            return measure(contenders, options, progress);
+        }
+        finally {
+            engines.forEach(OnnxRuntimeEngine::close);
+        }
+    }
+
+    /** A model in the comparison: prefilled with one engine, decoded with the same one or a graph of the same model with the same caches. */
+    private record Contender(String name, OnnxRuntimeEngine prefill, OnnxRuntimeEngine decode) {}
+
+    @FunctionalInterface
+    private interface EngineOpener {
+        OnnxRuntimeEngine open() throws IOException;
+    }
+
+    /** Opens an engine and keeps it in {@code engines}, which are all closed at the end, also when a later one fails. */
+    private static OnnxRuntimeEngine open(List<OnnxRuntimeEngine> engines, EngineOpener opener) throws IOException {
+        OnnxRuntimeEngine engine = opener.open();
+        engines.add(engine);
+        return engine;
     }
 
     /** Converts the context model with {@code plan} unless that bundle exists already. */
@@ -64,44 +92,63 @@ final class ContextBenchmark {
         return bundle;
     }
 
-    /** Prefills with {@code prefillEngine}, then decodes with {@code decodeEngine} (the same one, or a graph of the same model with the same caches). */
-    private static List<ContextResult> measure(String name, OnnxRuntimeEngine prefillEngine, OnnxRuntimeEngine decodeEngine, BenchOptions options,
-            Consumer<String> progress) {
-        List<ContextResult> results = new ArrayList<>();
+    /**
+     * Every context, every repeat, every model in turn on the same tokens: the machine's speed drifts over minutes, and
+     * interleaving lets the drift fall on all models alike instead of on whichever ran in a slow stretch.
+     */
+    private static List<ContextResult> measure(List<Contender> contenders, BenchOptions options, Consumer<String> progress) {
         SplittableRandom random = new SplittableRandom(options.seed());
-        int vocabulary = prefillEngine.config().vocabularySize();
+        int vocabulary = contenders.getFirst().prefill().config().vocabularySize();
         int[] warmUpTokens = random.ints(Math.min(options.prefillChunk(), options.contexts().getFirst()) + 1, 0, vocabulary).toArray();
-        warmUp(prefillEngine, warmUpTokens);
-        if (decodeEngine != prefillEngine) {
-            warmUp(decodeEngine, warmUpTokens);
+        for (Contender contender : contenders) {
+            warmUp(contender.prefill(), warmUpTokens);
+            if (contender.decode() != contender.prefill()) {
+                warmUp(contender.decode(), warmUpTokens);
+            }
         }
+        Map<String, List<ContextResult>> byModel = new LinkedHashMap<>();
+        contenders.forEach(contender -> byModel.put(contender.name(), new ArrayList<>()));
         for (int context : options.contexts()) {
-            double[] prefill = new double[options.repeats()];
-            double[] decode = new double[options.repeats() * options.decodeTokens()];
-            long cacheBytes = 0;
+            double[][] prefill = new double[contenders.size()][options.repeats()];
+            double[][] decode = new double[contenders.size()][options.repeats() * options.decodeTokens()];
+            long[] cacheBytes = new long[contenders.size()];
             for (int repeat = 0; repeat < options.repeats(); repeat++) {
                 int[] tokens = random.ints(context + options.decodeTokens(), 0, vocabulary).toArray();
-                try (OnnxRuntimeEngine.RuntimeSession session = prefillEngine.newSession()) {
-                    long start = System.nanoTime();
-                    for (int from = 0; from < context; from += options.prefillChunk()) {
-                        session.forward(Arrays.copyOfRange(tokens, from, Math.min(context, from + options.prefillChunk())));
-                    }
-                    prefill[repeat] = (System.nanoTime() - start) / 1e9;
-                    try (OnnxRuntimeEngine.RuntimeSession decoding = decodeEngine == prefillEngine ? session : session.continueIn(decodeEngine)) {
-                        for (int step = 0; step < options.decodeTokens(); step++) {
-                            long stepStart = System.nanoTime();
-                            decoding.forward(new int[] {tokens[context + step]});
-                            decode[repeat * options.decodeTokens() + step] = (System.nanoTime() - stepStart) / 1e6;
-                        }
-                        cacheBytes = decoding.cacheBytes();
-                    }
+                for (int index = 0; index < contenders.size(); index++) {
+                    Contender contender = contenders.get(index);
+                    cacheBytes[index] = runOnce(contender, tokens, context, options, prefill[index], repeat, decode[index]);
+                    progress.accept(String.format(Locale.ROOT, "context: %-13s %6d tokens, run %d of %d: prefill %.2f s", contender.name(), context, repeat + 1,
+                            options.repeats(), prefill[index][repeat]));
                 }
-                progress.accept(String.format(Locale.ROOT, "context: %-13s %6d tokens, run %d of %d: prefill %.2f s", name, context, repeat + 1, options.repeats(),
-                        prefill[repeat]));
             }
-            results.add(new ContextResult(name, context, new Samples(prefill), new Samples(decode), cacheBytes));
+            for (int index = 0; index < contenders.size(); index++) {
+                byModel.get(contenders.get(index).name())
+                        .add(new ContextResult(contenders.get(index).name(), context, new Samples(prefill[index]), new Samples(decode[index]), cacheBytes[index]));
+            }
         }
-        return results;
+        return byModel.values().stream().flatMap(List::stream).toList();
+    }
+
+    /**
+     * Prefills {@code context} tokens in calls of the prefill chunk, then decodes the rest one at a time; stores the
+     * prefill seconds at {@code prefill[repeat]} and each step's milliseconds in {@code decode}, returns the cache bytes.
+     */
+    private static long runOnce(Contender contender, int[] tokens, int context, BenchOptions options, double[] prefill, int repeat, double[] decode) {
+        try (OnnxRuntimeEngine.RuntimeSession session = contender.prefill().newSession()) {
+            long start = System.nanoTime();
+            for (int from = 0; from < context; from += options.prefillChunk()) {
+                session.forward(Arrays.copyOfRange(tokens, from, Math.min(context, from + options.prefillChunk())));
+            }
+            prefill[repeat] = (System.nanoTime() - start) / 1e9;
+            try (OnnxRuntimeEngine.RuntimeSession decoding = contender.decode() == contender.prefill() ? session : session.continueIn(contender.decode())) {
+                for (int step = 0; step < options.decodeTokens(); step++) {
+                    long stepStart = System.nanoTime();
+                    decoding.forward(new int[] {tokens[context + step]});
+                    decode[repeat * options.decodeTokens() + step] = (System.nanoTime() - stepStart) / 1e6;
+                }
+                return decoding.cacheBytes();
+            }
+        }
     }
 
     /** One unmeasured prefill and decode step so that the first measurement does not pay for ONNX Runtime's and the JIT's first runs. */

@@ -87,7 +87,8 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         if (folders.size() == 1) {
             try {
                 ModelProto graph = DecoderGraphWriter.inMemory(model, folders.getFirst(), graphOptions, IN_MEMORY_DATA_LIMIT);
-                return new OnnxRuntimeEngine(model.config(), createSession(withOutputs(graph, tracedValues), folders.getFirst(), options), null);
+                return new OnnxRuntimeEngine(model.config(),
+                        createSession(withOutputs(graph, tracedValues), folders.getFirst(), "a graph built over " + folders.getFirst(), options), null);
             }
             catch (ExternalDataWriter.InMemoryLimitExceededException e) {
                 // Too much to convert in memory: written to a folder instead.
@@ -120,7 +121,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             }
         }
         // The augmented graph is loaded from memory; its weights stay in the original data file beside the graph.
-        return createSession(withOutputs(modelFile, tracedValues), modelFile.toAbsolutePath().getParent(), options);
+        return createSession(withOutputs(modelFile, tracedValues), modelFile.toAbsolutePath().getParent(), modelFile.toString(), options);
     }
 
     /** CPU threads as asked, no spinning, all graph optimizations, errors only in the log. */
@@ -141,14 +142,14 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         }
     }
 
-    /** A graph loaded from {@code graph}, reading its external data from files in {@code folder}. */
-    private static OrtSession createSession(byte[] graph, Path folder, OnnxRuntimeOptions options) throws IOException {
+    /** A graph loaded from {@code graph}, reading its external data from files in {@code folder}; {@code description} names it in errors. */
+    private static OrtSession createSession(byte[] graph, Path folder, String description, OnnxRuntimeOptions options) throws IOException {
         try (OrtSession.SessionOptions sessionOptions = sessionOptions(options)) {
             sessionOptions.addConfigEntry("session.model_external_initializers_file_folder_path", folder.toString());
             return ENVIRONMENT.createSession(graph, sessionOptions);
         }
         catch (OrtException e) {
-            throw new IOException("ONNX Runtime could not load a graph over " + folder + ": " + e.getMessage(), e);
+            throw new IOException("ONNX Runtime could not load " + description + ": " + e.getMessage(), e);
         }
     }
 
