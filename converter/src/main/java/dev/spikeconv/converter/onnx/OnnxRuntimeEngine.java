@@ -44,8 +44,11 @@ import java.util.stream.Stream;
  */
 public final class OnnxRuntimeEngine implements InferenceEngine {
     private static final OrtEnvironment ENVIRONMENT = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "spikeconv");
-    /** Converted tensors a graph built in memory may hold: the rest of a big model is better streamed to a file. */
-    static final long IN_MEMORY_DATA_LIMIT = 256L << 20;
+    /**
+     * Converted tensors a graph built in memory may hold (they pass through the heap about three times while the graph is
+     * serialized): more is streamed to a file instead, whatever the heap.
+     */
+    static final long IN_MEMORY_DATA_LIMIT = 64L << 20;
 
     private final ModelConfig config;
     private final OrtSession session;
