@@ -95,7 +95,7 @@ final class ProjectionNodes {
      * {@code Σ_G σ[i,G] Σ_{j∈G} Wq[i,j] s_j} for counts {@code [tokens, in]}, returns {@code [tokens, out]}: one
      * MatMulInteger per input group, exact int32 sums, each scaled by its group's column of σ, summed in one pass.
      * Both operands are uint8 with zero point 128 (counts {@code s + 128}, codes {@code Wq + 128}): ONNX Runtime's u8×u8
-     * kernel is exact on every x86 CPU (its u8×s8 one may saturate 16-bit pair sums without AVX-512 VNNI) and, measured
+     * kernels widen to 16 bits before multiplying (its u8×s8 ones may saturate 16-bit pair sums without VNNI) and, measured
      * on this AVX-512 VNNI machine for {@code [1024, 512] × [512, 1536]} on 2 threads, 2.0 ms against 4.4 ms for the
      * float GEMM and 20 ms for int8 counts (ONNX Runtime has no fast signed × signed kernel for x86). Per input group of
      * 128 the scaling passes eat the gain (4 groups: 4.8 ms), so grouped weights keep the float GEMM while their floats
