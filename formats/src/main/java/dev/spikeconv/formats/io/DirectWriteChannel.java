@@ -10,30 +10,34 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * A new file written sequentially around the page cache (O_DIRECT): bytes gather in an aligned buffer that a background
- * thread writes to the device in whole blocks while the caller fills the next one; only the last partial block goes
- * through the page cache. Copying gigabytes of output into the page cache can cost the writer as much CPU as producing
+ * A new file written sequentially around the page cache (O_DIRECT): bytes gather in aligned buffers that a background
+ * thread writes to the device in whole blocks, in order, while the caller fills the next one; only the last partial
+ * block goes through the page cache. Several buffers in flight ride out the device's slow moments (single writes of
+ * 8 MiB were seen to take 170 ms here) without stopping the caller. Copying gigabytes of output into the page cache can cost the writer as much CPU as producing
  * them, and pushes out the input being read. {@link #open} falls back to an ordinary channel where the file system
  * refuses O_DIRECT.
  */
 public final class DirectWriteChannel implements WritableByteChannel {
     private static final int BUFFER_BYTES = 8 << 20;
+    private static final int BUFFERS = 4;
     /** JDK's {@code ExtendedOpenOption.DIRECT}, looked up by name (it lives in jdk.unsupported); null without it. */
     private static final OpenOption DIRECT = directOption();
 
     private final FileChannel direct;
     private final FileChannel buffered;
     private final int alignment;
-    /** Two aligned buffers: one being filled, one being written. */
-    private final ByteBuffer[] buffers = new ByteBuffer[2];
+    /** Aligned buffers used in turn: one being filled, the ones before it being written or free. */
+    private final ByteBuffer[] buffers = new ByteBuffer[BUFFERS];
     private final ExecutorService writer = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("spikeconv-direct-write").daemon().factory());
     private int filling;
-    private Future<?> writing;
+    /** Writes handed off and not yet awaited, oldest first: the buffers after the filling one, in turn. */
+    private final ArrayDeque<Future<?>> writing = new ArrayDeque<>();
     /** Bytes handed to the writer so far, a multiple of the alignment until {@link #close}. */
     private long handedOff;
     /** Read and written by the writer thread only. */
@@ -108,21 +112,23 @@ public final class DirectWriteChannel implements WritableByteChannel {
     }
 
     /**
-     * Starts writing the filling buffer's first {@code length} bytes (whole blocks) at the end of the file, once the
-     * previous write is done, and moves the rest to the other buffer, which becomes the filling one.
+     * Starts writing the filling buffer's first {@code length} bytes (whole blocks) at the end of the file and moves the
+     * rest to the next buffer, which becomes the filling one once its own write, if any, is done.
      */
     private void handOff(int length) throws IOException {
-        awaitWriting();
+        if (writing.size() == BUFFERS - 1) {
+            awaitOldestWrite();
+        }
         ByteBuffer full = buffers[filling];
-        ByteBuffer next = buffers[1 - filling];
+        ByteBuffer next = buffers[(filling + 1) % BUFFERS];
         int rest = full.position() - length;
         next.clear().limit(BUFFER_BYTES);
         next.put(0, full, length, rest).position(rest);
         ByteBuffer blocks = full.duplicate().position(0).limit(length);
         long at = handedOff;
         handedOff += length;
-        filling = 1 - filling;
-        writing = writer.submit(() -> {
+        filling = (filling + 1) % BUFFERS;
+        writing.addLast(writer.submit(() -> {
             long position = at;
             try {
                 if (directWorks) {
@@ -143,18 +149,16 @@ public final class DirectWriteChannel implements WritableByteChannel {
             catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        });
+        }));
+    }
+
+    private void awaitOldestWrite() throws IOException {
+        BackgroundWork.await(writing.removeFirst(), "writing");
     }
 
     private void awaitWriting() throws IOException {
-        if (writing == null) {
-            return;
-        }
-        try {
-            BackgroundWork.await(writing, "writing");
-        }
-        finally {
-            writing = null;
+        while (!writing.isEmpty()) {
+            awaitOldestWrite();
         }
     }
 

@@ -30,7 +30,7 @@ class DirectWriteChannelTest {
     @Test
     void theFileHoldsExactlyWhatWasWritten() throws IOException {
         SplittableRandom random = new SplittableRandom(61);
-        int[] sizes = {0, 1, 4095, 4096, 4097, BUFFER - 1, BUFFER, BUFFER + 1, 2 * BUFFER + 12_345};
+        int[] sizes = {0, 1, 4095, 4096, 4097, BUFFER - 1, BUFFER, BUFFER + 1, 2 * BUFFER + 12_345, 9 * BUFFER + 4096 * 3 + 5};
         for (int size : sizes) {
             byte[] expected = new byte[size];
             random.nextBytes(expected);
