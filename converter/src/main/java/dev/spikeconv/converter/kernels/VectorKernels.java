@@ -11,17 +11,27 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The float kernels of the reference engine, vectorized with the Vector API. {@link ScalarKernels}
- * holds the same operations as plain loops; the two agree up to summation order.
+ * holds the same operations as plain loops; the two agree up to summation order. Also the helpers of
+ * vector code that sums in double precision (widening floats, adding lanes in a fixed order).
  */
 public final class VectorKernels {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     /** int8 products widen to int32: as many bytes per step as the preferred int vector has lanes. */
     private static final VectorSpecies<Integer> INT_SPECIES = IntVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> BYTE_SPECIES = VectorSpecies.of(byte.class, VectorShape.forBitSize(INT_SPECIES.length() * Byte.SIZE));
+    /** Doubles at the preferred width, for sums and exponentials that need double precision. */
+    public static final VectorSpecies<Double> DOUBLE_SPECIES = DoubleVector.SPECIES_PREFERRED;
+    /** As many floats as {@link #DOUBLE_SPECIES} has lanes, so that one vector widens to one vector of doubles ({@link #widened}). */
+    public static final VectorSpecies<Float> WIDENING_SPECIES = VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLE_SPECIES.vectorBitSize() / 2));
     /** Below this many multiply-adds a product runs on the calling thread: forking costs more. */
     private static final long PARALLEL_THRESHOLD = 1 << 18;
 
     private VectorKernels() {}
+
+    /** The lanes of a vector of {@link #WIDENING_SPECIES} as doubles, exactly. */
+    public static DoubleVector widened(FloatVector values) {
+        return (DoubleVector) values.convertShape(VectorOperators.F2D, DOUBLE_SPECIES, 0);
+    }
 
     /**
      * The lanes of {@code vector} added in lane order: {@code reduceLanes(ADD)} leaves the order open, so its compiled and

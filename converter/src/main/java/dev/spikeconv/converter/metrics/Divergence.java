@@ -6,7 +6,6 @@ import java.util.stream.IntStream;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -14,9 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * positions take each model's log-sum-exps once ({@link #logSumExps}): the exponentials dominate the cost.
  */
 public final class Divergence {
-    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
-    /** As many floats as {@link #DOUBLES} has lanes, widened to one vector of doubles. */
-    private static final VectorSpecies<Float> FLOATS = VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    private static final VectorSpecies<Double> DOUBLES = VectorKernels.DOUBLE_SPECIES;
+    private static final VectorSpecies<Float> FLOATS = VectorKernels.WIDENING_SPECIES;
+
     private Divergence() {}
 
     /** {@code log softmax(logits)} in double precision. */
@@ -71,7 +70,7 @@ public final class Divergence {
 
     /** The floats from {@code offset} as doubles, as many as a vector of doubles holds. */
     private static DoubleVector widened(float[] values, int offset) {
-        return (DoubleVector) FloatVector.fromArray(FLOATS, values, offset).convertShape(VectorOperators.F2D, DOUBLES, 0);
+        return VectorKernels.widened(FloatVector.fromArray(FLOATS, values, offset));
     }
 
     /** {@link #logSumExp} of every position, positions in parallel (each is computed alone, so the result is the same). */

@@ -1,6 +1,7 @@
 package dev.spikeconv.converter.onnx;
 
 import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
+import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeArithmetic;
 import dev.spikeconv.converter.spiking.SpikeSites;
@@ -87,8 +88,7 @@ final class ProjectionNodes {
 
     private static int groups(ScaledInt8Tensor weight) {
         int inputs = (int) weight.shape().columns();
-        int group = Math.min(weight.groupSize(), inputs);
-        return (inputs + group - 1) / group;
+        return Int8Quantizer.groupsPerRow(inputs, Math.min(weight.groupSize(), inputs));
     }
 
     /**

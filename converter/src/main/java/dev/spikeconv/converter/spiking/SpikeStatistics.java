@@ -7,7 +7,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -18,9 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code Σ(a - θs)² / Σa²}.
  */
 public final class SpikeStatistics {
-    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Double> DOUBLES = VectorKernels.DOUBLE_SPECIES;
     /** As many floats (and ints) as {@link #DOUBLES} has lanes, so each widens to one vector of doubles. */
-    private static final VectorSpecies<Float> FLOATS = VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2));
+    private static final VectorSpecies<Float> FLOATS = VectorKernels.WIDENING_SPECIES;
     private static final VectorSpecies<Integer> INTEGERS = FLOATS.vectorShape().withLanes(int.class);
     /** Adding then subtracting 1.5 · 2^23 rounds half to even, as {@link Math#rint}, below 2^22; larger quotients clamp to ±T anyway. */
     private static final float ROUNDING = 0x1.8p23f;
@@ -85,8 +84,8 @@ public final class SpikeStatistics {
                 VectorMask.fromArray(INTEGERS, activeChannels, channel).or(silent.not()).intoArray(activeChannels, channel);
                 magnitudeSums = magnitudeSums.add(magnitude);
                 eventSums = eventSums.add(bitwise ? magnitude.lanewise(VectorOperators.BIT_COUNT) : magnitude);
-                DoubleVector value = widened(activation);
-                DoubleVector error = value.sub(widened(theta).mul(widened(count)));
+                DoubleVector value = VectorKernels.widened(activation);
+                DoubleVector error = value.sub(VectorKernels.widened(theta).mul(VectorKernels.widened(count)));
                 errorSums = errorSums.add(error.mul(error));
                 signalSums = signalSums.add(value.mul(value));
             }
@@ -116,11 +115,6 @@ public final class SpikeStatistics {
             squaredError += error2;
             squaredSignal += signal2;
         }
-    }
-
-    /** The lanes of a vector of {@link #FLOATS} as doubles. */
-    private static DoubleVector widened(FloatVector values) {
-        return (DoubleVector) values.convertShape(VectorOperators.F2D, DOUBLES, 0);
     }
 
     /** The same statistics under another site's name: a site that reads the same activations with the same threshold. */
