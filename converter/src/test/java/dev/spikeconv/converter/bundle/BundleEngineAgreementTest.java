@@ -46,6 +46,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The bundle's ONNX graph (chunked GLA, window caches, int8 and spiking projections) against the Java
@@ -123,12 +124,17 @@ class BundleEngineAgreementTest {
     }
 
     /**
-     * Gates that forget almost everything at every step (log-decay near -60 per token): within a chunk the discarded future
-     * half of the pairwise decays overflows to infinity, which must not leak into the output. Both engines stay finite
-     * and agree. The gate bias is rewritten in place in the safetensors, which the graph reads directly.
+     * Gates from forgetful to forgetting almost everything, set through the gate bias (the gate's up weight is zero, so
+     * the log-decay per token is {@code logsigmoid(bias) / 16}). Within a chunk of 32 tokens the cumulative log-decay
+     * reaches 32 times that: -37 for bias -18.5, just inside the bound of the factored intra-chunk form, whose inverse
+     * decays then reach e^37; -43 for bias -21.5, just past it, and -2000 for bias -1000, where the pairwise form runs
+     * and the discarded future half of its decays overflows to infinity, which must not leak into the output. Both
+     * engines stay finite and agree, in prefill and in decode. The bias is rewritten in place in the safetensors, which
+     * the graph reads directly.
      */
-    @Test
-    void gatesThatForgetAlmostEverythingStayFinite() throws IOException {
+    @ParameterizedTest(name = "gate bias {0}")
+    @ValueSource(floats = {-18.5f, -21.5f, -1000f})
+    void strongGatesStayFiniteAndAgree(float gateBias) throws IOException {
         TinyModel model = TinyModels.qwen2();
         Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("all-gla", 12, 1, QuantizationOptions.NONE, SpikeSettings.OFF, model));
         Path file = bundle.resolve(BundleWriter.SAFETENSORS);
@@ -142,7 +148,7 @@ class BundleEngineAgreementTest {
             for (long[] bias : biases) {
                 ByteBuffer bytes = ByteBuffer.allocate((int) bias[1] * 4).order(ByteOrder.LITTLE_ENDIAN);
                 while (bytes.hasRemaining()) {
-                    bytes.putFloat(-1000f);
+                    bytes.putFloat(gateBias);
                 }
                 channel.write(bytes.flip(), bias[0]);
             }
