@@ -105,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the generated weights and tokens. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--work", paramLabel = "DIR", description = "Keep generated models and bundles here (reused by the next run) instead of a temporary folder.")
+    @Option(names = "--work", paramLabel = "DIR", description = "Keep generated checkpoints (reused by the next run) and bundles here instead of a temporary folder.")
     Path work;
 
     @Option(names = "--json", paramLabel = "FILE.json", description = "Write every sample as JSON.")

@@ -76,18 +76,18 @@ final class ContextBenchmark {
         return engine;
     }
 
-    /** Converts the context model with {@code plan} unless that bundle exists already. */
+    /**
+     * Converts the context model with {@code plan}, on every run even where a work folder holds that bundle already:
+     * the bundle carries its graph, and one written by an older spikeconv would be measured instead of this one's.
+     */
     static Path convert(BenchOptions options, Path checkpoint, Path folder, String plan, Consumer<String> progress) throws IOException {
-        // Named by the model and every conversion setting, so that a reused work folder never serves a stale bundle.
         String name = String.format(Locale.ROOT, "bundle-%s-w%d-%s-%s-of-%s", plan, options.window(),
                 options.quantization().enabled() ? "int8g" + options.quantization().group() : "float",
                 options.spikes().spiking() ? "k" + options.spikes().k() : "nospike", checkpoint.getFileName());
         Path bundle = folder.resolve(name.replaceAll("[^A-Za-z0-9._-]", "_"));
-        if (!bundle.toFile().isDirectory()) {
-            progress.accept("converting the context model: --plan " + plan);
-            try (ModelDescription source = CheckpointLoader.open(checkpoint)) {
-                BundleWriter.convert(source, checkpoint, bundle, ConvertBenchmark.conversionOptions(options, plan, source.config()), ConversionProgress.NONE);
-            }
+        progress.accept("converting the context model: --plan " + plan);
+        try (ModelDescription source = CheckpointLoader.open(checkpoint)) {
+            BundleWriter.convert(source, checkpoint, bundle, ConvertBenchmark.conversionOptions(options, plan, source.config()), ConversionProgress.NONE);
         }
         return bundle;
     }

@@ -136,6 +136,12 @@ final class SoftmaxAttentionNodes {
     /** The next cache: the first {@code sinks} entries and the last {@code window - 1}, in position order. */
     private void keepWindow(LayerAttention attention, String all, String present) {
         String total = graph.node("Slice", new String[] {graph.node("Shape", all), graph.int64(2), graph.int64(3)});
+        if (attention.sinks() == 0) {
+            // One copy of the cache instead of two (a slice, then a concatenation with no sinks).
+            String recentStart = graph.node("Max", graph.int64(0), graph.node("Sub", total, graph.int64(attention.window() - 1L)));
+            graph.addNode("Slice", new String[] {all, recentStart, total, graph.int64(2)}, new String[] {present});
+            return;
+        }
         String sinkEnd = graph.node("Min", graph.int64(attention.sinks()), total);
         String recentStart = graph.node("Max", sinkEnd, graph.node("Sub", total, graph.int64(attention.window() - 1L)));
         String axis = graph.int64(2);

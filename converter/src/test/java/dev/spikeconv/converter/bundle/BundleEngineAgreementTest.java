@@ -63,7 +63,7 @@ class BundleEngineAgreementTest {
 
     static Stream<Arguments> plansAndModes() {
         List<Arguments> cases = new ArrayList<>();
-        String[] plans = {"dense", "all-gla", "all-swa", "alternate", "0:swa/5+2,1:gla"};
+        String[] plans = {"dense", "all-gla", "all-swa", "alternate", "0:swa/5+2,1:gla", "0:swa/7+0,1:gla"};
         for (String plan : plans) {
             for (boolean spiking : new boolean[] {false, true}) {
                 cases.add(Arguments.of(plan, spiking));
