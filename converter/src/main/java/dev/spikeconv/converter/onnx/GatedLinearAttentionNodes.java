@@ -115,7 +115,7 @@ final class GatedLinearAttentionNodes {
         String transposed = branch.node("Transpose", new String[] {branch.node("Unsqueeze", inverselyDecayedKeys, branch.int64(2))},
                 Attribute.integers("perm", 0, 1, 2, 3, 5, 4));
         String products = branch.node("MatMul", decayedQueries, transposed);
-        // Future keys may have scores up to e^{bound}: never infinite, and replaced by 0.
+        // Future keys' scores carry e^{b_t - b_s} <= e^{bound}: large but finite, and replaced by 0.
         branch.addNode("Where", new String[] {causal, products, branch.scalar(0f)}, new String[] {scores});
         branch.output(scores, TensorProto.DataType.FLOAT, 6);
         return branch.graph();

@@ -55,7 +55,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * top-1 agreement, since a spike count may flip at a .5 boundary between two engines (DESIGN §4).
  */
 class BundleEngineAgreementTest {
-    /** Several GLA chunks of 16 and a partial one, so chunking and padding are exercised. */
+    /** Several GLA chunks of 32 and a partial one (150 = 4 × 32 + 22), so chunking and padding are exercised. */
     private static final int[] TOKENS = Bundles.tokens(150, 40, 3);
 
     @TempDir
