@@ -68,7 +68,8 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ThreadsOption threads;
 
-    @Option(names = "--goals", paramLabel = "FILE", description = "Goals as JSON: max_kl, max_kl_p99, min_top1, max_ppl_ratio, min_sparsity, max_engine_diff, max_engine_kl, require_linear_branch.")
+    @Option(names = "--goals", paramLabel = "FILE", description = "Goals as JSON: max_kl, max_kl_p99, min_top1, max_ppl_ratio, min_sparsity, max_engine_diff, min_engine_count_agreement, "
+                    + "max_engine_flip_distance, max_engine_kl, require_linear_branch.")
     Path goalsFile;
 
     @Option(names = "--max-kl", paramLabel = "X", description = "Mean KL(dense || bundle), nats. Default: 0.5.")
@@ -86,10 +87,19 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--min-sparsity", paramLabel = "X", description = "Share of silent spike slots. Default: not checked.")
     Double minSparsity;
 
-    @Option(names = "--max-engine-diff", paramLabel = "X", description = "Largest ONNX vs Java logit difference (float activations). Default: 1e-3.")
+    @Option(names = "--max-engine-diff", paramLabel = "X", description = "Largest ONNX vs Java logit difference, both engines on the same spike counts. Default: 1e-3.")
     Double maxEngineDifference;
 
-    @Option(names = "--max-engine-kl", paramLabel = "X", description = "Mean ONNX vs Java KL (spiking models). Default: 1e-3.")
+    @Option(names = "--min-engine-count-agreement", paramLabel = "X",
+            description = "Share of spike counts both engines compute alike from the same activations. Default: 0.999.")
+    Double minEngineCountAgreement;
+
+    @Option(names = "--max-engine-flip-distance", paramLabel = "X",
+            description = "Largest distance of a differing spike count from its rounding edge, in counts. Default: 1e-3.")
+    Double maxEngineFlipDistance;
+
+    @Option(names = "--max-engine-kl", paramLabel = "X",
+            description = "Mean KL of the free-running spiking engines (flips compound with depth). Default: not checked.")
     Double maxEngineKl;
 
     @Option(names = "--allow-useless-linear-branch", description = "Do not fail a hybrid that is no better than itself without GLA attention.")
@@ -117,6 +127,8 @@ final class VerifyCommand implements Callable<Integer> {
                 maxPerplexityRatio != null ? maxPerplexityRatio : goals.maxPerplexityRatio(),
                 minSparsity != null ? minSparsity : goals.minSparsity(),
                 maxEngineDifference != null ? maxEngineDifference : goals.maxEngineDifference(),
+                minEngineCountAgreement != null ? minEngineCountAgreement : goals.minEngineCountAgreement(),
+                maxEngineFlipDistance != null ? maxEngineFlipDistance : goals.maxEngineFlipDistance(),
                 maxEngineKl != null ? maxEngineKl : goals.maxEngineKl(),
                 goals.requireLinearBranch() && !allowUselessLinearBranch);
         VerifyOptions options;

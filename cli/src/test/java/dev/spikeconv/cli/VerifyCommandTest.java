@@ -92,11 +92,12 @@ class VerifyCommandTest {
         Path html = directory.resolve("report.html");
         CommandRun run = verify(bundle, "--report", json.toString(), "--junit", junit.toString(), "--html", html.toString());
         assertThat(run.exitCode()).as(run.out() + run.err()).isEqualTo(ExitCodes.OK);
-        assertThat(run.out()).contains("all 6 goals met", "distance   KL mean");
-        assertThat(Files.readString(json)).contains("\"passed\" : true", "\"kl_p99\"", "\"hidden_cosine\"");
+        // a spiking dense bundle: the engine goals are the same-count logits, the count agreement and the flip distance
+        assertThat(run.out()).contains("all 8 goals met", "distance   KL mean", "counts 1.000000 identical");
+        assertThat(Files.readString(json)).contains("\"passed\" : true", "\"kl_p99\"", "\"hidden_cosine\"", "\"identical_share\" : 1.0", "\"cpu_features\"");
         Document document = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
         NodeList cases = document.getElementsByTagName("testcase");
-        assertThat(cases.getLength()).isEqualTo(6);
+        assertThat(cases.getLength()).isEqualTo(8);
         assertThat(document.getElementsByTagName("failure").getLength()).isZero();
         assertThat(((Element) cases.item(0)).getAttribute("name")).isEqualTo("structure");
         assertRendersInChromium(html, 4);
@@ -110,7 +111,7 @@ class VerifyCommandTest {
         assertThat(run.exitCode()).isEqualTo(ExitCodes.GOAL_MISSED);
         assertThat(run.out()).contains("FAIL max_kl", "FAIL linear_branch_useful", "USELESS");
         Document document = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
-        assertThat(document.getElementsByTagName("testcase").getLength()).isEqualTo(7);
+        assertThat(document.getElementsByTagName("testcase").getLength()).isEqualTo(9);
         assertThat(document.getElementsByTagName("failure").getLength()).isEqualTo(5);
         assertThat(verify(bundle, "--max-kl", "100", "--max-kl-p99", "100", "--min-top1", "0", "--max-ppl-ratio", "1000", "--allow-useless-linear-branch")
                 .exitCode()).isEqualTo(ExitCodes.OK);
@@ -215,7 +216,7 @@ class VerifyCommandTest {
         String dom = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(dom.split("<svg class=\"chart\"", -1).length - 1).isEqualTo(charts);
-        assertThat(dom).contains("<polyline class=\"series\"", "<rect class=\"bar\"", "All 6 goals met");
+        assertThat(dom).contains("<polyline class=\"series\"", "<rect class=\"bar\"", "All 8 goals met", "no integer GEMM kernel");
         try (var paths = Files.walk(profile)) {
             paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
         }

@@ -28,6 +28,15 @@ public final class ScalarKernels {
         }
     }
 
+    /** {@code Σ |values[i]|} in float64, in index order. */
+    public static double sumOfMagnitudes(float[] values, int offset, int length) {
+        double sum = 0;
+        for (int i = 0; i < length; i++) {
+            sum += Math.abs(values[offset + i]);
+        }
+        return sum;
+    }
+
     /** {@code Σ codes[i] · spikes[i]} in int32. */
     public static int int8Dot(byte[] codes, int codesOffset, byte[] spikes, int spikesOffset, int length) {
         int sum = 0;

@@ -74,6 +74,11 @@ public final class DecoderGraphWriter {
         return "projection_input." + site;
     }
 
+    /** The spike counts of the projection at {@code site}, {@code [tokens, in]} (float32, integer-valued); spiking sites only. */
+    public static String spikeCounts(String site) {
+        return "spike_counts." + site;
+    }
+
     public static String pastKey(int layer) {
         return "past_key_values." + layer + ".key";
     }

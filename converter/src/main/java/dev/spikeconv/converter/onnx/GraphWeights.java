@@ -20,8 +20,6 @@ import java.util.Map;
 final class GraphWeights {
     private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
     private static final long COPY_CHUNK = 1 << 24;
-    /** Zero point of the unsigned operands of integer products: {@code 128 + v} stores a signed byte {@code v}. */
-    static final int ZERO_POINT = 128;
 
     private final ModelDescription model;
     private final OnnxGraphBuilder graph;
@@ -111,28 +109,6 @@ final class GraphWeights {
         int columns = (int) weight.shape().columns();
         return graph.node("DequantizeLinear", new String[] {int8Codes(name, weight), floatWeight(name + "_scale", weight.scales())},
                 Attribute.integer("axis", 1), Attribute.integer("block_size", Math.min(weight.groupSize(), columns)));
-    }
-
-    /**
-     * Columns {@code [from, to)} of the int8 codes {@code [out, in]} as the right operand of MatMulInteger: transposed to
-     * {@code [to - from, out]} and shifted by {@link #ZERO_POINT} into uint8 (flipping the sign bit adds 128 to a two's
-     * complement byte), to be read with that zero point. Graph operations on the stored int8 initializer, which ONNX
-     * Runtime folds into a constant at load: the file holds the codes once, the session one uint8 copy.
-     */
-    String unsignedCodeColumns(String name, ScaledInt8Tensor weight, int from, int to) throws IOException {
-        String key = name + "#unsigned" + from + ":" + to;
-        String existing = initializers.get(key);
-        if (existing != null) {
-            return existing;
-        }
-        String codes = int8Codes(name, weight);
-        String columns = from == 0 && to == weight.shape().columns() ? codes
-                : graph.node("Slice", new String[] {codes, graph.int64(from), graph.int64(to), graph.int64(1)});
-        String asBytes = graph.node("Cast", new String[] {columns}, Attribute.integer("to", TensorProto.DataType.UINT8_VALUE));
-        String shifted = graph.node("BitwiseXor", asBytes, graph.uint8(ZERO_POINT));
-        String created = graph.node("Transpose", new String[] {shifted}, Attribute.integers("perm", 1, 0));
-        initializers.put(key, created);
-        return created;
     }
 
     /** The scales of input group {@code index} as a vector {@code [out]}; folded at load like the codes. */

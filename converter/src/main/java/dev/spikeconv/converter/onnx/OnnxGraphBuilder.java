@@ -174,15 +174,13 @@ final class OnnxGraphBuilder {
         return name;
     }
 
-    /** An inline uint8 scalar, made once per value. */
-    String uint8(int value) {
-        if (value < 0 || value > 255) {
-            throw new IllegalArgumentException("not a uint8: " + value);
-        }
-        return constants.computeIfAbsent("u" + value, unused -> {
+    /** An inline float64 scalar, made once per value. */
+    String float64(double value) {
+        return constants.computeIfAbsent("d" + Double.doubleToRawLongBits(value), unused -> {
             String name = "const_" + names.getAndIncrement();
-            graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.UINT8_VALUE)
-                    .setRawData(ByteString.copyFrom(new byte[] {(byte) value})));
+            ByteBuffer bytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putDouble(0, value);
+            graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.DOUBLE_VALUE)
+                    .setRawData(ByteString.copyFrom(bytes.array())));
             return name;
         });
     }

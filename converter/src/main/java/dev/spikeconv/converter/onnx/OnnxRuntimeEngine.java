@@ -60,6 +60,11 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         this.temporaryDirectory = temporaryDirectory;
     }
 
+    /** ONNX Runtime's version, as its native library reports it. */
+    public static String runtimeVersion() {
+        return ENVIRONMENT.getVersion();
+    }
+
     /** Opens an ONNX graph written by spikeconv; {@code config} describes the model it implements. */
     public static OnnxRuntimeEngine open(Path modelFile, ModelConfig config, OnnxRuntimeOptions options) throws IOException {
         return open(modelFile, config, options, List.of());

@@ -4,6 +4,11 @@ package dev.spikeconv.converter.reference;
 interface Projection {
     float[] apply(float[] input, int tokens);
 
+    /** The same with spike counts taken from {@code forced} where it has them (spiking projections only). */
+    default float[] apply(float[] input, int tokens, SpikeCountSource forced) {
+        return apply(input, tokens);
+    }
+
     int outputs();
 
     int inputs();

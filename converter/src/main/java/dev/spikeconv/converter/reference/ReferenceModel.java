@@ -103,12 +103,12 @@ public final class ReferenceModel implements InferenceEngine {
         if (weights instanceof ScaledInt8Tensor int8) {
             Int8Weights codes = Int8Weights.of(int8);
             return spike.spikes(site)
-                    ? new SpikingProjection(codes, biases, SpikeSites.threshold(model, site), spike.timeSteps())
+                    ? new SpikingProjection(site, codes, biases, SpikeSites.threshold(model, site), spike.timeSteps())
                     : new FloatProjection(codes.dequantized(), biases, outputs, inputs);
         }
         float[] values = weights.toFloats();
         return spike.spikes(site)
-                ? new SpikingProjection(values, biases, outputs, inputs, SpikeSites.threshold(model, site), spike.timeSteps())
+                ? new SpikingProjection(site, values, biases, outputs, inputs, SpikeSites.threshold(model, site), spike.timeSteps())
                 : new FloatProjection(values, biases, outputs, inputs);
     }
 
@@ -133,7 +133,7 @@ public final class ReferenceModel implements InferenceEngine {
      * stream {@code x} in place: calibration advances two models layer by layer this way.
      */
     public LayerStep runLayer(int index, float[] x, int count) {
-        try (ReferenceSession session = new ReferenceSession()) {
+        try (ReferenceSession session = new ReferenceSession(SpikeCountSource.NONE)) {
             return session.layer(index, x, count);
         }
     }
@@ -148,16 +148,16 @@ public final class ReferenceModel implements InferenceEngine {
         if (config.layer(index).kind() != AttentionKind.GATED_LINEAR) {
             throw new IllegalArgumentException("layer " + index + " is " + config.layer(index).kind().id() + ", not gated linear attention");
         }
-        return gatedLinearInputs(layers[index], normed, count);
+        return gatedLinearInputs(layers[index], normed, count, SpikeCountSource.NONE);
     }
 
     private record QueryKeyValue(float[] queries, float[] keys, float[] values) {}
 
     /** q, k and v of the normed input, with Qwen3's q/k norms when the model has them. */
-    private QueryKeyValue projectQueryKeyValue(DecoderLayer layer, float[] input, int count) {
-        float[] queries = layer.query().apply(input, count);
-        float[] keys = layer.key().apply(input, count);
-        float[] values = layer.value().apply(input, count);
+    private QueryKeyValue projectQueryKeyValue(DecoderLayer layer, float[] input, int count, SpikeCountSource forced) {
+        float[] queries = layer.query().apply(input, count, forced);
+        float[] keys = layer.key().apply(input, count, forced);
+        float[] values = layer.value().apply(input, count, forced);
         if (layer.queryNorm() != null) {
             queries = Normalization.rms(queries, count * config.headCount(), layer.queryNorm(), config.normEpsilon());
             keys = Normalization.rms(keys, count * config.keyValueHeadCount(), layer.keyNorm(), config.normEpsilon());
@@ -165,9 +165,9 @@ public final class ReferenceModel implements InferenceEngine {
         return new QueryKeyValue(queries, keys, values);
     }
 
-    private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, int count) {
+    private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, int count, SpikeCountSource forced) {
         int d = config.headDimension();
-        QueryKeyValue projected = projectQueryKeyValue(layer, input, count);
+        QueryKeyValue projected = projectQueryKeyValue(layer, input, count, forced);
         float[] queries = projected.queries();
         float[] keys = projected.keys();
         float[] values = projected.values();
@@ -193,7 +193,12 @@ public final class ReferenceModel implements InferenceEngine {
 
     @Override
     public InferenceSession newSession() {
-        return new ReferenceSession();
+        return new ReferenceSession(SpikeCountSource.NONE);
+    }
+
+    /** A session whose spiking projections take their counts from {@code forced} where it has them, for each forward call. */
+    public InferenceSession newSession(SpikeCountSource forced) {
+        return new ReferenceSession(forced);
     }
 
     @Override
@@ -205,9 +210,11 @@ public final class ReferenceModel implements InferenceEngine {
     private final class ReferenceSession implements InferenceSession {
         private final KeyValueCache[] caches = new KeyValueCache[config.layerCount()];
         private final float[][][] states = new float[config.layerCount()][][];
+        private final SpikeCountSource forced;
         private int position;
 
-        ReferenceSession() {
+        ReferenceSession(SpikeCountSource forced) {
+            this.forced = forced;
             int width = config.keyValueHeadCount() * config.headDimension();
             for (int layer = 0; layer < caches.length; layer++) {
                 if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
@@ -242,10 +249,10 @@ public final class ReferenceModel implements InferenceEngine {
             float[] mixed = layer.attention().kind() == AttentionKind.GATED_LINEAR
                     ? gatedLinearAttention(layer, states[index], normed, count)
                     : softmaxAttention(layer, caches[index], normed, count);
-            float[] attentionOutput = layer.output().apply(mixed, count);
+            float[] attentionOutput = layer.output().apply(mixed, count, forced);
             add(x, attentionOutput);
             float[] mlpInput = Normalization.rms(x, count, layer.mlpNorm(), config.normEpsilon());
-            float[] mlpOutput = layer.down().apply(swiGlu(layer.gate().apply(mlpInput, count), layer.up().apply(mlpInput, count)), count);
+            float[] mlpOutput = layer.down().apply(swiGlu(layer.gate().apply(mlpInput, count, forced), layer.up().apply(mlpInput, count, forced)), count, forced);
             add(x, mlpOutput);
             return new LayerStep(normed, mixed, attentionOutput, mlpOutput);
         }
@@ -255,7 +262,7 @@ public final class ReferenceModel implements InferenceEngine {
             int heads = config.headCount();
             int keyValueHeads = config.keyValueHeadCount();
             int headDimension = config.headDimension();
-            QueryKeyValue projected = projectQueryKeyValue(layer, input, count);
+            QueryKeyValue projected = projectQueryKeyValue(layer, input, count, forced);
             float[] queries = projected.queries();
             float[] keys = projected.keys();
             float[] values = projected.values();
@@ -306,7 +313,7 @@ public final class ReferenceModel implements InferenceEngine {
 
         /** GLA, one token at a time: the recurrence of every key/value head, then {@code RMSNorm(o) · g_norm} per head. */
         private float[] gatedLinearAttention(DecoderLayer layer, float[][] state, float[] input, int count) {
-            GatedLinearInputs inputs = gatedLinearInputs(layer, input, count);
+            GatedLinearInputs inputs = gatedLinearInputs(layer, input, count, forced);
             int heads = config.headCount();
             float[] output = new float[count * heads * config.headDimension()];
             for (int keyHead = 0; keyHead < config.keyValueHeadCount(); keyHead++) {

@@ -11,6 +11,7 @@ import dev.spikeconv.converter.spiking.SpikeArithmetic;
  * input channel θ multiplies inside, {@code y = W (θ ⊙ s) + b}, over the dequantized weights.
  */
 final class SpikingProjection implements Projection {
+    private final String site;
     private final Int8Weights int8Weights;
     private final float[] floatWeights;
     private final float[] bias;
@@ -21,15 +22,17 @@ final class SpikingProjection implements Projection {
     private final float staticThreshold;
     private final int timeSteps;
 
-    SpikingProjection(Int8Weights weights, float[] bias, SiteThreshold threshold, int timeSteps) {
-        this(weights, null, bias, weights.outputs(), weights.inputs(), threshold, timeSteps);
+    SpikingProjection(String site, Int8Weights weights, float[] bias, SiteThreshold threshold, int timeSteps) {
+        this(site, weights, null, bias, weights.outputs(), weights.inputs(), threshold, timeSteps);
     }
 
-    SpikingProjection(float[] weights, float[] bias, int outputs, int inputs, SiteThreshold threshold, int timeSteps) {
-        this(null, weights, bias, outputs, inputs, threshold, timeSteps);
+    SpikingProjection(String site, float[] weights, float[] bias, int outputs, int inputs, SiteThreshold threshold, int timeSteps) {
+        this(site, null, weights, bias, outputs, inputs, threshold, timeSteps);
     }
 
-    private SpikingProjection(Int8Weights int8Weights, float[] floatWeights, float[] bias, int outputs, int inputs, SiteThreshold threshold, int timeSteps) {
+    private SpikingProjection(String site, Int8Weights int8Weights, float[] floatWeights, float[] bias, int outputs, int inputs, SiteThreshold threshold,
+            int timeSteps) {
+        this.site = site;
         this.threshold = threshold;
         this.channelThresholds = threshold instanceof SiteThreshold.Static fixed && fixed.perChannel() ? fixed.thresholds() : null;
         this.staticThreshold = threshold instanceof SiteThreshold.Static fixed ? fixed.thresholds()[0] : 0;
@@ -47,48 +50,47 @@ final class SpikingProjection implements Projection {
 
     @Override
     public float[] apply(float[] input, int tokens) {
-        float[] output = new float[tokens * outputs];
-        if (channelThresholds != null) {
-            applyPerChannel(input, tokens, output);
+        return apply(input, tokens, SpikeCountSource.NONE);
+    }
+
+    @Override
+    public float[] apply(float[] input, int tokens, SpikeCountSource forced) {
+        float[][] forcedCounts = forced.counts(site);
+        if (forcedCounts != null && forcedCounts.length != tokens) {
+            throw new IllegalArgumentException(site + ": " + forcedCounts.length + " rows of forced spike counts for " + tokens + " tokens");
         }
-        else {
-            int[] counts = new int[inputs];
-            byte[] spikes = new byte[inputs];
-            for (int token = 0; token < tokens; token++) {
-                int offset = token * inputs;
-                float theta = switch (threshold) {
-                    case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(input, offset, inputs, dynamic.k());
-                    case SiteThreshold.Static fixed -> staticThreshold;
-                };
+        float[] output = new float[tokens * outputs];
+        int[] counts = new int[inputs];
+        byte[] spikes = new byte[inputs];
+        float[] scaled = channelThresholds == null ? null : new float[inputs];
+        for (int token = 0; token < tokens; token++) {
+            int offset = token * inputs;
+            float theta = switch (threshold) {
+                case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(input, offset, inputs, dynamic.k());
+                case SiteThreshold.Static fixed -> staticThreshold;
+            };
+            for (int j = 0; j < inputs; j++) {
+                float channelTheta = channelThresholds == null ? theta : channelThresholds[j];
+                counts[j] = forcedCounts != null ? (int) forcedCounts[token][j] : SpikeArithmetic.count(input[offset + j], channelTheta, timeSteps);
+                spikes[j] = (byte) counts[j];
+            }
+            if (channelThresholds != null) {
+                // θ differs along the reduction: y = W (θ ⊙ s), over the dequantized weights.
                 for (int j = 0; j < inputs; j++) {
-                    counts[j] = SpikeArithmetic.count(input[offset + j], theta, timeSteps);
-                    spikes[j] = (byte) counts[j];
+                    scaled[j] = counts[j] * channelThresholds[j];
                 }
                 for (int row = 0; row < outputs; row++) {
-                    float accumulated = int8Weights != null ? integerRow(row, spikes) : floatRow(row, counts);
-                    output[token * outputs + row] = theta * accumulated;
+                    output[token * outputs + row] = VectorKernels.dot(floatWeights, row * inputs, scaled, 0, inputs);
                 }
+                continue;
+            }
+            for (int row = 0; row < outputs; row++) {
+                float accumulated = int8Weights != null ? integerRow(row, spikes) : floatRow(row, counts);
+                output[token * outputs + row] = theta * accumulated;
             }
         }
         Biases.add(output, tokens, bias);
         return output;
-    }
-
-    private void applyPerChannel(float[] input, int tokens, float[] output) {
-        float[] scaled = new float[inputs];
-        for (int token = 0; token < tokens; token++) {
-            int offset = token * inputs;
-            for (int j = 0; j < inputs; j++) {
-                scaled[j] = SpikeArithmetic.count(input[offset + j], channelThresholds[j], timeSteps) * channelThresholds[j];
-            }
-            for (int row = 0; row < outputs; row++) {
-                float sum = 0;
-                for (int j = 0; j < inputs; j++) {
-                    sum += floatWeights[row * inputs + j] * scaled[j];
-                }
-                output[token * outputs + row] = sum;
-            }
-        }
     }
 
     /** {@code Σ_G σ[row,G] · Σ_{j∈G} Wq[row,j] s_j}, each group's sum exact in int32 (counts fit in int8: T ≤ 127). */

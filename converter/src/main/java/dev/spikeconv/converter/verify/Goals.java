@@ -19,15 +19,25 @@ import java.util.Set;
  * @param minTopOne          share of positions where both models' most likely token agrees
  * @param maxPerplexityRatio bundle perplexity over dense perplexity
  * @param minSparsity        share of silent spike slots
- * @param maxEngineDifference largest logit difference between ONNX Runtime and the Java reference (float activations)
- * @param maxEngineKl        mean KL between the two engines (spiking models, where a count may flip at .5)
+ * @param maxEngineDifference largest logit difference between ONNX Runtime and the Java reference, both on the same
+ *                           spike counts (so a float tolerance, whatever the model's size)
+ * @param minEngineCountAgreement share of spike counts ONNX Runtime and the Java rule compute alike from the same inputs
+ * @param maxEngineFlipDistance largest distance of a differing count's {@code a/θ} from its rounding edge, in counts:
+ *                           near 0 is arithmetic, far from 0 a different computation
+ * @param maxEngineKl        mean KL between the two free-running spiking engines; infinite (the default): not checked,
+ *                           since count flips compound with depth
  * @param requireLinearBranch a hybrid must beat the same model with its GLA attention removed
  */
 public record Goals(double maxKl, double maxKlP99, double minTopOne, double maxPerplexityRatio, double minSparsity, double maxEngineDifference,
-        double maxEngineKl, boolean requireLinearBranch) {
-    public static final Goals DEFAULT = new Goals(0.5, 5.0, 0.5, 2.0, 0.0, 1e-3, 1e-3, true);
+        double minEngineCountAgreement, double maxEngineFlipDistance, double maxEngineKl, boolean requireLinearBranch) {
+    public static final Goals DEFAULT = new Goals(0.5, 5.0, 0.5, 2.0, 0.0, 1e-3, 0.999, 1e-3, Double.POSITIVE_INFINITY, true);
     private static final Set<String> FIELDS = Set.of("max_kl", "max_kl_p99", "min_top1", "max_ppl_ratio", "min_sparsity", "max_engine_diff",
-            "max_engine_kl", "require_linear_branch");
+            "min_engine_count_agreement", "max_engine_flip_distance", "max_engine_kl", "require_linear_branch");
+
+    /** Whether the free-running spiking engines are compared at all. */
+    public boolean checksFreeRunningEngines() {
+        return maxEngineKl != Double.POSITIVE_INFINITY;
+    }
 
     /** Goals from a JSON file; fields it lacks keep {@code defaults}. */
     public static Goals read(Path file, Goals defaults) throws IOException {
@@ -44,6 +54,8 @@ public record Goals(double maxKl, double maxKlP99, double minTopOne, double maxP
                 nonNegative(fields, "max_ppl_ratio", defaults.maxPerplexityRatio()),
                 fraction(fields, "min_sparsity", defaults.minSparsity()),
                 nonNegative(fields, "max_engine_diff", defaults.maxEngineDifference()),
+                fraction(fields, "min_engine_count_agreement", defaults.minEngineCountAgreement()),
+                nonNegative(fields, "max_engine_flip_distance", defaults.maxEngineFlipDistance()),
                 nonNegative(fields, "max_engine_kl", defaults.maxEngineKl()),
                 fields.optionalBoolean("require_linear_branch").orElse(defaults.requireLinearBranch()));
     }

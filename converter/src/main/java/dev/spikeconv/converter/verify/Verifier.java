@@ -6,7 +6,6 @@ import dev.spikeconv.converter.metrics.Divergence;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.GraphOptions;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
-import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
@@ -57,7 +56,7 @@ public final class Verifier {
             progress.accept("running the bundle on ONNX Runtime");
             BundleRun run = runBundle(bundle, options, tokens);
             progress.accept("running the bundle on the Java reference engine");
-            VerifyReport.EngineAgreement engines = engines(bundle, options, tokens, run.logits());
+            VerifyReport.EngineAgreement engines = engines(bundle, options, tokens);
             // Every comparison below reads each model's log-sum-exp per position, taken once here.
             LogitsWithSums referenceLogits = new LogitsWithSums(reference.logits());
             LogitsWithSums bundleLogits = new LogitsWithSums(run.logits());
@@ -188,24 +187,11 @@ public final class Verifier {
         return logits;
     }
 
-    /** The Java reference on the first tokens; float models by largest logit difference, spiking ones by KL. */
-    private static VerifyReport.EngineAgreement engines(ModelDescription bundle, VerifyOptions options, int[] tokens, float[][] onnx) {
+    /** ONNX Runtime against the Java reference on the first tokens, on the bundle's own graph ({@link EngineAgreementCheck}). */
+    private static VerifyReport.EngineAgreement engines(ModelDescription bundle, VerifyOptions options, int[] tokens) throws IOException {
         int count = Math.min(Math.min(options.engineTokens(), options.sequenceLength()), tokens.length);
-        float[][] java;
-        try (ReferenceModel reference = ReferenceModel.load(bundle); InferenceSession session = reference.newSession()) {
-            java = session.forward(Arrays.copyOf(tokens, count));
-        }
-        float[][] onnxPrefix = Arrays.copyOf(onnx, count);
-        if (bundle.config().spike().spiking()) {
-            return new VerifyReport.EngineAgreement("mean_kl", Divergence.meanKullbackLeibler(java, onnxPrefix), count);
-        }
-        double maximum = 0;
-        for (int t = 0; t < count; t++) {
-            for (int v = 0; v < java[t].length; v++) {
-                maximum = Math.max(maximum, Math.abs(java[t][v] - onnxPrefix[t][v]));
-            }
-        }
-        return new VerifyReport.EngineAgreement("max_abs_logit_difference", maximum, count);
+        return EngineAgreementCheck.measure(bundle, traced -> openBundle(bundle, options, traced), Arrays.copyOf(tokens, count),
+                options.goals().checksFreeRunningEngines());
     }
 
     @FunctionalInterface
@@ -387,14 +373,21 @@ public final class Verifier {
         List<GoalResult> results = new ArrayList<>();
         results.add(new GoalResult("structure", structure.isEmpty(),
                 structure.isEmpty() ? "tensors, checksums, finite values and manifests are consistent" : structure.size() + " problem(s): " + String.join("; ", structure)));
-        if (engines.metric().equals("mean_kl")) {
-            results.add(new GoalResult("max_engine_kl", engines.value() <= goals.maxEngineKl(),
-                    format("ONNX Runtime vs Java reference: mean KL %.2e on %d tokens (goal <= %.2e)", engines.value(), engines.tokens(), goals.maxEngineKl())));
+        results.add(new GoalResult("max_engine_diff", engines.largestLogitDifference() <= goals.maxEngineDifference(),
+                format("ONNX Runtime vs Java reference on the same spike counts: largest logit difference %.2e (largest logit %.1f) on %d tokens "
+                        + "(goal <= %.2e)", engines.largestLogitDifference(), engines.largestLogit(), engines.tokens(), goals.maxEngineDifference())));
+        if (!engines.counts().isEmpty()) {
+            results.add(new GoalResult("min_engine_count_agreement", engines.identicalCountShare() >= goals.minEngineCountAgreement(),
+                    format("spike counts from the same activations: %.6f identical in both engines over %d counts (goal >= %.4f)",
+                            engines.identicalCountShare(), engines.countValues(), goals.minEngineCountAgreement())));
+            results.add(new GoalResult("max_engine_flip_distance", engines.largestEdgeDistance() <= goals.maxEngineFlipDistance(),
+                    format("largest distance of a differing count from its rounding edge: %.2e counts%s (goal <= %.2e; near 0 is float rounding)",
+                            engines.largestEdgeDistance(), engines.largestEdgeDistance() > 0 ? " at " + engines.worstSite() : "", goals.maxEngineFlipDistance())));
         }
-        else {
-            results.add(new GoalResult("max_engine_diff", engines.value() <= goals.maxEngineDifference(),
-                    format("ONNX Runtime vs Java reference: largest logit difference %.2e on %d tokens (goal <= %.2e)", engines.value(), engines.tokens(),
-                            goals.maxEngineDifference())));
+        if (engines.freeRunningMeanKl() != null) {
+            results.add(new GoalResult("max_engine_kl", engines.freeRunningMeanKl() <= goals.maxEngineKl(),
+                    format("free-running spiking engines: mean KL %.2e on %d tokens (goal <= %.2e)", engines.freeRunningMeanKl(), engines.tokens(),
+                            goals.maxEngineKl())));
         }
         results.add(new GoalResult("max_kl", distance.meanKl() <= goals.maxKl(), format("mean KL %.4f (goal <= %.4f)", distance.meanKl(), goals.maxKl())));
         results.add(new GoalResult("max_kl_p99", distance.p99Kl() <= goals.maxKlP99(), format("p99 KL %.4f (goal <= %.4f)", distance.p99Kl(), goals.maxKlP99())));

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.onnx.RuntimePlatform;
 import dev.spikeconv.converter.report.SvgCharts;
 import dev.spikeconv.converter.report.XmlText;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
@@ -33,6 +34,14 @@ public final class VerifyHtmlReport {
                     .append("</td><td>").append(escape(goal.detail())).append("</td></tr>\n");
         }
         html.append("</table>\n");
+        VerifyReport.EngineAgreement engines = report.engines();
+        html.append("<h2>Engines</h2>\n<p id=\"engines\">").append(escape(String.format(Locale.ROOT,
+                "ONNX Runtime against the Java reference on %d tokens: largest logit difference %.2e with both on the same spike counts%s.",
+                engines.tokens(), engines.largestLogitDifference(), engines.counts().isEmpty() ? ""
+                        : String.format(Locale.ROOT, "; spike counts from the same activations %.6f identical, largest flip %.1e counts from its rounding edge",
+                                engines.identicalCountShare(), engines.largestEdgeDistance()))))
+                .append("<br>Ran on ").append(escape(engines.platform().summary())).append("; integer products: ").append(escape(RuntimePlatform.INTEGER_PRODUCTS))
+                .append(".</p>\n");
         html.append(SvgCharts.line("kl-per-position", "KL(dense || bundle) per position", report.distance().klPerPosition()));
         List<String> labels = new ArrayList<>();
         double[] cosine = new double[report.layers().size()];

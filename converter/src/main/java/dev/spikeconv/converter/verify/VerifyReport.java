@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.onnx.RuntimePlatform;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import java.util.List;
 
@@ -18,8 +19,37 @@ public record VerifyReport(
         List<SpikeStatistics> spikes,
         List<GoalResult> goals) {
 
-    /** ONNX Runtime against the Java reference on the bundle's first tokens. */
-    public record EngineAgreement(String metric, double value, int tokens) {}
+    /**
+     * ONNX Runtime against the Java reference on the bundle's first tokens (see {@link EngineAgreementCheck}).
+     *
+     * @param largestLogitDifference largest |Δ logit| with both engines on ONNX Runtime's spike counts
+     * @param largestLogit           largest |logit| of ONNX Runtime's run, for scale
+     * @param counts                 per spiking site, the counts of both engines from the same activations
+     * @param freeRunningMeanKl      mean KL of the free-running spiking engines, when asked for; else null
+     * @param platform               the CPU and ONNX Runtime that ran
+     */
+    public record EngineAgreement(int tokens, double largestLogitDifference, double largestLogit, List<SpikeCountAgreement> counts, Double freeRunningMeanKl,
+            RuntimePlatform platform) {
+        public long countValues() {
+            return counts.stream().mapToLong(SpikeCountAgreement::values).sum();
+        }
+
+        public double identicalCountShare() {
+            long values = countValues();
+            return values == 0 ? 1 : (double) counts.stream().mapToLong(SpikeCountAgreement::identical).sum() / values;
+        }
+
+        public double largestEdgeDistance() {
+            return counts.stream().mapToDouble(SpikeCountAgreement::largestEdgeDistance).max().orElse(0);
+        }
+
+        /** The site with the largest flip distance, or the least agreement; null without spiking sites. */
+        public String worstSite() {
+            return counts.stream().max(java.util.Comparator.comparingDouble(SpikeCountAgreement::largestEdgeDistance)
+                    .thenComparing(java.util.Comparator.comparingDouble(SpikeCountAgreement::identicalShare).reversed()))
+                    .map(SpikeCountAgreement::site).orElse(null);
+        }
+    }
 
     /** Next-token distributions of the bundle against the dense model, over every position. */
     public record Distance(double meanKl, double medianKl, double p90Kl, double p99Kl, double topOne, double referencePerplexity,

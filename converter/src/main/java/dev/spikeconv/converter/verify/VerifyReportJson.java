@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.SpikeconvVersion;
+import dev.spikeconv.converter.onnx.RuntimePlatform;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 
 /** {@code --report FILE.json}: every number of the report, machine-readable. */
@@ -17,7 +18,7 @@ public final class VerifyReportJson {
         root.put("passed", report.passed());
         ArrayNode structure = root.putArray("structure_problems");
         report.structureProblems().forEach(structure::add);
-        root.putObject("engines").put("metric", report.engines().metric()).put("value", report.engines().value()).put("tokens", report.engines().tokens());
+        engines(root.putObject("engines"), report.engines());
         VerifyReport.Distance distance = report.distance();
         root.putObject("distance").put("kl_mean", distance.meanKl()).put("kl_median", distance.medianKl()).put("kl_p90", distance.p90Kl())
                 .put("kl_p99", distance.p99Kl()).put("top1_agreement", distance.topOne()).put("perplexity_reference", distance.referencePerplexity())
@@ -60,5 +61,35 @@ public final class VerifyReportJson {
             goals.addObject().put("name", goal.name()).put("passed", goal.passed()).put("detail", goal.detail());
         }
         return root;
+    }
+
+    private static void engines(ObjectNode node, VerifyReport.EngineAgreement engines) {
+        node.put("tokens", engines.tokens()).put("logits_max_difference_same_counts", engines.largestLogitDifference())
+                .put("logits_max_abs", engines.largestLogit());
+        if (engines.freeRunningMeanKl() != null) {
+            node.put("free_running_mean_kl", engines.freeRunningMeanKl());
+        }
+        else {
+            node.putNull("free_running_mean_kl");
+        }
+        if (engines.counts().isEmpty()) {
+            node.putNull("spike_counts");
+        }
+        else {
+            ObjectNode counts = node.putObject("spike_counts");
+            counts.put("values", engines.countValues()).put("identical_share", engines.identicalCountShare())
+                    .put("largest_flip_edge_distance", engines.largestEdgeDistance()).put("worst_site", engines.worstSite());
+            ArrayNode sites = counts.putArray("sites");
+            for (SpikeCountAgreement site : engines.counts()) {
+                sites.addObject().put("site", site.site()).put("values", site.values()).put("identical", site.identical())
+                        .put("largest_flip_edge_distance", site.largestEdgeDistance());
+            }
+        }
+        RuntimePlatform platform = engines.platform();
+        ObjectNode machine = node.putObject("platform");
+        machine.put("cpu", platform.cpu()).put("onnxruntime", platform.onnxRuntime()).put("float_gemm", platform.floatGemm())
+                .put("integer_products", RuntimePlatform.INTEGER_PRODUCTS);
+        ArrayNode features = machine.putArray("cpu_features");
+        platform.features().forEach(features::add);
     }
 }

@@ -20,7 +20,12 @@ public final class VerifyReportText {
             line(text, "past the window of %d: perplexity %.3f (dense %.3f) over %d positions", beyond.window(), beyond.bundlePerplexity(),
                     beyond.referencePerplexity(), beyond.positions());
         }
-        line(text, "engines    %s %.3e on %d tokens", report.engines().metric().replace('_', ' '), report.engines().value(), report.engines().tokens());
+        VerifyReport.EngineAgreement engines = report.engines();
+        line(text, "engines    on %d tokens: logits %.2e apart on the same spike counts%s", engines.tokens(), engines.largestLogitDifference(),
+                engines.counts().isEmpty() ? ""
+                        : String.format(Locale.ROOT, "; counts %.6f identical, largest flip %.1e from its edge", engines.identicalCountShare(),
+                                engines.largestEdgeDistance()));
+        line(text, "           %s", engines.platform().summary());
         if (report.baseline() != null) {
             line(text, "baseline   without GLA attention: KL %.4f -> the linear branch is %s", report.baseline().meanKl(),
                     report.baseline().linearBranchUseful() ? "useful" : "USELESS (the model ignores it; calibrate)");
@@ -36,7 +41,7 @@ public final class VerifyReportText {
         }
         text.append('\n');
         for (GoalResult goal : report.goals()) {
-            line(text, "%-4s %-21s %s", goal.passed() ? "ok" : "FAIL", goal.name(), goal.detail());
+            line(text, "%-4s %-26s %s", goal.passed() ? "ok" : "FAIL", goal.name(), goal.detail());
         }
         long failed = report.goals().stream().filter(goal -> !goal.passed()).count();
         line(text, failed == 0 ? "all %d goals met" : "%d of %d goals missed", failed == 0 ? report.goals().size() : failed, report.goals().size());

@@ -4,7 +4,11 @@ import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.execution.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.converter.verify.EngineAgreementCheck;
+import dev.spikeconv.converter.verify.VerifyReport;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -59,6 +63,30 @@ final class Bundles {
             }
             return all;
         }
+    }
+
+    /**
+     * The bundle's own graph against the Java reference as verify measures it ({@link EngineAgreementCheck}): per-site
+     * spike counts from the same activations, and logits with both engines on the same counts.
+     */
+    static VerifyReport.EngineAgreement agreement(Path bundle, int[] tokens) throws IOException {
+        try (ModelDescription description = CheckpointLoader.open(bundle)) {
+            return EngineAgreementCheck.measure(description,
+                    traced -> OnnxRuntimeEngine.open(bundle.resolve(DecoderGraphWriter.MODEL_FILE), description.config(), OnnxRuntimeOptions.DEFAULT, traced),
+                    tokens, false);
+        }
+    }
+
+    /**
+     * Engines agree as exact properties, not tolerances tuned to a CPU: every differing spike count lies within 1e-4 of
+     * its rounding edge (a flip of float rounding, not a different rule), and on the same counts the logits differ by float
+     * rounding only.
+     */
+    static void assertEnginesAgree(Path bundle, int[] tokens) throws IOException {
+        VerifyReport.EngineAgreement agreement = agreement(bundle, tokens);
+        org.assertj.core.api.Assertions.assertThat(agreement.largestEdgeDistance()).as("largest flip distance at %s", agreement.worstSite()).isLessThan(1e-4);
+        org.assertj.core.api.Assertions.assertThat(agreement.identicalCountShare()).isGreaterThanOrEqualTo(0.999);
+        org.assertj.core.api.Assertions.assertThat(agreement.largestLogitDifference()).as("logits on the same counts").isLessThan(1e-4);
     }
 
     static int[] tokens(int count, int vocabulary, long seed) {

@@ -41,6 +41,25 @@ class VectorKernelsTest {
         assertThat(actual).isCloseTo(expected, within((float) tolerance(left, leftOffset, right, rightOffset, length)));
     }
 
+    /**
+     * The float64 sum of magnitudes behind the dynamic spike threshold: any order gives the same float32 mean, so the
+     * vector and scalar forms round to the same float (values over 24 octaves, any length and offset).
+     */
+    @RepeatedTest(50)
+    void sumOfMagnitudesGivesTheScalarOraclesFloatMean() {
+        SplittableRandom random = SEEDS.split();
+        int length = random.nextInt(1, 5000);
+        int offset = random.nextInt(0, 17);
+        float[] values = new float[offset + length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) ((random.nextDouble() * 2 - 1) * Math.scalb(1.0, random.nextInt(-12, 12)));
+        }
+        double expected = ScalarKernels.sumOfMagnitudes(values, offset, length);
+        double actual = VectorKernels.sumOfMagnitudes(values, offset, length);
+        assertThat(actual).isCloseTo(expected, within(1e-12 * expected));
+        assertThat((float) (actual / length)).isEqualTo((float) (expected / length));
+    }
+
     @RepeatedTest(20)
     void multiplyTransposedMatchesTheScalarOracle() {
         SplittableRandom random = SEEDS.split();

@@ -16,11 +16,18 @@ import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.testing.TestModels;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.formats.onnx.proto.GraphProto;
+import dev.spikeconv.formats.onnx.proto.ModelProto;
+import dev.spikeconv.formats.onnx.proto.NodeProto;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 class VerifierTest {
@@ -52,10 +59,11 @@ class VerifierTest {
     @Test
     void aLosslessBundlePassesTightGoals() throws IOException {
         Path bundle = convert("lossless", "dense", QuantizationOptions.NONE, SpikeSettings.OFF);
-        Goals tight = new Goals(1e-6, 1e-5, 1.0, 1.0001, 0, 1e-4, 1e-4, true);
+        Goals tight = new Goals(1e-6, 1e-5, 1.0, 1.0001, 0, 1e-4, 1, 0, 1e-4, true);
         VerifyReport report = Verifier.run(options(bundle, tight), stage -> { });
         assertThat(report.goals()).allMatch(GoalResult::passed);
-        assertThat(report.engines().metric()).isEqualTo("max_abs_logit_difference");
+        assertThat(report.engines().counts()).isEmpty();
+        assertThat(report.goals()).extracting(GoalResult::name).doesNotContain("min_engine_count_agreement", "max_engine_kl");
         assertThat(report.layers()).allMatch(layer -> layer.cosine() > 0.999999);
         assertThat(report.baseline()).isNull();
         assertThat(report.spikes()).isEmpty();
@@ -66,7 +74,9 @@ class VerifierTest {
     void spikingHybridReportsSpikesBaselineAndWindow() throws IOException {
         Path bundle = convert("hybrid", "alternate", QuantizationOptions.DEFAULT, DYNAMIC);
         VerifyReport report = Verifier.run(options(bundle, Goals.DEFAULT), stage -> { });
-        assertThat(report.engines().metric()).isEqualTo("mean_kl");
+        assertThat(report.engines().counts()).hasSize(5 * 7);
+        assertThat(report.engines().identicalCountShare()).isGreaterThanOrEqualTo(Goals.DEFAULT.minEngineCountAgreement());
+        assertThat(report.goals()).filteredOn(goal -> goal.name().startsWith("m") && goal.name().contains("engine")).hasSize(3).allMatch(GoalResult::passed);
         assertThat(report.baseline()).isNotNull();
         // uncalibrated GLA layers make things worse than leaving them out: the gate must say so
         assertThat(report.baseline().linearBranchUseful()).isFalse();
@@ -76,6 +86,33 @@ class VerifierTest {
         assertThat(report.spikes()).hasSize(5 * 7);
         assertThat(report.totalSparsity()).isBetween(0.9, 1.0);
         assertThat(report.spikes().getFirst().meanCount()).isBetween(1.0, 6.0);
+    }
+
+    /**
+     * The engine goals fail a bundle whose graph computes something other than the model: rounding counts down instead
+     * of to the nearest (flips far from an edge), or another MLP activation (logits apart on the same counts).
+     */
+    @ParameterizedTest(name = "{0} instead of {1}")
+    @CsvSource({"Floor, Round, max_engine_flip_distance", "Tanh, Sigmoid, max_engine_diff"})
+    void aGraphThatComputesSomethingElseFailsTheEngineGoals(String replacement, String original, String failedGoal) throws IOException {
+        Path bundle = convert("tampered", "alternate", QuantizationOptions.DEFAULT, DYNAMIC);
+        Path graph = bundle.resolve(DecoderGraphWriter.MODEL_FILE);
+        ModelProto model;
+        try (InputStream in = Files.newInputStream(graph)) {
+            model = ModelProto.parseFrom(in);
+        }
+        GraphProto.Builder nodes = model.getGraph().toBuilder();
+        int replaced = 0;
+        for (NodeProto.Builder node : nodes.getNodeBuilderList()) {
+            if (node.getOpType().equals(original)) {
+                node.setOpType(replacement);
+                replaced++;
+            }
+        }
+        assertThat(replaced).isPositive();
+        Files.write(graph, model.toBuilder().setGraph(nodes).build().toByteArray());
+        VerifyReport report = Verifier.run(options(bundle, Goals.DEFAULT), stage -> { });
+        assertThat(report.goals()).filteredOn(goal -> goal.name().equals(failedGoal)).singleElement().matches(goal -> !goal.passed(), "failed");
     }
 
     @Test
