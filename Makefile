@@ -62,7 +62,7 @@ BENCH_JAVA_OPTS ?= -Xmx512m
 bench: build
 	@mkdir -p target/bench
 	"$(JAVA_HOME)/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector --sun-misc-unsafe-memory-access=allow \
-		-cp "bench/target/classes:bench/target/lib/*" org.openjdk.jmh.Main $(JMH_ARGS) -rf json -rff target/bench/jmh.json
+		-cp "jmh/target/classes:jmh/target/lib/*" org.openjdk.jmh.Main $(JMH_ARGS) -rf json -rff target/bench/jmh.json
 	SPIKECONV_JAVA_OPTS="$(BENCH_JAVA_OPTS)" bin/spikeconv bench $(BENCH_ARGS)
 
 # Fuzz targets (module:class#method). make test runs their committed seeds; make fuzz fuzzes each for FUZZ_TIME.

@@ -1,13 +1,13 @@
 package dev.spikeconv.cli;
 
-import dev.spikeconv.converter.bench.BenchHtmlReport;
-import dev.spikeconv.converter.bench.BenchOptions;
-import dev.spikeconv.converter.bench.BenchReport;
-import dev.spikeconv.converter.bench.BenchReportJson;
-import dev.spikeconv.converter.bench.BenchReportText;
-import dev.spikeconv.converter.bench.BenchSection;
-import dev.spikeconv.converter.bench.Benchmarks;
-import dev.spikeconv.converter.bench.SyntheticCheckpoint.Dimensions;
+import dev.spikeconv.bench.BenchHtmlReport;
+import dev.spikeconv.bench.BenchOptions;
+import dev.spikeconv.bench.BenchReport;
+import dev.spikeconv.bench.BenchReportJson;
+import dev.spikeconv.bench.BenchReportText;
+import dev.spikeconv.bench.BenchSection;
+import dev.spikeconv.bench.Benchmarks;
+import dev.spikeconv.bench.SyntheticCheckpoint.Dimensions;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.SpikeSettings;

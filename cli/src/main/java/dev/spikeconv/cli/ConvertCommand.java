@@ -6,7 +6,7 @@ import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.converter.plan.LayerPlans;
-import dev.spikeconv.converter.target.KernelManifest;
+import dev.spikeconv.converter.hardware.KernelManifest;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;

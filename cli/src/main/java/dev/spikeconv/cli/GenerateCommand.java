@@ -3,7 +3,7 @@ package dev.spikeconv.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.spikeconv.converter.execution.Engines;
+import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.SamplingOptions;
 import dev.spikeconv.converter.execution.TextGenerator;

@@ -1,7 +1,7 @@
 package dev.spikeconv.cli;
 
-import dev.spikeconv.converter.target.KernelManifest;
-import dev.spikeconv.converter.target.TargetProfile;
+import dev.spikeconv.converter.hardware.KernelManifest;
+import dev.spikeconv.converter.hardware.TargetProfile;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.ModelDescription;

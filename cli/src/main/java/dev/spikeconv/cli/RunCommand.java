@@ -1,6 +1,6 @@
 package dev.spikeconv.cli;
 
-import dev.spikeconv.converter.execution.Engines;
+import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.execution.Sampler;

@@ -1,8 +1,8 @@
 package dev.spikeconv.cli;
 
-import dev.spikeconv.converter.target.ManifestOptions;
-import dev.spikeconv.converter.target.TargetProfile;
-import dev.spikeconv.converter.target.TargetProfiles;
+import dev.spikeconv.converter.hardware.ManifestOptions;
+import dev.spikeconv.converter.hardware.TargetProfile;
+import dev.spikeconv.converter.hardware.TargetProfiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

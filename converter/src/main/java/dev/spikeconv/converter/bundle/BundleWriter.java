@@ -1,8 +1,8 @@
 package dev.spikeconv.converter.bundle;
 
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
-import dev.spikeconv.converter.target.KernelManifest;
-import dev.spikeconv.converter.target.TargetProfile;
+import dev.spikeconv.converter.hardware.KernelManifest;
+import dev.spikeconv.converter.hardware.TargetProfile;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.HfCheckpointLoader;
 import dev.spikeconv.formats.json.JsonDocuments;

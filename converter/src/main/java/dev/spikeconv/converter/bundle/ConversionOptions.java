@@ -1,8 +1,8 @@
 package dev.spikeconv.converter.bundle;
 
 import dev.spikeconv.converter.plan.LayerPlan;
-import dev.spikeconv.converter.target.ManifestOptions;
-import dev.spikeconv.converter.target.TargetProfile;
+import dev.spikeconv.converter.hardware.ManifestOptions;
+import dev.spikeconv.converter.hardware.TargetProfile;
 import dev.spikeconv.formats.model.SpikeSettings;
 import java.util.List;
 

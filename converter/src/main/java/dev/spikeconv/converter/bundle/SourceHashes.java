@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.bundle;
 
+import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.io.BackgroundWork;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.spikeconv.converter.calibration;
 
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
-import dev.spikeconv.converter.target.TargetProfile;
+import dev.spikeconv.converter.hardware.TargetProfile;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.spikeconv.converter.onnx;
 
-import dev.spikeconv.converter.model.RotaryFrequencies;
+import dev.spikeconv.formats.model.RotaryFrequencies;
 import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
 import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;

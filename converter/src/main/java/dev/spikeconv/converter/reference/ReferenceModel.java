@@ -2,7 +2,7 @@ package dev.spikeconv.converter.reference;
 
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
-import dev.spikeconv.converter.model.RotaryFrequencies;
+import dev.spikeconv.formats.model.RotaryFrequencies;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerTensor;

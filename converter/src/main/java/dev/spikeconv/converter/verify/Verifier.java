@@ -9,7 +9,7 @@ import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
-import dev.spikeconv.converter.target.ModelFootprint;
+import dev.spikeconv.converter.hardware.ModelFootprint;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.AttentionKind;

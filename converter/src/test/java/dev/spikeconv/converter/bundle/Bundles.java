@@ -1,7 +1,7 @@
 package dev.spikeconv.converter.bundle;
 
 import dev.spikeconv.converter.execution.EngineKind;
-import dev.spikeconv.converter.execution.Engines;
+import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;

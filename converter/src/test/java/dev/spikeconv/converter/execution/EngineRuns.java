@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.execution;
 
+import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;

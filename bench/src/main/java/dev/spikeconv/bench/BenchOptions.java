@@ -1,0 +1,74 @@
+package dev.spikeconv.bench;
+
+import dev.spikeconv.bench.SyntheticCheckpoint.Dimensions;
+import dev.spikeconv.converter.bundle.QuantizationOptions;
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.tensor.DType;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Everything {@code spikeconv bench} measures, as plain values.
+ *
+ * @param workFolder where generated checkpoints and bundles go; null for a temporary folder removed afterwards
+ * @param convertBytes size of the generated checkpoint the convert section converts
+ * @param contextModel the dense model the context and passes sections generate and convert
+ * @param quantization how every conversion quantizes (convert's defaults unless chosen)
+ * @param spikes how every conversion spikes
+ * @param prefillChunk tokens per ONNX Runtime call during prefill; every model is prefilled the same way
+ */
+public record BenchOptions(
+        Path workFolder,
+        Set<BenchSection> sections,
+        long convertBytes,
+        DType convertDtype,
+        Dimensions convertWidth,
+        Dimensions contextModel,
+        List<Integer> contexts,
+        List<String> plans,
+        int window,
+        QuantizationOptions quantization,
+        SpikeSettings spikes,
+        int prefillChunk,
+        int decodeTokens,
+        int repeats,
+        int passTokens,
+        int passSequenceLength,
+        OnnxRuntimeOptions runtime,
+        long seed) {
+    /** convert's defaults: dynamic ternary spikes with k 3. */
+    public static final SpikeSettings DEFAULT_SPIKES = new SpikeSettings(SpikeSettings.Mode.DYNAMIC, 3, SpikeSettings.MAX_TIME_STEPS,
+            SpikeSettings.Coding.TERNARY, List.of());
+
+    /** Llama-7B proportions at {@code hidden}: intermediate 2.6875×, heads of 128, vocabulary 32000; layers follow from the size asked for. */
+    public static Dimensions convertWidth(int hidden) {
+        if (hidden < 2 || hidden % 2 != 0) {
+            throw new IllegalArgumentException("--convert-hidden must be even and at least 2, found " + hidden);
+        }
+        int heads = hidden % 128 == 0 ? hidden / 128 : 1;
+        return new Dimensions(hidden, hidden * 43 / 16, 1, heads, heads, 32000);
+    }
+
+    public BenchOptions {
+        sections = Set.copyOf(sections);
+        contexts = List.copyOf(contexts);
+        plans = List.copyOf(plans);
+        if (sections.isEmpty()) {
+            throw new IllegalArgumentException("choose at least one bench section");
+        }
+        if (convertBytes < 1 << 20) {
+            throw new IllegalArgumentException("--convert-size must be at least 1MiB");
+        }
+        if (contexts.isEmpty() || contexts.stream().anyMatch(length -> length < 1)) {
+            throw new IllegalArgumentException("--contexts must list positive lengths");
+        }
+        if (window < 1 || prefillChunk < 1 || decodeTokens < 1 || repeats < 1) {
+            throw new IllegalArgumentException("--window, --prefill-chunk, --decode-tokens and --repeats must be at least 1");
+        }
+        if (passTokens < 2 || passSequenceLength < 2) {
+            throw new IllegalArgumentException("--pass-tokens and --pass-seq-len must be at least 2");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+package dev.spikeconv.converter.hardware;
+
+/** The serving point a manifest sizes memory and operations for: sequences in flight and context length. */
+public record ManifestOptions(int batch, int context) {
+    public static final ManifestOptions DEFAULT = new ManifestOptions(1, 4096);
+
+    public ManifestOptions {
+        if (batch < 1 || context < 1) {
+            throw new IllegalArgumentException("batch and context must be at least 1, found " + batch + " and " + context);
+        }
+    }
+}

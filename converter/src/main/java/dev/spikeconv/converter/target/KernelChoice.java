@@ -1,8 +1,0 @@
-package dev.spikeconv.converter.target;
-
-/**
- * A kernel a target runs an op with: its id, the data layout it expects, the chunk it processes (GLA
- * prefill), and where it comes from ({@code library}, {@code composed} of standard ops, {@code host},
- * {@code device}).
- */
-public record KernelChoice(String kernel, String layout, Integer chunk, String availability, String note) {}
