@@ -1,5 +1,7 @@
 package dev.spikeconv.bench;
 
+import dev.spikeconv.converter.InvalidOptionException;
+
 import dev.spikeconv.bench.SyntheticCheckpoint.Dimensions;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
@@ -45,7 +47,7 @@ public record BenchOptions(
     /** Llama-7B proportions at {@code hidden}: intermediate 2.6875×, heads of 128, vocabulary 32000; layers follow from the size asked for. */
     public static Dimensions convertWidth(int hidden) {
         if (hidden < 2 || hidden % 2 != 0) {
-            throw new IllegalArgumentException("--convert-hidden must be even and at least 2, found " + hidden);
+            throw new InvalidOptionException("convert-hidden", "must be even and at least 2, found " + hidden);
         }
         int heads = hidden % 128 == 0 ? hidden / 128 : 1;
         return new Dimensions(hidden, hidden * 43 / 16, 1, heads, heads, 32000);
@@ -56,19 +58,25 @@ public record BenchOptions(
         contexts = List.copyOf(contexts);
         plans = List.copyOf(plans);
         if (sections.isEmpty()) {
-            throw new IllegalArgumentException("choose at least one bench section");
+            throw new InvalidOptionException("sections", "choose at least one bench section");
         }
         if (convertBytes < 1 << 20) {
-            throw new IllegalArgumentException("--convert-size must be at least 1MiB");
+            throw new InvalidOptionException("convert-size", "must be at least 1MiB");
         }
         if (contexts.isEmpty() || contexts.stream().anyMatch(length -> length < 1)) {
-            throw new IllegalArgumentException("--contexts must list positive lengths");
+            throw new InvalidOptionException("contexts", "must list positive lengths");
         }
-        if (window < 1 || prefillChunk < 1 || decodeTokens < 1 || repeats < 1) {
-            throw new IllegalArgumentException("--window, --prefill-chunk, --decode-tokens and --repeats must be at least 1");
-        }
-        if (passTokens < 2 || passSequenceLength < 2) {
-            throw new IllegalArgumentException("--pass-tokens and --pass-seq-len must be at least 2");
+        atLeast("window", window, 1);
+        atLeast("prefill-chunk", prefillChunk, 1);
+        atLeast("decode-tokens", decodeTokens, 1);
+        atLeast("repeats", repeats, 1);
+        atLeast("pass-tokens", passTokens, 2);
+        atLeast("pass-seq-len", passSequenceLength, 2);
+    }
+
+    private static void atLeast(String option, int value, int minimum) {
+        if (value < minimum) {
+            throw new InvalidOptionException(option, "must be at least " + minimum + ", found " + value);
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.spikeconv.bench;
 
+import dev.spikeconv.converter.InvalidOptionException;
+
 import java.util.Locale;
 
 /** The parts of {@code spikeconv bench}. */
@@ -21,6 +23,6 @@ public enum BenchSection {
                 return section;
             }
         }
-        throw new IllegalArgumentException("unknown bench section '" + text + "': use convert, passes or context");
+        throw new InvalidOptionException("sections", "unknown bench section '" + text + "': use convert, passes or context");
     }
 }

@@ -8,6 +8,7 @@ import dev.spikeconv.bench.BenchReportText;
 import dev.spikeconv.bench.BenchSection;
 import dev.spikeconv.bench.Benchmarks;
 import dev.spikeconv.bench.SyntheticCheckpoint.Dimensions;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.SpikeSettings;
@@ -16,14 +17,12 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "bench", description = {"Measures conversion throughput, calibrate/verify speed, and prefill/decode latency against context "
@@ -39,35 +38,40 @@ final class BenchCommand implements Callable<Integer> {
             description = "Any of convert, passes, context. Default: ${DEFAULT-VALUE}.")
     List<String> sections;
 
-    @Option(names = "--convert-size", paramLabel = "SIZE", defaultValue = "2GB", description = "Size of the generated checkpoint to convert. Default: ${DEFAULT-VALUE}.")
-    String convertSize;
+    @Option(names = "--convert-size", paramLabel = "SIZE", defaultValue = "2GB", converter = Sizes.ByteSize.class,
+            description = "Size of the generated checkpoint to convert. Default: ${DEFAULT-VALUE}.")
+    long convertSize;
 
     @Option(names = "--convert-hidden", paramLabel = "N", defaultValue = "4096",
             description = "Hidden size of that checkpoint (Llama-7B proportions; layers follow from --convert-size). Default: ${DEFAULT-VALUE}.")
     int convertHidden;
 
-    @Option(names = "--dtype", paramLabel = "DTYPE", defaultValue = "bf16", description = "bf16, f16 or f32 for the convert checkpoint. Default: ${DEFAULT-VALUE}.")
-    String dtype;
+    @Option(names = "--dtype", paramLabel = "DTYPE", defaultValue = "bf16", converter = Choices.WeightTypeChoices.class,
+            completionCandidates = Choices.WeightTypeChoices.class, description = "bf16, f16 or f32 for the convert checkpoint. Default: ${DEFAULT-VALUE}.")
+    Choices.WeightType dtype;
 
     @Option(names = "--contexts", paramLabel = "LIST", split = ",", defaultValue = "1024,2048,4096,8192,16384,32768",
             description = "Context lengths to prefill. Default: ${DEFAULT-VALUE}.")
     List<Integer> contexts;
 
-    @Option(names = "--plans", paramLabel = "LIST", split = ",", defaultValue = "all-gla,spikingbrain,all-swa",
+    @Option(names = "--plans", paramLabel = "LIST", split = ",", defaultValue = "all-gla,spikingbrain,all-swa", completionCandidates = Choices.PlanNames.class,
             description = "Conversions to compare with the dense model. Default: ${DEFAULT-VALUE}.")
     List<String> plans;
 
     @Option(names = "--window", paramLabel = "W", defaultValue = "4096", description = "Sliding window of the converted models. Default: ${DEFAULT-VALUE}.")
     int window;
 
-    @Option(names = "--quant", paramLabel = "MODE", defaultValue = "int8", description = "int8 or none, as for convert. Default: ${DEFAULT-VALUE}.")
-    String quant;
+    @Option(names = "--quant", paramLabel = "MODE", defaultValue = "int8", converter = Choices.QuantizationChoices.class,
+            completionCandidates = Choices.QuantizationChoices.class, description = "int8 or none, as for convert. Default: ${DEFAULT-VALUE}.")
+    Choices.Quantization quant;
 
-    @Option(names = "--group", paramLabel = "G", defaultValue = "128", description = "Inputs per int8 scale, or row. Default: ${DEFAULT-VALUE}.")
-    String group;
+    @Option(names = "--group", paramLabel = "G", defaultValue = "128", converter = Sizes.Group.class, completionCandidates = Sizes.Group.class,
+            description = "Inputs per int8 scale, or row. Default: ${DEFAULT-VALUE}.")
+    int group;
 
-    @Option(names = "--spike", paramLabel = "MODE", defaultValue = "dynamic", description = "dynamic or off, as for convert. Default: ${DEFAULT-VALUE}.")
-    String spikeMode;
+    @Option(names = "--spike", paramLabel = "MODE", defaultValue = "dynamic", converter = Choices.SpikeModeChoices.class,
+            completionCandidates = Choices.SpikeModeChoices.class, description = "dynamic or off, as for convert. Default: ${DEFAULT-VALUE}.")
+    Choices.SpikeMode spikeMode;
 
     @Option(names = "--hidden", paramLabel = "N", defaultValue = "512", description = "Context model hidden size. Default: ${DEFAULT-VALUE}.")
     int hidden;
@@ -116,19 +120,13 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BenchOptions options;
-        try {
-            if (headDimension < 2 || hidden % headDimension != 0) {
-                throw new IllegalArgumentException("--hidden must be a multiple of --head-dim");
-            }
-            int heads = hidden / headDimension;
-            options = new BenchOptions(work, sections.stream().map(BenchSection::parse).collect(Collectors.toSet()), ConvertCommand.parseSize(convertSize),
-                    parseDtype(), BenchOptions.convertWidth(convertHidden), new Dimensions(hidden, intermediate, layers, heads, heads, vocabulary), contexts, plans,
-                    window, quantization(), spikes(), prefillChunk, decodeTokens, repeats, passTokens, passSequenceLength, threads.onnxRuntimeOptions(), seed);
+        if (headDimension < 2 || hidden % headDimension != 0) {
+            throw new InvalidOptionException("hidden", "must be a multiple of the head size (head-dim " + headDimension + "), found " + hidden);
         }
-        catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        int heads = hidden / headDimension;
+        BenchOptions options = new BenchOptions(work, sections.stream().map(BenchSection::parse).collect(Collectors.toSet()), convertSize, weightType(),
+                BenchOptions.convertWidth(convertHidden), new Dimensions(hidden, intermediate, layers, heads, heads, vocabulary), contexts, plans, window,
+                quantization(), spikes(), prefillChunk, decodeTokens, repeats, passTokens, passSequenceLength, threads.onnxRuntimeOptions(), seed);
         PrintWriter err = spec.commandLine().getErr();
         BenchReport report = Benchmarks.run(options, message -> {
             err.println(message);
@@ -148,26 +146,23 @@ final class BenchCommand implements Callable<Integer> {
 
     private QuantizationOptions quantization() {
         return switch (quant) {
-            case "int8" -> new QuantizationOptions(true, ConvertCommand.parseGroup(group), false, false);
-            case "none" -> new QuantizationOptions(false, QuantizationOptions.DEFAULT_GROUP, false, false);
-            default -> throw new IllegalArgumentException("--quant must be int8 or none, found '" + quant + "'");
+            case INT8 -> new QuantizationOptions(true, group, false, false);
+            case NONE -> new QuantizationOptions(false, QuantizationOptions.DEFAULT_GROUP, false, false);
         };
     }
 
     private SpikeSettings spikes() {
         return switch (spikeMode) {
-            case "dynamic" -> BenchOptions.DEFAULT_SPIKES;
-            case "off" -> SpikeSettings.OFF;
-            default -> throw new IllegalArgumentException("--spike must be dynamic or off, found '" + spikeMode + "'");
+            case DYNAMIC -> BenchOptions.DEFAULT_SPIKES;
+            case OFF -> SpikeSettings.OFF;
         };
     }
 
-    private DType parseDtype() {
-        return switch (dtype.toLowerCase(Locale.ROOT)) {
-            case "bf16" -> DType.BF16;
-            case "f16" -> DType.F16;
-            case "f32" -> DType.F32;
-            default -> throw new IllegalArgumentException("--dtype must be bf16, f16 or f32, found '" + dtype + "'");
+    private DType weightType() {
+        return switch (dtype) {
+            case BF16 -> DType.BF16;
+            case F16 -> DType.F16;
+            case F32 -> DType.F32;
         };
     }
 }

@@ -1,5 +1,6 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.calibration.CalibrationOptions;
 import dev.spikeconv.converter.calibration.CalibrationReport;
 import dev.spikeconv.converter.calibration.CalibrationReportText;
@@ -16,7 +17,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -30,20 +30,14 @@ final class CalibrateCommand implements Callable<Integer> {
     @Mixin
     HelpOption help;
 
-    @Mixin
-    TokenizerOption tokenizerOption;
-
     @Parameters(paramLabel = "BUNDLE", description = "A bundle written by spikeconv convert.")
     Path bundle;
 
-    @Option(names = "--data", paramLabel = "FILE", required = true, description = "Calibration text (tokenized with the bundle's tokenizer) or token ids.")
-    Path data;
+    @Mixin
+    DataOptions dataOptions;
 
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "4096", description = "Tokens from the start of --data. Default: ${DEFAULT-VALUE}.")
     int tokens;
-
-    @Option(names = "--seq-len", paramLabel = "L", defaultValue = "512", description = "Tokens per sequence. Default: ${DEFAULT-VALUE}.")
-    int sequenceLength;
 
     @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Sequences per step (progress and checkpoints count steps). Default: ${DEFAULT-VALUE}.")
     int batch;
@@ -51,7 +45,7 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Chooses attention transfer's held-out sequences. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--method", paramLabel = "M", defaultValue = "mse",
+    @Option(names = "--method", paramLabel = "M", defaultValue = "mse", completionCandidates = Choices.MethodNames.class,
             description = "Thresholds: mse, max, percentile:P (static integer thresholds), dynamic (k per site) or keep (as they are). Default: ${DEFAULT-VALUE}.")
     String method;
 
@@ -61,7 +55,8 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--max-error", paramLabel = "E", description = "Largest relative reconstruction error sum((a - theta*s)^2)/sum(a^2) per site.")
     Double maxError;
 
-    @Option(names = "--target", paramLabel = "ID", description = "Target whose threshold bits bound static thresholds and whose energy table is used.")
+    @Option(names = "--target", paramLabel = "ID", completionCandidates = Choices.TargetNames.class,
+            description = "Target whose threshold bits bound static thresholds and whose energy table is used: ${COMPLETION-CANDIDATES}.")
     String target;
 
     @Option(names = "--target-file", paramLabel = "FILE", description = "A target profile of your own instead of --target.")
@@ -70,9 +65,10 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--reference", paramLabel = "SOURCE", description = "The dense checkpoint the bundle came from: needed to fit GLA layers.")
     Path reference;
 
-    @Option(names = "--transfer", paramLabel = "STEPS", defaultValue = "full",
+    @Option(names = "--transfer", paramLabel = "STEPS", defaultValue = "full", converter = Choices.TransferChoices.class,
+            completionCandidates = Choices.TransferChoices.class,
             description = "Attention transfer steps for GLA layers: full (decay + readout), decay, readout or none. Default: ${DEFAULT-VALUE}.")
-    String transfer;
+    Choices.Transfer transfer;
 
     @Option(names = "--adam-steps", paramLabel = "N", defaultValue = "0",
             description = "Attention transfer step 3: Adam steps per GLA layer on the gate and q/k projections, then the readout again. Default: ${DEFAULT-VALUE}.")
@@ -105,32 +101,20 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CalibrationOptions options;
-        try {
-            TargetProfile profile = null;
-            if (target != null && targetFile != null) {
-                throw new IllegalArgumentException("give --target or --target-file, not both");
-            }
-            if (target != null) {
-                profile = TargetProfiles.shipped(target);
-            }
-            if (targetFile != null) {
-                profile = TargetProfiles.read(targetFile);
-            }
-            options = new CalibrationOptions(bundle, data, tokenizerOption.tokenizer, tokens, sequenceLength, batch, seed, ThresholdMethod.parse(method),
-                    targetSparsity, maxError, profile, reference, transferOptions(), checkpoint, checkpointEvery, merge, saveStatistics,
-                    statisticsOnly, threads.onnxRuntimeOptions());
+        TargetProfile profile = null;
+        if (target != null && targetFile != null) {
+            throw new InvalidOptionException("target", "give a shipped target or a target file, not both");
         }
-        catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
+        if (target != null) {
+            profile = TargetProfiles.shipped(target);
         }
-        CalibrationReport report;
-        try {
-            report = Calibrator.run(options, TerminalProgress.forStderr(spec.commandLine().getErr()));
+        if (targetFile != null) {
+            profile = TargetProfiles.read(targetFile);
         }
-        catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        CalibrationOptions options = new CalibrationOptions(bundle, dataOptions.data, dataOptions.tokenizer, tokens, dataOptions.sequenceLength, batch, seed,
+                ThresholdMethod.parse(method), targetSparsity, maxError, profile, reference, transferOptions(), checkpoint, checkpointEvery, merge,
+                saveStatistics, statisticsOnly, threads.onnxRuntimeOptions());
+        CalibrationReport report = Calibrator.run(options, TerminalProgress.forStderr(spec.commandLine().getErr()));
         PrintWriter out = spec.commandLine().getOut();
         out.print(CalibrationReportText.render(report));
         out.flush();
@@ -139,11 +123,10 @@ final class CalibrateCommand implements Callable<Integer> {
 
     private TransferOptions transferOptions() {
         return switch (transfer) {
-            case "full" -> new TransferOptions(true, true, adamSteps, learningRate, heldOut, seed);
-            case "decay" -> new TransferOptions(true, false, adamSteps, learningRate, heldOut, seed);
-            case "readout" -> new TransferOptions(false, true, adamSteps, learningRate, heldOut, seed);
-            case "none" -> new TransferOptions(false, false, 0, learningRate, heldOut, seed);
-            default -> throw new IllegalArgumentException("--transfer takes full, decay, readout or none, found '" + transfer + "'");
+            case FULL -> new TransferOptions(true, true, adamSteps, learningRate, heldOut, seed);
+            case DECAY -> new TransferOptions(true, false, adamSteps, learningRate, heldOut, seed);
+            case READOUT -> new TransferOptions(false, true, adamSteps, learningRate, heldOut, seed);
+            case NONE -> new TransferOptions(false, false, 0, learningRate, heldOut, seed);
         };
     }
 }

@@ -3,14 +3,13 @@ package dev.spikeconv.cli;
 import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import java.util.Locale;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.TypeConversionException;
 
 /** {@code --engine} and {@code --threads}, shared by the commands that run a model. */
 final class EngineOptions {
-    @Option(names = "--engine", paramLabel = "ENGINE", defaultValue = "onnx", converter = EngineKindConverter.class,
+    @Option(names = "--engine", paramLabel = "ENGINE", defaultValue = "onnx", converter = Choices.EngineChoices.class,
+            completionCandidates = Choices.EngineChoices.class,
             description = "onnx (ONNX Runtime, CPU) or java (the plain-Java reference). Default: ${DEFAULT-VALUE}.")
     EngineKind engine;
 
@@ -21,14 +20,8 @@ final class EngineOptions {
         return threads.onnxRuntimeOptions();
     }
 
-    static final class EngineKindConverter implements ITypeConverter<EngineKind> {
-        @Override
-        public EngineKind convert(String value) {
-            return switch (value.toLowerCase(Locale.ROOT)) {
-                case "onnx" -> EngineKind.ONNX;
-                case "java" -> EngineKind.JAVA;
-                default -> throw new TypeConversionException("expected onnx or java, found '" + value + "'");
-            };
-        }
+    /** The engine's name as the user writes it. */
+    String engineName() {
+        return engine.name().toLowerCase(Locale.ROOT);
     }
 }

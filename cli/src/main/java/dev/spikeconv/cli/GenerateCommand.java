@@ -3,6 +3,7 @@ package dev.spikeconv.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.SamplingOptions;
@@ -22,8 +23,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "generate", description = "Generates text from a prompt, streaming it to stdout; speed goes to stderr.")
@@ -35,13 +34,7 @@ final class GenerateCommand implements Callable<Integer> {
     HelpOption help;
 
     @Mixin
-    EngineOptions engineOptions;
-
-    @Mixin
-    TokenizerOption tokenizerOption;
-
-    @Parameters(paramLabel = "PATH", description = "A checkpoint or spikeconv bundle.")
-    Path path;
+    ModelOptions model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "", description = "Text to continue (BOS is always put first). Default: empty.")
     String prompt;
@@ -64,25 +57,21 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 0) {
-            throw new ParameterException(spec.commandLine(), "--max-tokens must be >= 0, found " + maxTokens);
+            throw new InvalidOptionException("max-tokens", "must be >= 0, found " + maxTokens);
         }
         long chosenSeed = seed != null ? seed : System.nanoTime();
-        SamplingOptions sampling;
-        try {
-            sampling = new SamplingOptions(temperature, topP, chosenSeed);
-        }
-        catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        SamplingOptions sampling = new SamplingOptions(temperature, topP, chosenSeed);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (ModelDescription model = CheckpointLoader.open(path)) {
-            Tokenizer tokenizer = tokenizerOption.load(spec, path, model.config().vocabularySize());
-            OptionalInt bos = tokenizer.bosTokenId().isPresent() ? tokenizer.bosTokenId() : model.config().bosTokenId();
-            OptionalInt eos = model.config().eosTokenId().isPresent() ? model.config().eosTokenId() : tokenizer.eosTokenId();
+        Path path = model.path;
+        EngineOptions engineOptions = model.engine;
+        try (ModelDescription description = CheckpointLoader.open(path)) {
+            Tokenizer tokenizer = model.tokenizer.load(path, description.config().vocabularySize());
+            OptionalInt bos = tokenizer.bosTokenId().isPresent() ? tokenizer.bosTokenId() : description.config().bosTokenId();
+            OptionalInt eos = description.config().eosTokenId().isPresent() ? description.config().eosTokenId() : tokenizer.eosTokenId();
             int[] promptIds = tokenizer.encode(prompt, true);
             if (promptIds.length == 0) {
-                throw new ParameterException(spec.commandLine(), "the tokenizer has no BOS token, so the prompt must not be empty");
+                throw new InvalidOptionException("prompt", "must not be empty: the tokenizer has no BOS token to start from");
             }
             TextDecoder decoder = new TextDecoder(tokenizer);
             if (!json) {
@@ -92,7 +81,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
             }
             TextGenerator.Generation generation;
-            try (InferenceEngine engine = Engines.open(model, path, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
+            try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
                 generation = new TextGenerator(engine).generate(promptIds, maxTokens, sampling, bos, eos, id -> {
                     String text = decoder.append(id);
                     if (!json) {
@@ -109,7 +98,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
             out.flush();
             err.printf(Locale.ROOT, "spikeconv: %s, seed %d: prefill %d tokens at %.1f tokens/s, decode %d tokens at %.1f tokens/s%s%n",
-                    engineOptions.engine.name().toLowerCase(Locale.ROOT), chosenSeed, generation.promptIds().length, generation.prefillTokensPerSecond(),
+                    engineOptions.engineName(), chosenSeed, generation.promptIds().length, generation.prefillTokensPerSecond(),
                     generation.generatedIds().length, generation.decodeTokensPerSecond(), generation.stoppedByToken() ? ", stopped at an end token" : "");
             err.flush();
             return ExitCodes.OK;
@@ -126,7 +115,7 @@ final class GenerateCommand implements Callable<Integer> {
         Arrays.stream(generation.generatedIds()).forEach(ids::add);
         json.put("stop_reason", generation.stoppedByToken() ? "end_token" : "max_tokens");
         json.put("seed", chosenSeed);
-        json.put("engine", engineOptions.engine.name().toLowerCase(Locale.ROOT));
+        json.put("engine", model.engine.engineName());
         json.put("prefill_tokens_per_second", generation.prefillTokensPerSecond());
         json.put("decode_tokens_per_second", generation.decodeTokensPerSecond());
         return json;

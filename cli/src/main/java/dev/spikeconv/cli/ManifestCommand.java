@@ -1,8 +1,10 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.hardware.KernelManifest;
 import dev.spikeconv.converter.hardware.TargetProfile;
 import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.PrintWriter;
@@ -13,7 +15,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -33,17 +34,17 @@ final class ManifestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<TargetProfile> profiles = targetOptions.profiles(spec);
+        List<TargetProfile> profiles = targetOptions.profiles();
         if (profiles.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "name at least one --target or --target-file");
+            throw new InvalidOptionException("target", "is needed: name at least one shipped target or target file");
         }
         PrintWriter out = spec.commandLine().getOut();
         try (ModelDescription model = CheckpointLoader.open(bundle)) {
             if (model.config().architecture() != Architecture.GLA_SWA || !Files.isDirectory(bundle)) {
-                throw new ParameterException(spec.commandLine(), bundle + " is not a spikeconv bundle; convert it first");
+                throw InvalidInputException.forFile(bundle, "is not a spikeconv bundle; convert it first");
             }
             for (TargetProfile profile : profiles) {
-                Path file = KernelManifest.write(model, bundle, profile, targetOptions.manifestOptions(spec));
+                Path file = KernelManifest.write(model, bundle, profile, targetOptions.manifestOptions());
                 out.println("wrote " + file);
             }
         }

@@ -1,5 +1,6 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
@@ -19,8 +20,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "run", description = "Runs a model on given tokens or text and reports the logits of every position.")
@@ -34,13 +33,7 @@ final class RunCommand implements Callable<Integer> {
     HelpOption help;
 
     @Mixin
-    EngineOptions engineOptions;
-
-    @Mixin
-    TokenizerOption tokenizerOption;
-
-    @Parameters(paramLabel = "PATH", description = "A checkpoint or spikeconv bundle.")
-    Path path;
+    ModelOptions model;
 
     @ArgGroup(multiplicity = "1")
     Input input;
@@ -62,28 +55,29 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (ModelDescription model = CheckpointLoader.open(path)) {
-            int vocabulary = model.config().vocabularySize();
-            Tokenizer tokenizer = input.text != null || tokenizerOption.tokenizer != null
-                    ? tokenizerOption.load(spec, path, vocabulary) : null;
+        Path path = model.path;
+        EngineOptions engineOptions = model.engine;
+        try (ModelDescription description = CheckpointLoader.open(path)) {
+            int vocabulary = description.config().vocabularySize();
+            Tokenizer tokenizer = input.text != null || model.tokenizer.tokenizer != null ? model.tokenizer.load(path, vocabulary) : null;
             int[] tokens = input.text != null ? tokenizer.encode(input.text, !noBos) : input.tokens;
             if (tokens.length == 0) {
-                throw new ParameterException(spec.commandLine(), "no tokens to run");
+                throw new InvalidOptionException(input.text != null ? "text" : "tokens", "gives no tokens to run");
             }
             for (int token : tokens) {
                 if (token < 0 || token >= vocabulary) {
-                    throw new ParameterException(spec.commandLine(), "token id " + token + " is outside the vocabulary [0, " + vocabulary + ")");
+                    throw new InvalidOptionException("tokens", "token id " + token + " is outside the vocabulary [0, " + vocabulary + ")");
                 }
             }
             float[][] logits;
             long nanos;
-            try (InferenceEngine engine = Engines.open(model, path, engineOptions.engine, engineOptions.onnxRuntimeOptions());
+            try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions());
                     InferenceSession session = engine.newSession()) {
                 long start = System.nanoTime();
                 logits = session.forward(tokens);
                 nanos = System.nanoTime() - start;
             }
-            out.printf(Locale.ROOT, "%d tokens on %s in %.1f ms (%.0f tokens/s)%n", tokens.length, engineOptions.engine.name().toLowerCase(Locale.ROOT),
+            out.printf(Locale.ROOT, "%d tokens on %s in %.1f ms (%.0f tokens/s)%n", tokens.length, engineOptions.engineName(),
                     nanos / 1e6, tokens.length / (nanos / 1e9));
             out.printf(Locale.ROOT, "%8s  %8s  %8s  %10s%n", "position", "input", "top-1", "logit");
             for (int t = 0; t < tokens.length; t++) {

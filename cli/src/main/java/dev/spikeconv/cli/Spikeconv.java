@@ -1,5 +1,6 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.formats.io.InvalidInputException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -8,8 +9,8 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
-import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
+import picocli.CommandLine;
 
 /** Entry point: runs the {@code spikeconv} command line and maps failures to the named exit codes. */
 public final class Spikeconv {
@@ -24,6 +25,16 @@ public final class Spikeconv {
         CommandLine commandLine = new CommandLine(new SpikeconvCommand());
         commandLine.setExecutionExceptionHandler(Spikeconv::handleFailure);
         commandLine.setParameterExceptionHandler(Spikeconv::handleUsageError);
+        // Errors (the heap or the stack running out) are not exceptions: picocli lets them through, and they end here as one line too.
+        commandLine.setExecutionStrategy(parseResult -> {
+            try {
+                return new CommandLine.RunLast().execute(parseResult);
+            }
+            catch (VirtualMachineError error) {
+                CommandLine executing = parseResult.asCommandLineList().getLast();
+                return handleFailure(error, executing, parseResult);
+            }
+        });
         return commandLine;
     }
 
@@ -38,34 +49,47 @@ public final class Spikeconv {
     }
 
     private static int handleFailure(Exception exception, CommandLine command, ParseResult parseResult) {
+        return handleFailure((Throwable) exception, command, parseResult);
+    }
+
+    /** Every failure as one line on stderr, {@code spikeconv: } and what went wrong, and its exit code; {@code --debug} adds the trace. */
+    private static int handleFailure(Throwable exception, CommandLine command, ParseResult parseResult) {
         PrintWriter err = command.getErr();
         Throwable failure = exception instanceof UncheckedIOException unchecked ? unchecked.getCause() : exception;
         int exitCode;
         String message;
         switch (failure) {
+            case InvalidOptionException invalid -> {
+                exitCode = ExitCodes.USAGE;
+                message = flag(command, invalid.option()) + " " + invalid.problem();
+            }
             case InvalidInputException invalid -> {
                 exitCode = ExitCodes.INVALID_INPUT;
-                message = "error: " + invalid.getMessage();
+                message = invalid.getMessage();
             }
             case NoSuchFileException missing -> {
                 exitCode = ExitCodes.IO_ERROR;
-                message = "error: " + missing.getFile() + ": no such file or directory";
+                message = missing.getFile() + ": no such file or directory";
             }
             case AccessDeniedException denied -> {
                 exitCode = ExitCodes.IO_ERROR;
-                message = "error: " + denied.getFile() + ": permission denied";
+                message = denied.getFile() + ": permission denied";
             }
             case FileAlreadyExistsException exists -> {
                 exitCode = ExitCodes.IO_ERROR;
-                message = "error: " + exists.getFile() + ": already exists";
+                message = exists.getFile() + ": already exists";
             }
             case FileSystemException fileSystem -> {
                 exitCode = ExitCodes.IO_ERROR;
-                message = "error: " + fileSystem.getFile() + ": " + fileSystem.getReason();
+                message = fileSystem.getFile() + ": " + fileSystem.getReason();
             }
             case IOException io -> {
                 exitCode = ExitCodes.IO_ERROR;
                 message = "I/O error: " + io.getMessage();
+            }
+            case OutOfMemoryError memory -> {
+                exitCode = ExitCodes.INTERNAL_ERROR;
+                message = MemoryAdvice.outOfMemory(memory);
             }
             default -> {
                 exitCode = ExitCodes.INTERNAL_ERROR;
@@ -78,6 +102,12 @@ public final class Spikeconv {
         }
         err.flush();
         return exitCode;
+    }
+
+    /** The command line's name for an engine setting: the command's option {@code --<option>}, else the setting's own name. */
+    private static String flag(CommandLine command, String option) {
+        CommandLine.Model.OptionSpec spec = command.getCommandSpec().findOption("--" + option);
+        return spec != null ? spec.longestName() : option;
     }
 
     private static boolean debug(ParseResult parseResult) {

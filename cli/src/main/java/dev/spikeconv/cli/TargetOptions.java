@@ -7,13 +7,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /** {@code --target}, {@code --target-file}, {@code --batch}, {@code --context}: which manifests to write and for what serving point. */
 final class TargetOptions {
-    @Option(names = "--target", paramLabel = "ID", split = ",", description = "Shipped target profiles to write manifests for (see spikeconv targets).")
+    @Option(names = "--target", paramLabel = "ID", split = ",", completionCandidates = Choices.TargetNames.class,
+            description = "Shipped target profiles to write manifests for: ${COMPLETION-CANDIDATES} (see spikeconv targets).")
     List<String> targets = List.of();
 
     @Option(names = "--target-file", paramLabel = "FILE", description = "A target profile of your own (JSON, same fields as the shipped ones).")
@@ -25,15 +24,10 @@ final class TargetOptions {
     @Option(names = "--context", paramLabel = "TOKENS", defaultValue = "4096", description = "Context length for memory and operation estimates. Default: ${DEFAULT-VALUE}.")
     int context;
 
-    List<TargetProfile> profiles(CommandSpec spec) throws IOException {
+    List<TargetProfile> profiles() throws IOException {
         List<TargetProfile> profiles = new ArrayList<>();
         for (String id : targets) {
-            try {
-                profiles.add(TargetProfiles.shipped(id));
-            }
-            catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), e.getMessage());
-            }
+            profiles.add(TargetProfiles.shipped(id));
         }
         for (Path file : targetFiles) {
             profiles.add(TargetProfiles.read(file));
@@ -41,12 +35,7 @@ final class TargetOptions {
         return profiles;
     }
 
-    ManifestOptions manifestOptions(CommandSpec spec) {
-        try {
-            return new ManifestOptions(batch, context);
-        }
-        catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+    ManifestOptions manifestOptions() {
+        return new ManifestOptions(batch, context);
     }
 }

@@ -1,12 +1,11 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
 import dev.spikeconv.formats.tokenizer.TokenizerLoader;
 import java.io.IOException;
 import java.nio.file.Path;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /** {@code --tokenizer}: where the tokenizer comes from when the checkpoint does not carry one. */
 final class TokenizerOption {
@@ -14,11 +13,11 @@ final class TokenizerOption {
             description = "tokenizer.json, a GGUF file or a llama2.c tokenizer.bin. Default: the one stored with the model.")
     Path tokenizer;
 
-    Tokenizer load(CommandSpec spec, Path model, int vocabularySize) throws IOException {
+    Tokenizer load(Path model, int vocabularySize) throws IOException {
         if (tokenizer != null) {
             return TokenizerLoader.fromFile(tokenizer, vocabularySize);
         }
-        return TokenizerLoader.forModel(model, vocabularySize).orElseThrow(() -> new ParameterException(spec.commandLine(),
-                "no tokenizer found with " + model + " (tokenizer.json, GGUF vocabulary or tokenizer.bin); pass --tokenizer FILE"));
+        return TokenizerLoader.forModel(model, vocabularySize).orElseThrow(() -> new InvalidOptionException("tokenizer",
+                "is needed: no tokenizer found with " + model + " (tokenizer.json, GGUF vocabulary or tokenizer.bin)"));
     }
 }

@@ -18,7 +18,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -32,11 +31,11 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     HelpOption help;
 
-    @Mixin
-    TokenizerOption tokenizerOption;
-
     @Parameters(paramLabel = "BUNDLE", description = "A bundle written by spikeconv convert.")
     Path bundle;
+
+    @Mixin
+    DataOptions dataOptions;
 
     @ArgGroup(multiplicity = "1")
     Reference reference;
@@ -49,18 +48,12 @@ final class VerifyCommand implements Callable<Integer> {
         Path recording;
     }
 
-    @Option(names = "--data", paramLabel = "FILE", required = true, description = "Evaluation text (tokenized with the bundle's tokenizer) or token ids.")
-    Path data;
-
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "512", description = "Tokens to evaluate. Default: ${DEFAULT-VALUE}.")
     int tokens;
 
     @Option(names = "--skip-tokens", paramLabel = "N", defaultValue = "0",
             description = "Start after the first N tokens of --data, e.g. the ones calibrate used. Default: ${DEFAULT-VALUE}.")
     int skipTokens;
-
-    @Option(names = "--seq-len", paramLabel = "L", defaultValue = "512", description = "Tokens per sequence. Default: ${DEFAULT-VALUE}.")
-    int sequenceLength;
 
     @Option(names = "--engine-tokens", paramLabel = "N", defaultValue = "64", description = "Tokens the Java reference engine checks ONNX Runtime on. Default: ${DEFAULT-VALUE}.")
     int engineTokens;
@@ -131,28 +124,16 @@ final class VerifyCommand implements Callable<Integer> {
                 maxEngineFlipDistance != null ? maxEngineFlipDistance : goals.maxEngineFlipDistance(),
                 maxEngineKl != null ? maxEngineKl : goals.maxEngineKl(),
                 goals.requireLinearBranch() && !allowUselessLinearBranch);
-        VerifyOptions options;
-        try {
-            options = new VerifyOptions(bundle, reference.source, reference.recording, data, tokenizerOption.tokenizer, skipTokens, tokens, sequenceLength, engineTokens, goals,
-                    threads.onnxRuntimeOptions(), saveReference);
-        }
-        catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        VerifyOptions options = new VerifyOptions(bundle, reference.source, reference.recording, dataOptions.data, dataOptions.tokenizer, skipTokens, tokens,
+                dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference);
         PrintWriter err = spec.commandLine().getErr();
         boolean terminal = System.console() != null && System.console().isTerminal();
-        VerifyReport report;
-        try {
-            report = Verifier.run(options, stage -> {
-                if (terminal) {
-                    err.println("spikeconv: " + stage);
-                    err.flush();
-                }
-            });
-        }
-        catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        VerifyReport report = Verifier.run(options, stage -> {
+            if (terminal) {
+                err.println("spikeconv: " + stage);
+                err.flush();
+            }
+        });
         PrintWriter out = spec.commandLine().getOut();
         out.print(VerifyReportText.render(report));
         if (reportFile != null) {

@@ -36,10 +36,10 @@ class BenchCommandTest {
         assertThat(CommandRun.of("bench", "--sections", "everything").exitCode()).isEqualTo(ExitCodes.USAGE);
         CommandRun headSize = CommandRun.of("bench", "--hidden", "100", "--head-dim", "64");
         assertThat(headSize.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(headSize.err()).contains("--hidden must be a multiple of --head-dim");
+        assertThat(headSize.err()).contains("--hidden must be a multiple of the head size (head-dim 64)");
         assertThat(CommandRun.of("bench", "--dtype", "q4").exitCode()).isEqualTo(ExitCodes.USAGE);
         CommandRun group = CommandRun.of("bench", "--group", "x");
         assertThat(group.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(group.err()).contains("--group must be a positive number or row, found 'x'");
+        assertThat(group.err()).contains("--group", "expected a positive number of inputs or row, found 'x'");
     }
 }

@@ -1,6 +1,7 @@
 package dev.spikeconv.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spikeconv.formats.testing.TestModels;
 import java.io.IOException;
@@ -37,7 +38,7 @@ class ConvertCommandTest {
         Path bundle = Files.createDirectories(directory.resolve("taken"));
         CommandRun run = CommandRun.of("convert", stories(), "-o", bundle.toString());
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(run.err()).contains("already exists; pass --force");
+        assertThat(run.err()).contains("--force is needed to replace", "which already exists");
         assertThat(CommandRun.of("convert", stories(), "-o", bundle.toString(), "--force").exitCode()).isEqualTo(ExitCodes.OK);
     }
 
@@ -48,10 +49,10 @@ class ConvertCommandTest {
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--plan", "magic").exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--coding", "binary").err()).contains("binary");
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--layout", "w8aspike").err()).contains("divisible by 128");
-        assertThat(CommandRun.of("convert", stories(), "-o", out, "--time-steps", "300").err()).contains("time steps");
+        assertThat(CommandRun.of("convert", stories(), "-o", out, "--time-steps", "300").err()).contains("--time-steps must be in [1, 127], found 300");
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--group", "zero").err()).contains("--group");
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--max-shard-size", "lots").err()).contains("--max-shard-size");
-        assertThat(CommandRun.of("convert", stories(), "-o", out, "--spike", "static").err()).contains("calibrate");
+        assertThat(CommandRun.of("convert", stories(), "-o", out, "--spike", "static").err()).contains("expected one of dynamic, off, found 'static'");
         assertThat(Path.of(out)).doesNotExist();
     }
 
@@ -64,9 +65,32 @@ class ConvertCommandTest {
     }
 
     @Test
-    void sizes() {
-        assertThat(ConvertCommand.parseSize("5GB")).isEqualTo(5_000_000_000L);
-        assertThat(ConvertCommand.parseSize("512MiB")).isEqualTo(512L << 20);
-        assertThat(ConvertCommand.parseSize("1000")).isEqualTo(1000);
+    void sizesAndGroups() {
+        Sizes.ByteSize sizes = new Sizes.ByteSize();
+        assertThat(sizes.convert("5GB")).isEqualTo(5_000_000_000L);
+        assertThat(sizes.convert("512MiB")).isEqualTo(512L << 20);
+        assertThat(sizes.convert("1000")).isEqualTo(1000);
+        assertThatThrownBy(() -> sizes.convert("5 gigs")).hasMessageContaining("expected a size such as 500MB");
+        assertThatThrownBy(() -> sizes.convert("99999999999TB")).hasMessageContaining("too large");
+        Sizes.Group groups = new Sizes.Group();
+        assertThat(groups.convert("row")).isZero();
+        assertThat(groups.convert("64")).isEqualTo(64);
+        assertThatThrownBy(() -> groups.convert("0")).hasMessageContaining("a positive number of inputs or row");
+    }
+
+    /** Settings the engine refuses are usage errors naming the option the user wrote; lower-case choices are listed when wrong. */
+    @Test
+    void refusedSettingsNameTheirOption() throws IOException {
+        Path out = directory.resolve("out");
+        CommandRun window = CommandRun.of("convert", TestModels.stories260K().toString(), "-o", out.toString(), "--plan", "all-swa", "--window", "0");
+        assertThat(window.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(window.err()).isEqualTo("spikeconv: --window must be at least 1, found 0\n");
+        CommandRun plan = CommandRun.of("convert", TestModels.stories260K().toString(), "-o", out.toString(), "--plan", "0:gla,1-4:swa/0");
+        assertThat(plan.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(plan.err()).startsWith("spikeconv: --plan 'swa/0': the window must be at least 1");
+        CommandRun coding = CommandRun.of("convert", TestModels.stories260K().toString(), "-o", out.toString(), "--coding", "binary");
+        assertThat(coding.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(coding.err()).contains("expected one of ternary, bitwise, found 'binary'");
+        assertThat(out).doesNotExist();
     }
 }

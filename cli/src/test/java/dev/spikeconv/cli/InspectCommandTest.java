@@ -49,7 +49,7 @@ class InspectCommandTest {
         CommandRun run = CommandRun.of("inspect", broken.toString());
         assertThat(run.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
         assertThat(run.out()).isEmpty();
-        assertThat(run.err().strip()).startsWith("spikeconv: error: " + broken).contains("tensor count").doesNotContain("\n").doesNotContain("at dev.");
+        assertThat(run.err().strip()).startsWith("spikeconv: " + broken).contains("tensor count").doesNotContain("\n").doesNotContain("at dev.");
         CommandRun debug = CommandRun.of("inspect", "--debug", broken.toString());
         assertThat(debug.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
         assertThat(debug.err()).contains("at dev.spikeconv.formats");
@@ -59,6 +59,6 @@ class InspectCommandTest {
     void missingFileIsAnInputOutputError() {
         CommandRun run = CommandRun.of("inspect", directory.resolve("nothing-here.gguf").toString());
         assertThat(run.exitCode()).isEqualTo(ExitCodes.IO_ERROR);
-        assertThat(run.err().strip()).isEqualTo("spikeconv: error: " + directory.resolve("nothing-here.gguf") + ": no such file or directory");
+        assertThat(run.err().strip()).isEqualTo("spikeconv: " + directory.resolve("nothing-here.gguf") + ": no such file or directory");
     }
 }

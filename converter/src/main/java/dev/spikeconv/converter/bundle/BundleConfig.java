@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.SpikeconvVersion;
-import dev.spikeconv.formats.model.AttentionKind;
+import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.formats.model.CheckpointFormat;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
@@ -57,7 +57,8 @@ public final class BundleConfig {
         int largestWindow = 0;
         for (int index = 0; index < config.layerCount(); index++) {
             LayerAttention layer = config.layer(index);
-            if (layer.kind() != AttentionKind.GATED_LINEAR) {
+            // SpikingBrain's loaders take every layer that is not GLA for softmax attention, windowed by sliding_window.
+            if (!LayerKind.of(layer).keepsState()) {
                 attentionLayers.add(index);
             }
             largestWindow = Math.max(largestWindow, layer.window());
@@ -79,7 +80,7 @@ public final class BundleConfig {
         for (int index = 0; index < config.layerCount(); index++) {
             LayerAttention layer = config.layer(index);
             ObjectNode node = layers.addObject().put("index", index).put("attention", layer.kind().id());
-            if (layer.kind() == AttentionKind.SLIDING_WINDOW) {
+            if (layer.kind().windowed()) {
                 node.put("window", layer.window()).put("sinks", layer.sinks());
             }
             else {

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.bundle;
 
+import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
 import dev.spikeconv.formats.io.InvalidInputException;
@@ -29,7 +30,7 @@ import java.util.stream.IntStream;
  * Decides every tensor of a bundle and streams its bytes from the source: projections quantized to
  * int8 row block by row block (codes, then their {@code _scale}), other tensors copied in their
  * source dtype (block-quantized GGUF tensors become F32), new GLA parameters from
- * {@link GatedLinearInitialization}. A non-finite source value is an input error naming the tensor.
+ * the layer kind's starting values ({@link LayerKind#initialTensors}). A non-finite source value is an input error naming the tensor.
  */
 final class BundleTensors {
     /** Elements read and converted at a time: bounds memory whatever the tensor size. */
@@ -91,23 +92,18 @@ final class BundleTensors {
         return false;
     }
 
-    /** New GLA parameters, or null for a tensor the source provides. */
+    /** New parameters of a layer kind (GLA's gate and head norm), with its starting values; null for a tensor the source provides. */
     private float[] generated(String name) {
         if (source.tensors().containsKey(name)) {
             return null;
         }
         for (int layer = 0; layer < target.layerCount(); layer++) {
-            if (name.equals(LayerTensor.DECAY_GATE_DOWN_WEIGHT.name(layer))) {
-                return GatedLinearInitialization.gateDownWeight(target, layer);
-            }
-            if (name.equals(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer))) {
-                return GatedLinearInitialization.gateUpWeight(target);
-            }
-            if (name.equals(LayerTensor.DECAY_GATE_UP_BIAS.name(layer))) {
-                return GatedLinearInitialization.gateUpBias(target);
-            }
-            if (name.equals(LayerTensor.HEAD_OUTPUT_NORM.name(layer))) {
-                return GatedLinearInitialization.headNorm(target);
+            if (name.startsWith(TensorNames.layerPrefix(layer))) {
+                for (Map.Entry<LayerTensor, float[]> tensor : LayerKind.of(target, layer).initialTensors(target, layer).entrySet()) {
+                    if (name.equals(tensor.getKey().name(layer))) {
+                        return tensor.getValue();
+                    }
+                }
             }
         }
         return null;

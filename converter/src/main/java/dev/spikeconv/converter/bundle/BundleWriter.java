@@ -1,8 +1,9 @@
 package dev.spikeconv.converter.bundle;
 
-import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.hardware.KernelManifest;
 import dev.spikeconv.converter.hardware.TargetProfile;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.HfCheckpointLoader;
 import dev.spikeconv.formats.json.JsonDocuments;
@@ -44,7 +45,7 @@ public final class BundleWriter {
             String problem = W8ASpikeLayout.incompatibility(options.quantization(), List.of((long) sourceConfig.hiddenSize(),
                     (long) sourceConfig.headCount() * sourceConfig.headDimension(), (long) sourceConfig.intermediateSize()));
             if (problem != null) {
-                throw new IllegalArgumentException(problem);
+                throw new InvalidOptionException("layout", problem);
             }
         }
         Closeable lock = BundleFolders.lock(target);
@@ -56,7 +57,7 @@ public final class BundleWriter {
     private static Summary convertLocked(ModelDescription source, Path sourcePath, Path target, ConversionOptions options, ConversionProgress progress,
             long start) throws IOException {
         if (Files.exists(target) && !options.force()) {
-            throw new IllegalArgumentException(target + " already exists; pass --force to replace it");
+            throw new InvalidOptionException("force", "is needed to replace " + target + ", which already exists");
         }
         List<SourceStamp> stamps = SourceStamp.of(source.files());
         Path staging = BundleFolders.createStaging(target);

@@ -1,8 +1,9 @@
 package dev.spikeconv.converter.bundle;
 
-import dev.spikeconv.converter.plan.LayerPlan;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.hardware.ManifestOptions;
 import dev.spikeconv.converter.hardware.TargetProfile;
+import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.formats.model.SpikeSettings;
 import java.util.List;
 
@@ -24,17 +25,28 @@ public record ConversionOptions(
         this(plan, quantization, spike, w8aSpikeLayout, maxShardBytes, force, List.of(), ManifestOptions.DEFAULT);
     }
 
+    /** Spike settings from the user's choices: k and T are checked here, so a wrong one is a usage error naming the option. */
+    public static SpikeSettings spikeSettings(SpikeSettings.Mode mode, double k, int timeSteps, SpikeSettings.Coding coding, List<String> exclude) {
+        if (!(k > 0) || Double.isInfinite(k)) {
+            throw new InvalidOptionException("k", "must be a positive number, found " + k);
+        }
+        if (timeSteps < 1 || timeSteps > SpikeSettings.MAX_TIME_STEPS) {
+            throw new InvalidOptionException("time-steps", "must be in [1, " + SpikeSettings.MAX_TIME_STEPS + "], found " + timeSteps);
+        }
+        return new SpikeSettings(mode, k, timeSteps, coding, exclude);
+    }
+
     public ConversionOptions {
         targets = List.copyOf(targets);
         if (maxShardBytes <= 0) {
-            throw new IllegalArgumentException("--max-shard-size must be positive, found " + maxShardBytes);
+            throw new InvalidOptionException("max-shard-size", "must be positive, found " + maxShardBytes);
         }
         if (spike.coding() == SpikeSettings.Coding.BINARY && spike.spiking()) {
-            throw new IllegalArgumentException("--coding binary sends only non-negative counts, but every projection input "
+            throw new InvalidOptionException("coding", "binary sends only non-negative counts, but every projection input "
                     + "(normalized activations, attention outputs, SwiGLU products) is signed: use ternary or bitwise");
         }
         if (spike.mode() == SpikeSettings.Mode.STATIC) {
-            throw new IllegalArgumentException("--spike static needs calibrated thresholds: convert with --spike dynamic, then run spikeconv calibrate");
+            throw new InvalidOptionException("spike", "static needs calibrated thresholds: convert with dynamic spikes, then calibrate");
         }
     }
 }

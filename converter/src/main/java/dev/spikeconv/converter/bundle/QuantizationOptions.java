@@ -1,5 +1,7 @@
 package dev.spikeconv.converter.bundle;
 
+import dev.spikeconv.converter.InvalidOptionException;
+
 /**
  * Weight quantization of a conversion: int8 for every projection (or none), per output row
  * ({@code group == 0}) or per input group of {@code group} values (rows shorter than the group get one
@@ -12,10 +14,10 @@ public record QuantizationOptions(boolean enabled, int group, boolean embeddings
 
     public QuantizationOptions {
         if (group < 0) {
-            throw new IllegalArgumentException("--group must be 0 (per row) or positive, found " + group);
+            throw new InvalidOptionException("group", "must be 0 (per row) or positive, found " + group);
         }
         if (!enabled && (embeddings || head)) {
-            throw new IllegalArgumentException("--quantize-embeddings and --quantize-head need --quant int8");
+            throw new InvalidOptionException("quant", "none leaves every weight as stored: quantizing embeddings or the head needs int8");
         }
     }
 

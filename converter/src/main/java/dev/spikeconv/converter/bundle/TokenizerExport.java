@@ -41,7 +41,7 @@ final class TokenizerExport {
             copied = copyLlama2cTokenizer(absolute, bundle);
         }
         if (!copied) {
-            progress.warning("no tokenizer found with " + source + "; run and generate on the bundle will need --tokenizer");
+            progress.warning("no tokenizer found with " + source + "; run and generate on the bundle will need a tokenizer file");
         }
     }
 

@@ -35,11 +35,11 @@ public final class W8ASpikeLayout {
     /** Why the model cannot be written in this layout, or null when it can. */
     public static String incompatibility(QuantizationOptions quantization, List<Long> projectionInputWidths) {
         if (!quantization.enabled() || quantization.group() != GROUP) {
-            return "--layout w8aspike needs --quant int8 with --group 128 (BICLab's quantizer groups 128 inputs)";
+            return "w8aspike needs int8 weights with groups of 128 inputs (BICLab's quantizer groups 128 inputs)";
         }
         for (long width : projectionInputWidths) {
             if (width % GROUP != 0) {
-                return "--layout w8aspike needs every projection input width divisible by 128; this model has " + width;
+                return "w8aspike needs every projection input width divisible by 128; this model has " + width;
             }
         }
         return null;

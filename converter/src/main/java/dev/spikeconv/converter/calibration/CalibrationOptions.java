@@ -1,7 +1,8 @@
 package dev.spikeconv.converter.calibration;
 
-import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.hardware.TargetProfile;
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import java.nio.file.Path;
 import java.util.List;
@@ -50,29 +51,35 @@ public record CalibrationOptions(
 
     public CalibrationOptions {
         merge = List.copyOf(merge);
-        if (tokens < 2 || sequenceLength < 2) {
-            throw new IllegalArgumentException("--tokens and --seq-len must be at least 2");
+        if (tokens < 2) {
+            throw new InvalidOptionException("tokens", "must be at least 2, found " + tokens);
         }
-        if (batch < 1 || checkpointEvery < 1) {
-            throw new IllegalArgumentException("--batch and --checkpoint-every must be at least 1");
+        if (sequenceLength < 2) {
+            throw new InvalidOptionException("seq-len", "must be at least 2, found " + sequenceLength);
+        }
+        if (batch < 1) {
+            throw new InvalidOptionException("batch", "must be at least 1, found " + batch);
+        }
+        if (checkpointEvery < 1) {
+            throw new InvalidOptionException("checkpoint-every", "must be at least 1, found " + checkpointEvery);
         }
         if (targetSparsity != null && !(targetSparsity >= 0 && targetSparsity < 1)) {
-            throw new IllegalArgumentException("--target-sparsity must be in [0, 1), found " + targetSparsity);
+            throw new InvalidOptionException("target-sparsity", "must be in [0, 1), found " + targetSparsity);
         }
         if (maxError != null && !(maxError > 0 && maxError < 1)) {
-            throw new IllegalArgumentException("--max-error must be in (0, 1), found " + maxError);
+            throw new InvalidOptionException("max-error", "must be in (0, 1), found " + maxError);
         }
         if (statisticsOnly && saveStatistics == null) {
-            throw new IllegalArgumentException("--statistics-only needs --save-statistics FILE");
+            throw new InvalidOptionException("statistics-only", "needs a file to save the statistics to (save-statistics)");
         }
         if (statisticsOnly && transfer.enabled()) {
-            throw new IllegalArgumentException("--statistics-only gathers threshold statistics of the bundle as it is: pass --transfer none");
+            throw new InvalidOptionException("statistics-only", "gathers threshold statistics of the bundle as it is: attention transfer must be none");
         }
         if (method.kind() == ThresholdMethod.Kind.KEEP && (targetSparsity != null || maxError != null)) {
-            throw new IllegalArgumentException("--method keep leaves thresholds as they are: --target-sparsity and --max-error do not apply");
+            throw new InvalidOptionException("method", "keep leaves thresholds as they are: a target sparsity or error budget does not apply");
         }
         if (method.kind() == ThresholdMethod.Kind.DYNAMIC && (targetSparsity == null) == (maxError == null)) {
-            throw new IllegalArgumentException("--method dynamic calibrates k per site for exactly one of --target-sparsity and --max-error");
+            throw new InvalidOptionException("method", "dynamic calibrates k per site for exactly one of a target sparsity and an error budget");
         }
     }
 

@@ -2,29 +2,29 @@ package dev.spikeconv.converter.calibration;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.bundle.BundleUpdate;
-import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.converter.execution.TokenData;
-import dev.spikeconv.converter.onnx.DecoderGraphWriter;
-import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
-import dev.spikeconv.converter.spiking.SiteThreshold;
-import dev.spikeconv.converter.spiking.SpikeSites;
-import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.converter.hardware.BundleTensorHashes;
 import dev.spikeconv.converter.hardware.ManifestOptions;
 import dev.spikeconv.converter.hardware.ModelFootprint;
 import dev.spikeconv.converter.hardware.OperationEstimate;
 import dev.spikeconv.converter.hardware.TargetProfile;
 import dev.spikeconv.converter.hardware.TargetProfiles;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
+import dev.spikeconv.converter.spiking.SiteThreshold;
+import dev.spikeconv.converter.spiking.SpikeSites;
+import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.converter.transfer.AttentionTransfer;
 import dev.spikeconv.converter.transfer.LayerTransfer;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
 import dev.spikeconv.formats.io.BackgroundWork;
+import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.Architecture;
-import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
@@ -77,7 +77,7 @@ public final class Calibrator {
             throw new NoSuchFileException(options.bundle().toString(), null, "no such bundle folder");
         }
         if (!Files.isDirectory(options.bundle())) {
-            throw new IllegalArgumentException(options.bundle() + " is not a bundle folder: convert the checkpoint first");
+            throw InvalidInputException.forFile(options.bundle(), "is not a bundle folder: convert the checkpoint first");
         }
         Closeable lock = BundleUpdate.lock(options.bundle());
         try (lock) {
@@ -93,21 +93,21 @@ public final class Calibrator {
         try (ModelDescription bundle = CheckpointLoader.open(bundlePath)) {
             config = bundle.config();
             if (config.architecture() != Architecture.GLA_SWA) {
-                throw new IllegalArgumentException(options.bundle() + " is a " + config.architecture().id() + " checkpoint, not a bundle; convert it first");
+                throw InvalidInputException.forFile(options.bundle(), "is a " + config.architecture().id() + " checkpoint, not a bundle; convert it first");
             }
-            boolean hasLinearLayers = config.layers().stream().anyMatch(layer -> layer.kind() == AttentionKind.GATED_LINEAR);
+            boolean hasLinearLayers = AttentionTransfer.hasLayersToFit(config);
             transfer = hasLinearLayers && options.transfer().enabled();
             if (transfer && options.reference() == null) {
-                throw new IllegalArgumentException("the bundle has GLA layers: attention transfer needs --reference SOURCE (the dense model it was "
-                        + "converted from), or pass --transfer none");
+                throw new InvalidOptionException("reference", "is needed: the bundle has GLA layers, and attention transfer fits them to the dense "
+                        + "model the bundle was converted from (or choose transfer none)");
             }
             boolean thresholds = config.spike().spiking() && options.method().choosesThresholds();
             if (options.statisticsOnly() && !config.spike().spiking()) {
-                throw new IllegalArgumentException("--statistics-only: the bundle's spikes are off, there are no thresholds to gather statistics for");
+                throw new InvalidOptionException("statistics-only", "the bundle's spikes are off: there are no thresholds to gather statistics for");
             }
             if (!transfer && !thresholds && !options.statisticsOnly()) {
-                throw new IllegalArgumentException(config.spike().spiking()
-                        ? "nothing to calibrate: --method keep and no GLA layers to transfer"
+                throw new InvalidOptionException("method", config.spike().spiking()
+                        ? "nothing to calibrate: thresholds are kept and there are no GLA layers to transfer"
                         : "nothing to calibrate: the bundle's spikes are off and it has no GLA layers to transfer");
             }
             int[] tokens = tokens(config);

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.calibration;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import java.util.Locale;
 
 /**
@@ -24,7 +25,7 @@ public record ThresholdMethod(Kind kind, double percentile) {
 
     public ThresholdMethod {
         if (kind == Kind.PERCENTILE && !(percentile > 0 && percentile <= 100)) {
-            throw new IllegalArgumentException("the percentile must be in (0, 100], found " + percentile);
+            throw new InvalidOptionException("method", "the percentile must be in (0, 100], found " + percentile);
         }
     }
 
@@ -36,7 +37,7 @@ public record ThresholdMethod(Kind kind, double percentile) {
                 return new ThresholdMethod(Kind.PERCENTILE, Double.parseDouble(lower.substring("percentile:".length())));
             }
             catch (NumberFormatException e) {
-                throw new IllegalArgumentException("percentile:P needs a number P, found '" + text + "'");
+                throw new InvalidOptionException("method", "percentile:P needs a number P, found '" + text + "'");
             }
         }
         return switch (lower) {
@@ -44,7 +45,7 @@ public record ThresholdMethod(Kind kind, double percentile) {
             case "dynamic" -> new ThresholdMethod(Kind.DYNAMIC, 0);
             case "max" -> new ThresholdMethod(Kind.MAX, 0);
             case "mse" -> new ThresholdMethod(Kind.MSE, 0);
-            default -> throw new IllegalArgumentException("unknown threshold method '" + text + "': use mse, max, percentile:P, dynamic or keep");
+            default -> throw new InvalidOptionException("method", "unknown threshold method '" + text + "': use mse, max, percentile:P, dynamic or keep");
         };
     }
 

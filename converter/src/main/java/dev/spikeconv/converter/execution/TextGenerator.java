@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.execution;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
@@ -32,7 +33,7 @@ public final class TextGenerator {
      */
     public Generation generate(int[] promptIds, int maxTokens, SamplingOptions sampling, OptionalInt bos, OptionalInt eos, IntConsumer onToken) {
         if (promptIds.length == 0) {
-            throw new IllegalArgumentException("the prompt must hold at least one token (BOS)");
+            throw new InvalidOptionException("prompt", "must hold at least one token: the tokenizer has no BOS token, so the prompt must not be empty");
         }
         Sampler sampler = new Sampler(sampling);
         List<Integer> generated = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.execution;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -45,7 +46,7 @@ public final class TokenData {
                     .mapToInt(part -> parseId(part, file, vocabularySize)).toArray();
         }
         if (tokenizer == null) {
-            throw new IllegalArgumentException(file + " is text, and no tokenizer was found; pass --tokenizer");
+            throw new InvalidOptionException("tokenizer", "is needed: " + file + " is text, and the model has no tokenizer of its own");
         }
         long characters = (long) count * CHARACTERS_PER_TOKEN;
         while (true) {

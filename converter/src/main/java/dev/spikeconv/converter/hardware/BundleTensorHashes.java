@@ -1,7 +1,7 @@
 package dev.spikeconv.converter.hardware;
 
-import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.hf.ShardIndex;
+import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import java.io.IOException;

@@ -4,9 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.SpikeconvVersion;
+import dev.spikeconv.converter.layers.OpFamily;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.json.JsonDocuments;
-import dev.spikeconv.formats.model.AttentionKind;
+import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
@@ -68,25 +69,25 @@ public final class KernelManifest {
         ArrayNode layers = root.putArray("layers");
         for (ModelFootprint.LayerNeeds layer : footprint.layers()) {
             ObjectNode node = layers.addObject();
-            node.put("index", layer.index()).put("attention", layer.attention().kind().id());
-            OpSupport attention = target.ops().get(layer.attentionFamily());
+            LayerAttention attention = layer.kind().attention();
+            node.put("index", layer.index()).put("attention", attention.kind().id());
+            OpSupport support = target.ops().get(layer.attentionFamily());
             ObjectNode phases = node.putObject("phases");
             for (String phase : new String[] {"prefill", "decode"}) {
                 ObjectNode phaseNode = phases.putObject(phase);
-                KernelChoice kernel = phase.equals("prefill") ? attention.prefill() : attention.decode();
+                KernelChoice kernel = phase.equals("prefill") ? support.prefill() : support.decode();
                 phaseNode.put("op_family", layer.attentionFamily().id());
                 kernel(phaseNode, kernel);
-                if (layer.attention().kind() == AttentionKind.GATED_LINEAR) {
-                    phaseNode.put("state_dtype", attention.stateDtype());
+                if (layer.kind().keepsState()) {
+                    phaseNode.put("state_dtype", support.stateDtype());
                 }
-                else {
-                    phaseNode.put("kv_dtype", attention.cacheDtype());
+                if (layer.kind().keepsKeys()) {
+                    phaseNode.put("kv_dtype", support.cacheDtype());
                 }
-                if (layer.attention().kind() == AttentionKind.SLIDING_WINDOW) {
-                    phaseNode.put("window", layer.attention().window()).put("sinks", layer.attention().sinks())
-                            .put("window_convention", attention.windowConvention())
-                            .put("kernel_window_argument", attention.windowConvention().equals("flash_attn_left_window")
-                                    ? layer.attention().window() - 1 : layer.attention().window());
+                if (attention.kind().windowed()) {
+                    phaseNode.put("window", attention.window()).put("sinks", attention.sinks())
+                            .put("window_convention", support.windowConvention())
+                            .put("kernel_window_argument", support.windowConvention().equals("flash_attn_left_window") ? attention.window() - 1 : attention.window());
                 }
                 ArrayNode projections = phaseNode.putArray("projections");
                 for (ModelFootprint.Projection projection : layer.projections()) {

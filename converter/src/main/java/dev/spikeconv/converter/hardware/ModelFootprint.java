@@ -1,7 +1,7 @@
 package dev.spikeconv.converter.hardware;
 
-import dev.spikeconv.formats.model.AttentionKind;
-import dev.spikeconv.formats.model.LayerAttention;
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.OpFamily;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -25,7 +25,12 @@ public record ModelFootprint(ModelConfig config, List<LayerNeeds> layers, long w
     public record Projection(String name, OpFamily family, int bits, int group, long outputs, long inputs, long bytes, boolean spiking) {}
 
     /** One layer: attention and projections. */
-    public record LayerNeeds(int index, LayerAttention attention, OpFamily attentionFamily, List<Projection> projections) {}
+    public record LayerNeeds(int index, LayerKind kind, List<Projection> projections) {
+        /** The op family of the layer's token mixing. */
+        public OpFamily attentionFamily() {
+            return kind.opFamily();
+        }
+    }
 
     public static ModelFootprint of(ModelDescription model) {
         ModelConfig config = model.config();
@@ -44,13 +49,7 @@ public record ModelFootprint(ModelConfig config, List<LayerNeeds> layers, long w
                 projections.add(new Projection(site.substring(site.lastIndexOf('.') + 1), family, int8 ? 8 : 32, group,
                         weight.shape().dimension(0), weight.shape().dimension(1), weight.byteSize(), spiking));
             }
-            LayerAttention attention = config.layer(index);
-            OpFamily attentionFamily = switch (attention.kind()) {
-                case GATED_LINEAR -> OpFamily.GLA;
-                case SLIDING_WINDOW -> OpFamily.SWA;
-                case SOFTMAX -> OpFamily.SOFTMAX;
-            };
-            layers.add(new LayerNeeds(index, attention, attentionFamily, projections));
+            layers.add(new LayerNeeds(index, LayerKind.of(config, index), projections));
         }
         long weightBytes = model.storedBytes() + model.extraTensors().values().stream().mapToLong(TensorView::byteSize).sum();
         long maxThreshold = 0;
@@ -80,7 +79,7 @@ public record ModelFootprint(ModelConfig config, List<LayerNeeds> layers, long w
         Set<OpFamily> families = new LinkedHashSet<>(List.of(OpFamily.EMBEDDING, OpFamily.RMS_NORM, OpFamily.HEAD));
         for (LayerNeeds layer : layers) {
             families.add(layer.attentionFamily());
-            if (layer.attention().kind() != AttentionKind.GATED_LINEAR) {
+            if (layer.kind().attention().kind().rotary()) {
                 families.add(OpFamily.ROPE);
             }
             layer.projections().forEach(projection -> families.add(projection.family()));

@@ -38,12 +38,7 @@ public record OperationEstimate(double denseMacs, double spikingAdds, double flo
                     scaleMacs += (double) projection.outputs() * (groups + 1);
                 }
             }
-            dense += switch (layer.attention().kind()) {
-                case GATED_LINEAR -> (double) config.gateLowRankDimension() * config.hiddenSize() + (double) kvWidth * config.gateLowRankDimension()
-                        + (double) config.headCount() * d * d + (double) kvWidth * d;
-                case SLIDING_WINDOW -> 2.0 * config.headCount() * d * Math.min(options.context(), (long) layer.attention().window() + layer.attention().sinks());
-                case SOFTMAX -> 2.0 * config.headCount() * d * options.context();
-            };
+            dense += layer.kind().mixingMacsPerToken(config, options.context());
         }
         double floatWhenSpiking = dense - spikingProjectionMacs + scaleMacs;
         TargetProfile.Energy energy = target.energy();

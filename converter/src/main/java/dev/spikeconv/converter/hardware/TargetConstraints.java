@@ -1,6 +1,6 @@
 package dev.spikeconv.converter.hardware;
 
-import dev.spikeconv.formats.model.AttentionKind;
+import dev.spikeconv.converter.layers.OpFamily;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.SpikeSettings;
 import java.util.ArrayList;
@@ -28,7 +28,7 @@ public final class TargetConstraints {
         }
         for (ModelFootprint.LayerNeeds layer : model.layers()) {
             if (config.headDimension() % constraints.headDimensionMultiple() != 0) {
-                violations.add("head_dim_multiple: layer " + layer.index() + " (" + layer.attention().kind().id() + ") has head_dim "
+                violations.add("head_dim_multiple: layer " + layer.index() + " (" + layer.kind() + ") has head_dim "
                         + config.headDimension() + ", not a multiple of " + constraints.headDimensionMultiple());
                 break;
             }
@@ -82,7 +82,7 @@ public final class TargetConstraints {
                 }
             }
         }
-        if (config.layers().stream().anyMatch(layer -> layer.kind() == AttentionKind.SLIDING_WINDOW) && target.supports(OpFamily.SWA)
+        if (model.layers().stream().anyMatch(layer -> layer.attentionFamily() == OpFamily.SWA) && target.supports(OpFamily.SWA)
                 && target.ops().get(OpFamily.SWA).windowConvention() == null) {
             violations.add("window_convention: the target's swa kernels do not state their window convention");
         }

@@ -1,5 +1,7 @@
 package dev.spikeconv.converter.hardware;
 
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.OpFamily;
 import dev.spikeconv.formats.model.ModelConfig;
 
 /**
@@ -10,17 +12,15 @@ public record TargetMemory(long weightBytes, long stateBytesPerSequence, long wi
         int batch, int context) {
     public static TargetMemory of(ModelFootprint model, TargetProfile target, ManifestOptions options) {
         ModelConfig config = model.config();
-        long kvWidth = (long) config.keyValueHeadCount() * config.headDimension();
         long state = 0;
         long window = 0;
         long full = 0;
         for (ModelFootprint.LayerNeeds layer : model.layers()) {
-            switch (layer.attention().kind()) {
-                case GATED_LINEAR -> state += kvWidth * config.headDimension() * dtypeBytes(target, OpFamily.GLA, true);
-                case SLIDING_WINDOW -> window += 2 * kvWidth * Math.min(options.context(), (long) layer.attention().window() + layer.attention().sinks())
-                        * dtypeBytes(target, OpFamily.SWA, false);
-                case SOFTMAX -> full += 2 * kvWidth * options.context() * dtypeBytes(target, OpFamily.SOFTMAX, false);
-            }
+            LayerKind.SequenceMemory memory = layer.kind().sequenceMemory(config, options.context());
+            OpFamily family = layer.attentionFamily();
+            state += memory.stateValues() * dtypeBytes(target, family, true);
+            window += memory.windowCacheValues() * dtypeBytes(target, family, false);
+            full += memory.growingCacheValues() * dtypeBytes(target, family, false);
         }
         return new TargetMemory(model.weightBytes(), state, window, full, options.batch(), options.context());
     }

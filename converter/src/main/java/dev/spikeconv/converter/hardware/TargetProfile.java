@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.hardware;
 
+import dev.spikeconv.converter.layers.OpFamily;
 import java.util.List;
 import java.util.Map;
 

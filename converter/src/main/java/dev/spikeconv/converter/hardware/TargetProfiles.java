@@ -1,6 +1,8 @@
 package dev.spikeconv.converter.hardware;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.layers.OpFamily;
 import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.json.JsonDocuments;
@@ -56,7 +58,7 @@ public final class TargetProfiles {
     /** A shipped profile by id; an unknown id is an {@link IllegalArgumentException} listing the known ones. */
     public static TargetProfile shipped(String id) {
         if (!shippedIds().contains(id)) {
-            throw new IllegalArgumentException("unknown target '" + id + "'; spikeconv targets lists " + String.join(", ", shippedIds()));
+            throw new InvalidOptionException("target", "unknown target '" + id + "'; the shipped targets are " + String.join(", ", shippedIds()));
         }
         String text = resource(id + ".json");
         return parse(text.getBytes(StandardCharsets.UTF_8), Path.of("target profile " + id));

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.formats.CheckpointLoader;
-import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -67,7 +66,7 @@ public record ModelInspection(String format, ModelConfig config, long parameters
             ObjectNode node = layers.addObject();
             node.put("index", index);
             node.put("attention", layer.kind().id());
-            if (layer.kind() == AttentionKind.SLIDING_WINDOW) {
+            if (layer.kind().windowed()) {
                 node.put("window", layer.window());
                 node.put("sinks", layer.sinks());
             }

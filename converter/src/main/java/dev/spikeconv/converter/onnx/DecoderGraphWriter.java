@@ -1,8 +1,11 @@
 package dev.spikeconv.converter.onnx;
 
 import dev.spikeconv.converter.SpikeconvVersion;
+import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
+import dev.spikeconv.converter.layers.SoftmaxLayer;
 import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
-import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -15,6 +18,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Writes a model as an ONNX graph implementing DESIGN §4: softmax, sliding-window (with sinks) and
@@ -103,6 +108,40 @@ public final class DecoderGraphWriter {
         return "present." + layer + ".state";
     }
 
+    /**
+     * One cache a sequence carries between runs: the graph input {@code past}, the output {@code present} that becomes the
+     * next run's input, and the shape it starts from (a zero state, or an empty key/value cache).
+     */
+    public record Cache(int layer, String past, String present, long[] initialShape, boolean growing) {
+        /** The declared dimensions: batch, and the length of a key/value cache, are symbolic. */
+        Object[] dimensions(boolean output) {
+            Object[] dimensions = new Object[initialShape.length];
+            dimensions[0] = "batch";
+            for (int i = 1; i < dimensions.length; i++) {
+                dimensions[i] = growing && i == 2 ? (output ? "present_" : "cached_") + layer : initialShape[i];
+            }
+            return dimensions;
+        }
+    }
+
+    /** Every cache of a graph for {@code config}, layer by layer: a layer's recurrent state, then its keys and values. */
+    public static List<Cache> caches(ModelConfig config) {
+        long kvHeads = config.keyValueHeadCount();
+        long d = config.headDimension();
+        List<Cache> caches = new ArrayList<>();
+        for (int layer = 0; layer < config.layerCount(); layer++) {
+            LayerKind kind = LayerKind.of(config, layer);
+            if (kind.keepsState()) {
+                caches.add(new Cache(layer, pastState(layer), presentState(layer), new long[] {1, kvHeads, d, d}, false));
+            }
+            if (kind.keepsKeys()) {
+                caches.add(new Cache(layer, pastKey(layer), presentKey(layer), new long[] {1, kvHeads, 0, d}, true));
+                caches.add(new Cache(layer, pastValue(layer), presentValue(layer), new long[] {1, kvHeads, 0, d}, true));
+            }
+        }
+        return caches;
+    }
+
     /** Writes {@code model.onnx} into {@code directory}, and {@code model.onnx.data} for weights not already stored there. */
     public static Path write(ModelDescription model, Path directory) throws IOException {
         return write(model, directory, GraphOptions.STANDARD);
@@ -137,19 +176,10 @@ public final class DecoderGraphWriter {
     }
 
     private void build() throws IOException {
-        int kvHeads = config.keyValueHeadCount();
-        int d = config.headDimension();
         graph.input(INPUT_IDS, TensorProto.DataType.INT64, "batch", "sequence");
         graph.input(PAST_SEQUENCE_LENGTH, TensorProto.DataType.INT64, 1);
-        for (int layer = 0; layer < config.layerCount(); layer++) {
-            if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
-                graph.input(pastState(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, d, d);
-            }
-            else {
-                String cached = "cached_" + layer;
-                graph.input(pastKey(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, cached, d);
-                graph.input(pastValue(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, cached, d);
-            }
+        for (Cache cache : caches(config)) {
+            graph.input(cache.past(), TensorProto.DataType.FLOAT, cache.dimensions(false));
         }
         String idsShape = graph.node("Shape", INPUT_IDS);
         String batch = graph.node("Slice", new String[] {idsShape, graph.int64(0), graph.int64(1)});
@@ -158,7 +188,7 @@ public final class DecoderGraphWriter {
         String end = graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0)));
         String positions = graph.node("Range", new String[] {pastLength, end, graph.int64(true, 1)});
         context = new LayerContext(graph, config, weights, projections, batch, sequence, pastLength, positions);
-        if (config.layers().stream().anyMatch(layer -> layer.kind() != AttentionKind.GATED_LINEAR)) {
+        if (LayerKind.of(config).stream().anyMatch(LayerKind::keepsKeys)) {
             softmaxAttention = new SoftmaxAttentionNodes(context, options);
         }
         gatedLinearAttention = new GatedLinearAttentionNodes(context);
@@ -171,14 +201,8 @@ public final class DecoderGraphWriter {
         String logitsShape = graph.node("Concat", new String[] {batch, sequence, graph.int64(config.vocabularySize())}, Attribute.integer("axis", 0));
         graph.addNode("Reshape", new String[] {logits2d, logitsShape}, new String[] {LOGITS});
         graph.output(LOGITS, TensorProto.DataType.FLOAT, "batch", "sequence", config.vocabularySize());
-        for (int layer = 0; layer < config.layerCount(); layer++) {
-            if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
-                graph.output(presentState(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, d, d);
-            }
-            else {
-                graph.output(presentKey(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "present_" + layer, d);
-                graph.output(presentValue(layer), TensorProto.DataType.FLOAT, "batch", kvHeads, "present_" + layer, d);
-            }
+        for (Cache cache : caches(config)) {
+            graph.output(cache.present(), TensorProto.DataType.FLOAT, cache.dimensions(true));
         }
     }
 
@@ -203,11 +227,14 @@ public final class DecoderGraphWriter {
 
     private String layer(int layer, String hidden) throws IOException {
         String normed = context.rmsNorm(hidden, weights.floatWeight(LayerTensor.ATTENTION_NORM.name(layer)));
-        boolean dropped = options.withoutGatedLinearAttention() && config.layer(layer).kind() == AttentionKind.GATED_LINEAR;
+        LayerKind kind = LayerKind.of(config, layer);
+        boolean dropped = options.withoutGatedLinearAttention() && kind.keepsState();
         if (!dropped) {
-            String mixed = switch (config.layer(layer).kind()) {
-                case SOFTMAX, SLIDING_WINDOW -> softmaxAttention.attention(layer, normed);
-                case GATED_LINEAR -> gatedLinearAttention.attention(layer, normed);
+            // The one switch from a layer's kind to the nodes that compute it.
+            String mixed = switch (kind) {
+                case SoftmaxLayer softmax -> softmaxAttention.attention(layer, normed, null);
+                case SlidingWindowLayer window -> softmaxAttention.attention(layer, normed, window);
+                case GatedLinearLayer linear -> gatedLinearAttention.attention(layer, normed);
             };
             String attention = projections.projection(mixed, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS);
             graph.addNode("Identity", new String[] {attention}, new String[] {attentionOutput(layer)});

@@ -11,7 +11,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.formats.io.InvalidInputException;
-import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.onnx.proto.GraphProto;
@@ -233,22 +232,11 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         private int position;
 
         RuntimeSession() {
-            int kvHeads = config.keyValueHeadCount();
-            int d = config.headDimension();
             try {
-                for (int layer = 0; layer < config.layerCount(); layer++) {
-                    if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
-                        caches.add(new String[] {DecoderGraphWriter.pastState(layer), DecoderGraphWriter.presentState(layer)});
-                        initialCaches.put(DecoderGraphWriter.pastState(layer),
-                                OnnxTensor.createTensor(ENVIRONMENT, FloatBuffer.allocate(kvHeads * d * d), new long[] {1, kvHeads, d, d}));
-                    }
-                    else {
-                        caches.add(new String[] {DecoderGraphWriter.pastKey(layer), DecoderGraphWriter.presentKey(layer)});
-                        caches.add(new String[] {DecoderGraphWriter.pastValue(layer), DecoderGraphWriter.presentValue(layer)});
-                        for (String name : new String[] {DecoderGraphWriter.pastKey(layer), DecoderGraphWriter.pastValue(layer)}) {
-                            initialCaches.put(name, OnnxTensor.createTensor(ENVIRONMENT, FloatBuffer.allocate(0), new long[] {1, kvHeads, 0, d}));
-                        }
-                    }
+                for (DecoderGraphWriter.Cache cache : DecoderGraphWriter.caches(config)) {
+                    caches.add(new String[] {cache.past(), cache.present()});
+                    long elements = Arrays.stream(cache.initialShape()).reduce(1, Math::multiplyExact);
+                    initialCaches.put(cache.past(), OnnxTensor.createTensor(ENVIRONMENT, FloatBuffer.allocate((int) elements), cache.initialShape()));
                 }
             }
             catch (OrtException e) {

@@ -1,10 +1,9 @@
 package dev.spikeconv.converter.onnx;
 
-import dev.spikeconv.formats.model.RotaryFrequencies;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
-import dev.spikeconv.formats.model.AttentionKind;
-import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
+import dev.spikeconv.formats.model.RotaryFrequencies;
 import dev.spikeconv.formats.onnx.proto.TensorProto;
 import java.io.IOException;
 import java.util.HashMap;
@@ -47,9 +46,8 @@ final class SoftmaxAttentionNodes {
         this.sin = graph.node("Unsqueeze", graph.node("Sin", angles), axes);
     }
 
-    /** Softmax attention over the cache and the new tokens, optionally windowed; returns {@code [tokens, heads * d]}. */
-    String attention(int layer, String normed) throws IOException {
-        LayerAttention attention = config.layer(layer);
+    /** Softmax attention over the cache and the new tokens, within {@code window} unless it is null; returns {@code [tokens, heads * d]}. */
+    String attention(int layer, String normed, SlidingWindowLayer window) throws IOException {
         int heads = config.headCount();
         int d = config.headDimension();
         LayerContext.QueryKeyValue projected = context.queryKeyValue(normed, layer);
@@ -57,25 +55,22 @@ final class SoftmaxAttentionNodes {
         String key = rotate(projected.key());
         String value = projected.value();
         // ONNX Runtime's kernel takes head dimensions that are multiples of 8; others keep the standard operators.
-        if (attention.kind() == AttentionKind.SOFTMAX && options.fusedSoftmaxAttention() && d % 8 == 0) {
+        if (window == null && options.fusedSoftmaxAttention() && d % 8 == 0) {
             return fused(layer, query, key, value);
         }
         // Layers of the same attention kind and window see the same key positions (their caches are trimmed alike): one mask serves them all.
-        String mask = masks.computeIfAbsent(attention.kind() + "/" + attention.window() + "/" + attention.sinks(), unused -> mask(attention, keyPositions(layer)));
+        String mask = masks.computeIfAbsent(String.valueOf(window), unused -> mask(window, keyPositions(layer, window)));
         // ONNX's Attention (opset 23) appends the new keys and values to the cache, shares key/value heads without
         // copies, scales by 1/sqrt(d), adds the mask and applies the softmax in one kernel: no separate pass over the
         // [heads, tokens, keys] scores for each step.
         String[] outputs = graph.nodes("Attention", 3, new String[] {query, key, value, mask, DecoderGraphWriter.pastKey(layer), DecoderGraphWriter.pastValue(layer)});
-        switch (attention.kind()) {
-            case SOFTMAX -> {
-                graph.addNode("Identity", new String[] {outputs[1]}, new String[] {DecoderGraphWriter.presentKey(layer)});
-                graph.addNode("Identity", new String[] {outputs[2]}, new String[] {DecoderGraphWriter.presentValue(layer)});
-            }
-            case SLIDING_WINDOW -> {
-                keepWindow(attention, outputs[1], DecoderGraphWriter.presentKey(layer));
-                keepWindow(attention, outputs[2], DecoderGraphWriter.presentValue(layer));
-            }
-            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no cache");
+        if (window == null) {
+            graph.addNode("Identity", new String[] {outputs[1]}, new String[] {DecoderGraphWriter.presentKey(layer)});
+            graph.addNode("Identity", new String[] {outputs[2]}, new String[] {DecoderGraphWriter.presentValue(layer)});
+        }
+        else {
+            keepWindow(window, outputs[1], DecoderGraphWriter.presentKey(layer));
+            keepWindow(window, outputs[2], DecoderGraphWriter.presentValue(layer));
         }
         String context = graph.node("Transpose", new String[] {outputs[0]}, Attribute.integers("perm", 0, 2, 1, 3));
         return graph.node("Reshape", context, graph.int64(-1, (long) heads * d));
@@ -110,22 +105,21 @@ final class SoftmaxAttentionNodes {
         return graph.node("Reshape", transposed, graph.node("Concat", new String[] {batch, sequence, graph.int64(width)}, Attribute.integer("axis", 0)));
     }
 
-    /** Positions of the keys a layer's queries see: its cache followed by the new tokens. */
-    private String keyPositions(int layer) {
-        LayerAttention attention = config.layer(layer);
-        return switch (attention.kind()) {
-            case SOFTMAX -> graph.node("Range", new String[] {graph.int64(true, 0), graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0))), graph.int64(true, 1)});
-            case SLIDING_WINDOW -> windowKeyPositions(attention, graph.node("Squeeze",
-                    graph.node("Slice", new String[] {graph.node("Shape", DecoderGraphWriter.pastKey(layer)), graph.int64(2), graph.int64(3)}), graph.int64(0)));
-            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no key positions");
-        };
+    /** Positions of the keys a layer's queries see: its cache (every earlier position, or a window's) followed by the new tokens. */
+    private String keyPositions(int layer, SlidingWindowLayer window) {
+        if (window == null) {
+            return graph.node("Range", new String[] {graph.int64(true, 0), graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0))),
+                    graph.int64(true, 1)});
+        }
+        return windowKeyPositions(window, graph.node("Squeeze",
+                graph.node("Slice", new String[] {graph.node("Shape", DecoderGraphWriter.pastKey(layer)), graph.int64(2), graph.int64(3)}), graph.int64(0)));
     }
 
     /**
      * Positions of the cached keys followed by the new ones. The cache holds the first
      * {@code min(sinks, cached)} positions, then the most recent ones up to {@code past_sequence_length}.
      */
-    private String windowKeyPositions(LayerAttention attention, String cachedLength) {
+    private String windowKeyPositions(SlidingWindowLayer attention, String cachedLength) {
         String sinkCount = graph.node("Min", graph.int64(true, attention.sinks()), cachedLength);
         String sinks = graph.node("Range", new String[] {graph.int64(true, 0), sinkCount, graph.int64(true, 1)});
         String recentStart = graph.node("Sub", pastLength, graph.node("Sub", cachedLength, sinkCount));
@@ -134,7 +128,7 @@ final class SoftmaxAttentionNodes {
     }
 
     /** The next cache: the first {@code sinks} entries and the last {@code window - 1}, in position order. */
-    private void keepWindow(LayerAttention attention, String all, String present) {
+    private void keepWindow(SlidingWindowLayer attention, String all, String present) {
         String total = graph.node("Slice", new String[] {graph.node("Shape", all), graph.int64(2), graph.int64(3)});
         if (attention.sinks() == 0) {
             // One copy of the cache instead of two (a slice, then a concatenation with no sinks).
@@ -150,19 +144,18 @@ final class SoftmaxAttentionNodes {
         graph.addNode("Concat", new String[] {sinks, recent}, new String[] {present}, Attribute.integer("axis", 2));
     }
 
-    /** Additive mask {@code [sequence, keys]}: 0 where a query sees a key (causal, windowed, sinks), the lowest float elsewhere. */
-    private String mask(LayerAttention attention, String keyPositions) {
+    /**
+     * Additive mask {@code [sequence, keys]}: 0 where a query sees a key (causal; within the window or a sink when there
+     * is one), the lowest float elsewhere: {@link SlidingWindowLayer#seesKey} as graph nodes.
+     */
+    private String mask(SlidingWindowLayer window, String keyPositions) {
         String keysRow = graph.node("Unsqueeze", keyPositions, graph.int64(0));
         String queriesColumn = graph.node("Unsqueeze", positions, graph.int64(1));
         String allowed = graph.node("LessOrEqual", keysRow, queriesColumn);
-        switch (attention.kind()) {
-            case SOFTMAX -> { }
-            case SLIDING_WINDOW -> {
-                String inWindow = graph.node("Greater", keysRow, graph.node("Sub", queriesColumn, graph.int64(true, attention.window())));
-                String sink = graph.node("Less", keysRow, graph.int64(true, attention.sinks()));
-                allowed = graph.node("And", allowed, graph.node("Or", inWindow, sink));
-            }
-            case GATED_LINEAR -> throw new IllegalStateException("gated linear attention has no mask");
+        if (window != null) {
+            String inWindow = graph.node("Greater", keysRow, graph.node("Sub", queriesColumn, graph.int64(true, window.window())));
+            String sink = graph.node("Less", keysRow, graph.int64(true, window.sinks()));
+            allowed = graph.node("And", allowed, graph.node("Or", inWindow, sink));
         }
         return graph.node("Where", new String[] {allowed, graph.scalar(0f), graph.scalar(MASKED)});
     }

@@ -1,5 +1,9 @@
 package dev.spikeconv.converter.plan;
 
+import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import java.util.ArrayList;
@@ -14,12 +18,14 @@ import java.util.stream.IntStream;
  * Parses layer plans: {@code spikingbrain} (even layers GLA, odd SWA with window 4096),
  * {@code alternate} (the same with the chosen window), {@code all-gla}, {@code all-swa}, {@code dense}
  * (the source's own attention), or an explicit list such as {@code 0-3:gla,4:swa/512+4,5:softmax}
- * naming every layer exactly once. A plan that cannot apply is an {@link IllegalArgumentException}
- * whose message says why.
+ * naming every layer exactly once, each item in its kind's own syntax ({@link LayerKind#parse}). A plan
+ * that cannot apply is an {@link InvalidOptionException} whose message says why.
  */
 public final class LayerPlans {
     public static final int SPIKINGBRAIN_WINDOW = 4096;
-    private static final Pattern ITEM = Pattern.compile("(\\d+)(?:-(\\d+))?:(gla|softmax|swa)(?:/(\\d+)(?:\\+(\\d+))?)?");
+    /** The names {@link #parse} knows besides explicit lists, for help and completion. */
+    public static final List<String> NAMED = List.of("spikingbrain", "alternate", "all-gla", "all-swa", "dense");
+    private static final Pattern ITEM = Pattern.compile("(\\d+)(?:-(\\d+))?:(.+)");
 
     private LayerPlans() {}
 
@@ -29,18 +35,18 @@ public final class LayerPlans {
      */
     public static LayerPlan parse(String plan, int window, int sinks, ModelConfig source) {
         if (window < 1) {
-            throw new IllegalArgumentException("--window must be at least 1, found " + window);
+            throw new InvalidOptionException("window", "must be at least 1, found " + window);
         }
         if (sinks < 0) {
-            throw new IllegalArgumentException("--sinks must be at least 0, found " + sinks);
+            throw new InvalidOptionException("sinks", "must be at least 0, found " + sinks);
         }
         int count = source.layerCount();
         List<LayerAttention> layers = new ArrayList<>();
         switch (plan) {
             case "spikingbrain" -> alternate(layers, count, SPIKINGBRAIN_WINDOW, sinks);
             case "alternate" -> alternate(layers, count, window, sinks);
-            case "all-gla" -> layers.addAll(Collections.nCopies(count, LayerAttention.gatedLinear()));
-            case "all-swa" -> layers.addAll(Collections.nCopies(count, LayerAttention.slidingWindow(window, sinks)));
+            case "all-gla" -> layers.addAll(Collections.nCopies(count, new GatedLinearLayer().attention()));
+            case "all-swa" -> layers.addAll(Collections.nCopies(count, new SlidingWindowLayer(window, sinks).attention()));
             case "dense" -> layers.addAll(source.layers());
             default -> layers.addAll(explicit(plan, count, window, sinks));
         }
@@ -49,7 +55,7 @@ public final class LayerPlans {
 
     private static void alternate(List<LayerAttention> layers, int count, int window, int sinks) {
         for (int layer = 0; layer < count; layer++) {
-            layers.add(layer % 2 == 0 ? LayerAttention.gatedLinear() : LayerAttention.slidingWindow(window, sinks));
+            layers.add(layer % 2 == 0 ? new GatedLinearLayer().attention() : new SlidingWindowLayer(window, sinks).attention());
         }
     }
 
@@ -58,43 +64,28 @@ public final class LayerPlans {
         for (String item : plan.split(",", -1)) {
             Matcher matcher = ITEM.matcher(item.strip());
             if (!matcher.matches()) {
-                throw new IllegalArgumentException("unknown plan '" + plan + "': expected spikingbrain, alternate, all-gla, all-swa, dense"
+                throw new InvalidOptionException("plan", "unknown plan '" + plan + "': expected " + String.join(", ", NAMED)
                         + " or items like 0-3:gla,4:swa/512+4,5:softmax; '" + item + "' is neither");
             }
             int first = parseIndex(matcher.group(1), item);
             int last = matcher.group(2) == null ? first : parseIndex(matcher.group(2), item);
             if (last < first) {
-                throw new IllegalArgumentException("plan item '" + item + "': range " + first + "-" + last + " is empty");
+                throw new InvalidOptionException("plan", "item '" + item + "': range " + first + "-" + last + " is empty");
             }
             if (last >= count) {
-                throw new IllegalArgumentException("plan item '" + item + "': the model has layers 0-" + (count - 1));
+                throw new InvalidOptionException("plan", "item '" + item + "': the model has layers 0-" + (count - 1));
             }
-            String kind = matcher.group(3);
-            if (!kind.equals("swa") && matcher.group(4) != null) {
-                throw new IllegalArgumentException("plan item '" + item + "': only swa layers take a window");
-            }
-            LayerAttention attention = switch (kind) {
-                case "gla" -> LayerAttention.gatedLinear();
-                case "softmax" -> LayerAttention.softmax();
-                default -> {
-                    int itemWindow = matcher.group(4) == null ? window : parseIndex(matcher.group(4), item);
-                    int itemSinks = matcher.group(5) == null ? sinks : parseIndex(matcher.group(5), item);
-                    if (itemWindow < 1) {
-                        throw new IllegalArgumentException("plan item '" + item + "': the window must be at least 1");
-                    }
-                    yield LayerAttention.slidingWindow(itemWindow, itemSinks);
-                }
-            };
+            LayerAttention attention = LayerKind.parse(matcher.group(3), window, sinks).attention();
             for (int layer = first; layer <= last; layer++) {
                 if (layers[layer] != null) {
-                    throw new IllegalArgumentException("plan '" + plan + "' names layer " + layer + " twice");
+                    throw new InvalidOptionException("plan", "'" + plan + "' names layer " + layer + " twice");
                 }
                 layers[layer] = attention;
             }
         }
         int[] missing = IntStream.range(0, count).filter(layer -> layers[layer] == null).toArray();
         if (missing.length > 0) {
-            throw new IllegalArgumentException("plan '" + plan + "' does not name layer(s) " + Arrays.toString(missing)
+            throw new InvalidOptionException("plan", "'" + plan + "' does not name layer(s) " + Arrays.toString(missing)
                     + "; an explicit plan names every layer 0-" + (count - 1) + " exactly once");
         }
         return Arrays.asList(layers);
@@ -105,7 +96,7 @@ public final class LayerPlans {
             return Integer.parseInt(digits);
         }
         catch (NumberFormatException e) {
-            throw new IllegalArgumentException("plan item '" + item + "': " + digits + " is too large");
+            throw new InvalidOptionException("plan", "item '" + item + "': " + digits + " is too large");
         }
     }
 }

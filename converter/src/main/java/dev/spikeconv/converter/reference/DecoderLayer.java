@@ -1,13 +1,13 @@
 package dev.spikeconv.converter.reference;
 
-import dev.spikeconv.formats.model.LayerAttention;
+import dev.spikeconv.converter.layers.LayerKind;
 
 /**
  * The weights of one pre-norm decoder layer. q/k norms are null unless the model has them; the decay
- * gate and head norm are null unless the layer is gated linear attention.
+ * gate and head norm are null unless the layer's kind has them.
  */
 record DecoderLayer(
-        LayerAttention attention,
+        LayerKind kind,
         float[] attentionNorm,
         Projection query,
         Projection key,

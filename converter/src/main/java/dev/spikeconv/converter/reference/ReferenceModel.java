@@ -2,12 +2,15 @@ package dev.spikeconv.converter.reference;
 
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
-import dev.spikeconv.formats.model.RotaryFrequencies;
+import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
+import dev.spikeconv.converter.layers.SoftmaxLayer;
 import dev.spikeconv.converter.spiking.SpikeSites;
-import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.model.RotaryFrequencies;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.model.TensorNames;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
@@ -58,9 +61,9 @@ public final class ReferenceModel implements InferenceEngine {
 
     private static DecoderLayer loadLayer(ModelDescription model, int index) {
         ModelConfig config = model.config();
-        boolean gla = config.layer(index).kind() == AttentionKind.GATED_LINEAR;
+        boolean gla = config.layer(index).kind().decayGate();
         return new DecoderLayer(
-                config.layer(index),
+                LayerKind.of(config, index),
                 floats(model, LayerTensor.ATTENTION_NORM, index),
                 projection(model, LayerTensor.QUERY_WEIGHT, LayerTensor.QUERY_BIAS, index),
                 projection(model, LayerTensor.KEY_WEIGHT, LayerTensor.KEY_BIAS, index),
@@ -145,8 +148,8 @@ public final class ReferenceModel implements InferenceEngine {
 
     /** The q, k, v and decays GLA layer {@code index} computes from its normed input. */
     public GatedLinearInputs gatedLinearInputs(int index, float[] normed, int count) {
-        if (config.layer(index).kind() != AttentionKind.GATED_LINEAR) {
-            throw new IllegalArgumentException("layer " + index + " is " + config.layer(index).kind().id() + ", not gated linear attention");
+        if (!(layers[index].kind() instanceof GatedLinearLayer)) {
+            throw new IllegalArgumentException("layer " + index + " is " + layers[index].kind() + ", not gated linear attention");
         }
         return gatedLinearInputs(layers[index], normed, count, SpikeCountSource.NONE);
     }
@@ -217,10 +220,11 @@ public final class ReferenceModel implements InferenceEngine {
             this.forced = forced;
             int width = config.keyValueHeadCount() * config.headDimension();
             for (int layer = 0; layer < caches.length; layer++) {
-                if (config.layer(layer).kind() == AttentionKind.GATED_LINEAR) {
+                LayerKind kind = layers[layer].kind();
+                if (kind.keepsState()) {
                     states[layer] = new float[config.keyValueHeadCount()][config.headDimension() * config.headDimension()];
                 }
-                else {
+                if (kind.keepsKeys()) {
                     caches[layer] = new KeyValueCache(width);
                 }
             }
@@ -246,9 +250,12 @@ public final class ReferenceModel implements InferenceEngine {
         LayerStep layer(int index, float[] x, int count) {
             DecoderLayer layer = layers[index];
             float[] normed = Normalization.rms(x, count, layer.attentionNorm(), config.normEpsilon());
-            float[] mixed = layer.attention().kind() == AttentionKind.GATED_LINEAR
-                    ? gatedLinearAttention(layer, states[index], normed, count)
-                    : softmaxAttention(layer, caches[index], normed, count);
+            // The one switch from a layer's kind to the reference step that computes it.
+            float[] mixed = switch (layer.kind()) {
+                case SoftmaxLayer softmax -> softmaxAttention(layer, softmax, caches[index], normed, count);
+                case SlidingWindowLayer window -> softmaxAttention(layer, window, caches[index], normed, count);
+                case GatedLinearLayer linear -> gatedLinearAttention(layer, states[index], normed, count);
+            };
             float[] attentionOutput = layer.output().apply(mixed, count, forced);
             add(x, attentionOutput);
             float[] mlpInput = Normalization.rms(x, count, layer.mlpNorm(), config.normEpsilon());
@@ -258,7 +265,7 @@ public final class ReferenceModel implements InferenceEngine {
         }
 
         /** Softmax attention over the causal (optionally windowed) past; returns {@code [count, heads * headDim]}. */
-        private float[] softmaxAttention(DecoderLayer layer, KeyValueCache cache, float[] input, int count) {
+        private float[] softmaxAttention(DecoderLayer layer, LayerKind kind, KeyValueCache cache, float[] input, int count) {
             int heads = config.headCount();
             int keyValueHeads = config.keyValueHeadCount();
             int headDimension = config.headDimension();
@@ -281,7 +288,7 @@ public final class ReferenceModel implements InferenceEngine {
                     int queryOffset = (t * heads + head) * headDimension;
                     float maximum = Float.NEGATIVE_INFINITY;
                     for (int key = 0; key <= queryPosition; key++) {
-                        if (!visible(layer, key, queryPosition)) {
+                        if (!kind.seesKey(key, queryPosition)) {
                             scores[key] = Float.NEGATIVE_INFINITY;
                             continue;
                         }
@@ -320,16 +327,6 @@ public final class ReferenceModel implements InferenceEngine {
                 GatedLinearRecurrence.run(inputs, heads, config.keyValueHeadCount(), config.headDimension(), keyHead, state[keyHead], output);
             }
             return Normalization.rms(output, count * heads, layer.headNorm(), config.normEpsilon());
-        }
-
-        /** Causal, and for a sliding window only the last {@code window} keys (self included) plus the sinks. */
-        private static boolean visible(DecoderLayer layer, int key, int queryPosition) {
-            return switch (layer.attention().kind()) {
-                case SOFTMAX -> key <= queryPosition;
-                case SLIDING_WINDOW -> key <= queryPosition
-                        && (key > queryPosition - layer.attention().window() || key < layer.attention().sinks());
-                case GATED_LINEAR -> throw new IllegalStateException("gated linear layers have no key visibility");
-            };
         }
 
         private static float[] swiGlu(float[] gate, float[] up) {

@@ -1,5 +1,10 @@
 package dev.spikeconv.converter.transfer;
 
+import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
+import dev.spikeconv.converter.layers.SoftmaxLayer;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.converter.reference.GatedLinearInputs;
 import dev.spikeconv.converter.reference.GatedLinearRecurrence;
@@ -8,7 +13,7 @@ import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeArithmetic;
 import dev.spikeconv.converter.spiking.SpikeSites;
-import dev.spikeconv.formats.model.AttentionKind;
+import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -81,7 +86,7 @@ public final class AttentionTransfer {
         if (bundle.hiddenSize() != dense.hiddenSize() || bundle.layerCount() != dense.layerCount() || bundle.headCount() != dense.headCount()
                 || bundle.keyValueHeadCount() != dense.keyValueHeadCount() || bundle.headDimension() != dense.headDimension()
                 || bundle.vocabularySize() != dense.vocabularySize()) {
-            throw new IllegalArgumentException("the reference model does not match the bundle: hidden " + dense.hiddenSize() + " vs " + bundle.hiddenSize()
+            throw new InvalidInputException("the reference model does not match the bundle: hidden " + dense.hiddenSize() + " vs " + bundle.hiddenSize()
                     + ", layers " + dense.layerCount() + " vs " + bundle.layerCount() + ", heads " + dense.headCount() + "/" + dense.keyValueHeadCount()
                     + " vs " + bundle.headCount() + "/" + bundle.keyValueHeadCount() + ", vocabulary " + dense.vocabularySize() + " vs "
                     + bundle.vocabularySize());
@@ -116,7 +121,7 @@ public final class AttentionTransfer {
                 bundleStream[s] = bundleModel.embed(sequences.get(s));
             }
             for (int layer = 0; layer < config.layerCount(); layer++) {
-                if (config.layer(layer).kind() != AttentionKind.GATED_LINEAR) {
+                if (!fits(LayerKind.of(config, layer))) {
                     for (int s = 0; s < sequences.size(); s++) {
                         denseModel.runLayer(layer, denseStream[s], sequences.get(s).length);
                         bundleModel.runLayer(layer, bundleStream[s], sequences.get(s).length);
@@ -166,6 +171,20 @@ public final class AttentionTransfer {
             }
         }
         return new Result(fittedConfig, Collections.unmodifiableMap(replaced), Collections.unmodifiableMap(added), List.copyOf(reports));
+    }
+
+    /** Whether transfer fits layers of {@code kind}: it fits GLA layers to the dense attention; softmax kinds keep the source's. */
+    static boolean fits(LayerKind kind) {
+        return switch (kind) {
+            case GatedLinearLayer linear -> true;
+            case SoftmaxLayer softmax -> false;
+            case SlidingWindowLayer window -> false;
+        };
+    }
+
+    /** Whether {@code config} has a layer transfer fits. */
+    public static boolean hasLayersToFit(ModelConfig config) {
+        return LayerKind.of(config).stream().anyMatch(AttentionTransfer::fits);
     }
 
     /** The held-out sequences: a seeded choice of {@code heldOutShare} of them, none when there is only one. */
@@ -377,7 +396,7 @@ public final class AttentionTransfer {
      */
     private void fineTune(ReferenceModel model, int layer, float[][] streams, float[][] targets, List<int[]> sequences, List<Integer> training) {
         if (config.qkNorm()) {
-            throw new IllegalArgumentException("attention transfer's Adam step does not handle q/k norms (Qwen3) yet; use --adam-steps 0");
+            throw new InvalidOptionException("adam-steps", "attention transfer's Adam step does not handle q/k norms (Qwen3) yet: use 0");
         }
         List<GatedLinearLayerFit.Sequence> data = new ArrayList<>();
         for (int s : training) {

@@ -1,5 +1,7 @@
 package dev.spikeconv.converter.transfer;
 
+import dev.spikeconv.converter.InvalidOptionException;
+
 /**
  * Which attention-transfer steps run and how the calibration tokens are split.
  *
@@ -17,16 +19,16 @@ public record TransferOptions(boolean fitDecay, boolean fitReadout, int adamStep
 
     public TransferOptions {
         if (!(heldOutShare >= 0 && heldOutShare < 1)) {
-            throw new IllegalArgumentException("the held-out share must be in [0, 1), found " + heldOutShare);
+            throw new InvalidOptionException("held-out", "must be in [0, 1), found " + heldOutShare);
         }
         if (adamSteps < 0) {
-            throw new IllegalArgumentException("Adam steps must be at least 0, found " + adamSteps);
+            throw new InvalidOptionException("adam-steps", "must be at least 0, found " + adamSteps);
         }
         if (adamSteps > 0 && !fitReadout) {
-            throw new IllegalArgumentException("Adam steps train against the fitted readout: they need the readout step");
+            throw new InvalidOptionException("adam-steps", "train against the fitted readout: they need the readout step (transfer full or readout)");
         }
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
-            throw new IllegalArgumentException("the learning rate must be positive, found " + learningRate);
+            throw new InvalidOptionException("learning-rate", "must be positive, found " + learningRate);
         }
     }
 

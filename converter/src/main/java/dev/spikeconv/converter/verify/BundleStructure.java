@@ -1,9 +1,9 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.hardware.ManifestCheck;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.ExternalWeightCheck;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
-import dev.spikeconv.converter.hardware.ManifestCheck;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;

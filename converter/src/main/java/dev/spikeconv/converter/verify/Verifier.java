@@ -2,6 +2,8 @@ package dev.spikeconv.converter.verify;
 
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.execution.TokenData;
+import dev.spikeconv.converter.hardware.ModelFootprint;
+import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.metrics.Divergence;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.GraphOptions;
@@ -9,10 +11,8 @@ import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
-import dev.spikeconv.converter.hardware.ModelFootprint;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
-import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -62,7 +62,7 @@ public final class Verifier {
             LogitsWithSums bundleLogits = new LogitsWithSums(run.logits());
             double[] bundleKl = Divergence.kullbackLeiblers(referenceLogits.logits(), referenceLogits.logSums(), bundleLogits.logits(), bundleLogits.logSums());
             VerifyReport.Baseline baseline = null;
-            if (config.layers().stream().anyMatch(layer -> layer.kind() == AttentionKind.GATED_LINEAR)) {
+            if (LayerKind.of(config).stream().anyMatch(LayerKind::keepsState)) {
                 progress.accept("running the baseline without GLA attention");
                 LogitsWithSums withoutLinear = new LogitsWithSums(logits(bundle, options, tokens, GraphOptions.STANDARD.droppingGatedLinearAttention()));
                 double baselineKl = Divergence.mean(Divergence.kullbackLeiblers(referenceLogits.logits(), referenceLogits.logSums(), withoutLinear.logits(),
@@ -100,8 +100,8 @@ public final class Verifier {
         if (options.referenceRecording() != null) {
             ReferenceRecording recording = ReferenceRecording.read(options.referenceRecording());
             if (!Arrays.equals(recording.tokens(), tokens)) {
-                throw InvalidInputException.forFile(options.referenceRecording(), "was recorded on other tokens than --data gives now ("
-                        + recording.tokens().length + " vs " + tokens.length + " tokens); record it again with --save-reference");
+                throw InvalidInputException.forFile(options.referenceRecording(), "was recorded on other tokens than the data gives now ("
+                        + recording.tokens().length + " vs " + tokens.length + " tokens); record it again (save-reference)");
             }
             if (recording.logits()[0].length != bundleConfig.vocabularySize() || recording.hiddenStates().length != bundleConfig.layerCount()) {
                 throw InvalidInputException.forFile(options.referenceRecording(), "is for a model of another vocabulary or depth");
@@ -113,7 +113,7 @@ public final class Verifier {
             ModelConfig config = dense.config();
             if (config.vocabularySize() != bundleConfig.vocabularySize() || config.layerCount() != bundleConfig.layerCount()
                     || config.hiddenSize() != bundleConfig.hiddenSize()) {
-                throw new IllegalArgumentException(options.reference() + " is not the model " + options.bundle() + " was converted from "
+                throw InvalidInputException.forFile(options.reference(), "is not the model " + options.bundle() + " was converted from "
                         + "(vocabulary, layers or hidden size differ)");
             }
             List<String> traced = LayerRecorder.tracedValues(config);
@@ -320,7 +320,8 @@ public final class Verifier {
     }
 
     private static VerifyReport.BeyondWindow beyondWindow(ModelConfig config, LogitsWithSums reference, LogitsWithSums bundle, int[] tokens, int sequenceLength) {
-        int window = config.layers().stream().filter(layer -> layer.kind() == AttentionKind.SLIDING_WINDOW).mapToInt(LayerAttention::window).max().orElse(0);
+        // A window is 0 for kinds without one.
+        int window = config.layers().stream().mapToInt(LayerAttention::window).max().orElse(0);
         if (window == 0) {
             return null;
         }
@@ -350,7 +351,7 @@ public final class Verifier {
             }
             LayerAttention attention = config.layer(layer);
             double share = run.attentionShares()[layer];
-            boolean negligible = attention.kind() == AttentionKind.GATED_LINEAR && share < NEGLIGIBLE_SHARE;
+            boolean negligible = LayerKind.of(attention).keepsState() && share < NEGLIGIBLE_SHARE;
             layers.add(new VerifyReport.LayerReport(layer, attention.toString(), cosine / count, share, reference.attentionShares()[layer], negligible));
         }
         return layers;

@@ -4,7 +4,6 @@ import dev.spikeconv.converter.onnx.RuntimePlatform;
 import dev.spikeconv.converter.report.SvgCharts;
 import dev.spikeconv.converter.report.XmlText;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
-import dev.spikeconv.formats.model.AttentionKind;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -74,7 +73,7 @@ public final class VerifyHtmlReport {
         for (VerifyReport.LayerReport layer : report.layers()) {
             html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td class=\"fail\">%s</td></tr>%n", layer.index(),
                     escape(layer.attention()), layer.cosine(), layer.attentionShare(), layer.referenceAttentionShare(),
-                    layer.negligible() ? "negligible " + AttentionKind.GATED_LINEAR.id() + " contribution" : ""));
+                    layer.negligible() ? "negligible gla contribution" : ""));
         }
         html.append("</table>\n</body></html>\n");
         return html.toString();

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import java.nio.file.Path;
 
@@ -24,16 +25,19 @@ public record VerifyOptions(
         Path saveReference) {
     public VerifyOptions {
         if ((reference == null) == (referenceRecording == null)) {
-            throw new IllegalArgumentException("give exactly one of --reference SOURCE and --reference-logits FILE");
+            throw new InvalidOptionException("reference", "give exactly one of a reference checkpoint and saved reference logits (reference-logits)");
         }
-        if (tokens < 2 || sequenceLength < 2) {
-            throw new IllegalArgumentException("--tokens and --seq-len must be at least 2");
+        if (tokens < 2) {
+            throw new InvalidOptionException("tokens", "must be at least 2, found " + tokens);
+        }
+        if (sequenceLength < 2) {
+            throw new InvalidOptionException("seq-len", "must be at least 2, found " + sequenceLength);
         }
         if (skipTokens < 0) {
-            throw new IllegalArgumentException("--skip-tokens must be at least 0");
+            throw new InvalidOptionException("skip-tokens", "must be at least 0, found " + skipTokens);
         }
         if (engineTokens < 1) {
-            throw new IllegalArgumentException("--engine-tokens must be at least 1");
+            throw new InvalidOptionException("engine-tokens", "must be at least 1, found " + engineTokens);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.hardware;
 
+import dev.spikeconv.converter.layers.OpFamily;
 import static dev.spikeconv.formats.testing.InputErrors.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -3,6 +3,7 @@ package dev.spikeconv.converter.plan;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.testing.TinyModels;
@@ -41,10 +42,11 @@ class LayerPlansTest {
         assertThatThrownBy(() -> LayerPlans.parse("0-3:gla,3-5:softmax", 64, 0, SIX_LAYERS)).hasMessageContaining("names layer 3 twice");
         assertThatThrownBy(() -> LayerPlans.parse("0-3:gla,5:softmax", 64, 0, SIX_LAYERS)).hasMessageContaining("does not name layer(s) [4]");
         assertThatThrownBy(() -> LayerPlans.parse("0-6:gla", 64, 0, SIX_LAYERS)).hasMessageContaining("the model has layers 0-5");
-        assertThatThrownBy(() -> LayerPlans.parse("0-5:gla/16", 64, 0, SIX_LAYERS)).hasMessageContaining("only swa layers take a window");
+        assertThatThrownBy(() -> LayerPlans.parse("0-5:gla/16", 64, 0, SIX_LAYERS)).hasMessageContaining("only windowed kinds (swa) take a window");
         assertThatThrownBy(() -> LayerPlans.parse("3-1:gla", 64, 0, SIX_LAYERS)).hasMessageContaining("is empty");
         assertThatThrownBy(() -> LayerPlans.parse("0-5:swa/0", 64, 0, SIX_LAYERS)).hasMessageContaining("at least 1");
-        assertThatThrownBy(() -> LayerPlans.parse("all-swa", 0, 0, SIX_LAYERS)).hasMessageContaining("--window");
+        assertThatThrownBy(() -> LayerPlans.parse("all-swa", 0, 0, SIX_LAYERS)).isInstanceOf(InvalidOptionException.class)
+                .extracting(error -> ((InvalidOptionException) error).option()).isEqualTo("window");
         assertThat(List.of()).isEmpty();
     }
 }

@@ -13,6 +13,7 @@ import dev.spikeconv.formats.model.SpikeSettings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalInt;
@@ -230,20 +231,19 @@ public record HfConfig(ModelConfig config, int quantizationGroup) {
                     attention = AttentionKind.fromId(kind);
                 }
                 catch (IllegalArgumentException e) {
-                    throw InvalidInputException.forField(file, entry.fieldPath("attention"), "softmax, swa or gla", kind);
+                    throw InvalidInputException.forField(file, entry.fieldPath("attention"),
+                            "one of " + Arrays.stream(AttentionKind.values()).map(AttentionKind::id).toList(), kind);
                 }
-                layers.add(switch (attention) {
-                    case SOFTMAX -> LayerAttention.softmax();
-                    case GATED_LINEAR -> LayerAttention.gatedLinear();
-                    case SLIDING_WINDOW -> {
-                        int window = positive(entry.requireInt("window"), file, entry.fieldPath("window"));
-                        int sinks = entry.optionalInt("sinks").orElse(0);
-                        if (sinks < 0) {
-                            throw InvalidInputException.forField(file, entry.fieldPath("sinks"), "a non-negative integer", sinks);
-                        }
-                        yield LayerAttention.slidingWindow(window, sinks);
-                    }
-                });
+                if (!attention.windowed()) {
+                    layers.add(new LayerAttention(attention, 0, 0));
+                    continue;
+                }
+                int window = positive(entry.requireInt("window"), file, entry.fieldPath("window"));
+                int sinks = entry.optionalInt("sinks").orElse(0);
+                if (sinks < 0) {
+                    throw InvalidInputException.forField(file, entry.fieldPath("sinks"), "a non-negative integer", sinks);
+                }
+                layers.add(new LayerAttention(attention, window, sinks));
             }
             return layers;
         }

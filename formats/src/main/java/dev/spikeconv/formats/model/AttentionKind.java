@@ -1,23 +1,48 @@
 package dev.spikeconv.formats.model;
 
-/** How a layer mixes tokens. */
+/**
+ * How a layer mixes tokens, as configs and bundles name it, with what the formats must know of it: whether its queries
+ * and keys are rotated (RoPE), whether it keeps a window of keys, and whether it has GLA's decay gate and head norm
+ * tensors. What a kind means to conversion and execution lives in the converter's {@code layers} package.
+ */
 public enum AttentionKind {
     /** Causal softmax attention over every earlier token. */
-    SOFTMAX("softmax"),
+    SOFTMAX("softmax", true, false, false),
     /** Softmax attention over the most recent keys (and optional sink positions). */
-    SLIDING_WINDOW("swa"),
+    SLIDING_WINDOW("swa", true, true, false),
     /** Gated linear attention with a recurrent state (SpikingBrain's GLA). */
-    GATED_LINEAR("gla");
+    GATED_LINEAR("gla", false, false, true);
 
     private final String id;
+    private final boolean rotary;
+    private final boolean windowed;
+    private final boolean decayGate;
 
-    AttentionKind(String id) {
+    AttentionKind(String id, boolean rotary, boolean windowed, boolean decayGate) {
         this.id = id;
+        this.rotary = rotary;
+        this.windowed = windowed;
+        this.decayGate = decayGate;
     }
 
     /** The name used in config files and JSON output. */
     public String id() {
         return id;
+    }
+
+    /** Queries and keys are rotated by position (RoPE), so the head dimension must be even. */
+    public boolean rotary() {
+        return rotary;
+    }
+
+    /** A window of recent keys (and sinks) bounds what a query sees. */
+    public boolean windowed() {
+        return windowed;
+    }
+
+    /** The layer has GLA's decay gate ({@code gk_proj.0/1}) and per-head output norm ({@code g_norm}). */
+    public boolean decayGate() {
+        return decayGate;
     }
 
     public static AttentionKind fromId(String id) {
@@ -26,6 +51,7 @@ public enum AttentionKind {
                 return kind;
             }
         }
-        throw new IllegalArgumentException("unknown attention kind '" + id + "'; expected softmax, swa or gla");
+        throw new IllegalArgumentException("unknown attention kind '" + id + "'; expected one of "
+                + java.util.Arrays.stream(values()).map(AttentionKind::id).toList());
     }
 }

@@ -3,11 +3,11 @@ package dev.spikeconv.formats.model;
 /**
  * The attention of one layer. {@code window} counts the keys visible to a query including itself
  * (flash-attn's {@code (W, 0)} means W + 1 keys); {@code sinks} leading positions stay visible too.
- * Both are 0 unless the kind is {@link AttentionKind#SLIDING_WINDOW}.
+ * Both are 0 unless the kind is windowed ({@link AttentionKind#windowed}).
  */
 public record LayerAttention(AttentionKind kind, int window, int sinks) {
     public LayerAttention {
-        if (kind == AttentionKind.SLIDING_WINDOW) {
+        if (kind.windowed()) {
             if (window <= 0 || sinks < 0) {
                 throw new IllegalArgumentException("sliding window needs window > 0 and sinks >= 0, found " + window + "+" + sinks);
             }
@@ -31,9 +31,9 @@ public record LayerAttention(AttentionKind kind, int window, int sinks) {
 
     @Override
     public String toString() {
-        return switch (kind) {
-            case SOFTMAX, GATED_LINEAR -> kind.id();
-            case SLIDING_WINDOW -> sinks == 0 ? "swa/" + window : "swa/" + window + "+" + sinks;
-        };
+        if (!kind.windowed()) {
+            return kind.id();
+        }
+        return sinks == 0 ? kind.id() + "/" + window : kind.id() + "/" + window + "+" + sinks;
     }
 }

@@ -53,7 +53,7 @@ public enum LayerTensor {
             case QUERY_BIAS, KEY_BIAS, VALUE_BIAS -> config.qkvBias();
             case OUTPUT_BIAS -> config.outputProjectionBias();
             case QUERY_NORM, KEY_NORM -> config.qkNorm();
-            case DECAY_GATE_DOWN_WEIGHT, DECAY_GATE_UP_WEIGHT, DECAY_GATE_UP_BIAS, HEAD_OUTPUT_NORM -> attention == AttentionKind.GATED_LINEAR;
+            case DECAY_GATE_DOWN_WEIGHT, DECAY_GATE_UP_WEIGHT, DECAY_GATE_UP_BIAS, HEAD_OUTPUT_NORM -> attention.decayGate();
             case MLP_GATE_BIAS, MLP_UP_BIAS, MLP_DOWN_BIAS -> config.mlpBias();
         };
     }

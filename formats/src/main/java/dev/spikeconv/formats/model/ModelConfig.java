@@ -257,7 +257,7 @@ public record ModelConfig(
             if (headCount % keyValueHeadCount != 0) {
                 throw InvalidInputException.forField(source, "num_key_value_heads", "a divisor of num_attention_heads " + headCount, keyValueHeadCount);
             }
-            boolean usesRope = layers.stream().anyMatch(layer -> layer.kind() != AttentionKind.GATED_LINEAR);
+            boolean usesRope = layers.stream().anyMatch(layer -> layer.kind().rotary());
             if (usesRope && headDimension % 2 != 0) {
                 throw InvalidInputException.forField(source, "head_dim", "an even number (rotary embedding pairs)", headDimension);
             }
@@ -272,7 +272,7 @@ public record ModelConfig(
             }
             checkTokenId(source, "bos_token_id", bosTokenId);
             checkTokenId(source, "eos_token_id", eosTokenId);
-            if (layers.stream().anyMatch(layer -> layer.kind() == AttentionKind.GATED_LINEAR)) {
+            if (layers.stream().anyMatch(layer -> layer.kind().decayGate())) {
                 check(source, "gate_low_rank_dim", gateLowRankDimension, MAX_DIMENSION);
                 check(source, "gate_logit_normalizer", gateLogitNormalizer, MAX_DIMENSION);
             }

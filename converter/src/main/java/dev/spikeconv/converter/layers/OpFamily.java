@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.hardware;
+package dev.spikeconv.converter.layers;
 
 /** The operator families a target must provide kernels for. */
 public enum OpFamily {
