@@ -28,6 +28,13 @@ public final class ScalarKernels {
         }
     }
 
+    /** {@code target[targetOffset + i] = decay · target[targetOffset + i] + scale · source[sourceOffset + i]}, one fused multiply-add each. */
+    public static void scaleAndAdd(float[] target, int targetOffset, float decay, float scale, float[] source, int sourceOffset, int length) {
+        for (int i = 0; i < length; i++) {
+            target[targetOffset + i] = Math.fma(source[sourceOffset + i], scale, decay * target[targetOffset + i]);
+        }
+    }
+
     /** {@code Σ |values[i]|} in float64, in index order. */
     public static double sumOfMagnitudes(float[] values, int offset, int length) {
         double sum = 0;

@@ -97,6 +97,21 @@ public final class VectorKernels {
         }
     }
 
+    /** {@code target[targetOffset + i] = decay · target[targetOffset + i] + scale · source[sourceOffset + i]}: a GLA state row's update. */
+    public static void scaleAndAdd(float[] target, int targetOffset, float decay, float scale, float[] source, int sourceOffset, int length) {
+        FloatVector decays = FloatVector.broadcast(SPECIES, decay);
+        FloatVector factor = FloatVector.broadcast(SPECIES, scale);
+        int i = 0;
+        int upperBound = SPECIES.loopBound(length);
+        for (; i < upperBound; i += SPECIES.length()) {
+            FloatVector kept = FloatVector.fromArray(SPECIES, target, targetOffset + i).mul(decays);
+            FloatVector.fromArray(SPECIES, source, sourceOffset + i).fma(factor, kept).intoArray(target, targetOffset + i);
+        }
+        for (; i < length; i++) {
+            target[targetOffset + i] = Math.fma(source[sourceOffset + i], scale, decay * target[targetOffset + i]);
+        }
+    }
+
     /**
      * {@code Σ |values[i]|} in float64, a vector of doubles at a time. Each term is exact in double; the sum differs from
      * any other order's by at most a few units of 2^-52 relative, far below float32's resolution.

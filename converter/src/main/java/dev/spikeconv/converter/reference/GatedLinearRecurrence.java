@@ -1,5 +1,7 @@
 package dev.spikeconv.converter.reference;
 
+import dev.spikeconv.converter.kernels.VectorKernels;
+
 /**
  * The GLA recurrence of one key/value head, token by token: {@code S_t = diag(α_t) S_{t-1} + k_tᵀ v_t},
  * {@code o_t = q_t S_t} for each query head of its group (DESIGN §4).
@@ -17,24 +19,21 @@ public final class GatedLinearRecurrence {
         float[] keys = inputs.keys();
         float[] values = inputs.values();
         float[] decays = inputs.decays();
+        float[] read = new float[d];
         for (int t = 0; t < inputs.count(); t++) {
             int channel = (t * keyValueHeads + keyHead) * d;
             for (int i = 0; i < d; i++) {
-                float decay = decays[channel + i];
-                float key = keys[channel + i];
-                for (int j = 0; j < d; j++) {
-                    state[i * d + j] = decay * state[i * d + j] + key * values[channel + j];
-                }
+                // S[i, :] = α_i S[i, :] + k_i v
+                VectorKernels.scaleAndAdd(state, i * d, decays[channel + i], keys[channel + i], values, channel, d);
             }
             for (int member = 0; member < group; member++) {
                 int offset = (t * heads + keyHead * group + member) * d;
-                for (int j = 0; j < d; j++) {
-                    float sum = 0;
-                    for (int i = 0; i < d; i++) {
-                        sum += queries[offset + i] * state[i * d + j];
-                    }
-                    output[offset + j] = sum;
+                // o = Σ_i q_i S[i, :]
+                java.util.Arrays.fill(read, 0f);
+                for (int i = 0; i < d; i++) {
+                    VectorKernels.addScaled(read, 0, queries[offset + i], state, i * d, d);
                 }
+                System.arraycopy(read, 0, output, offset, d);
             }
         }
     }

@@ -15,7 +15,9 @@ import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.model.TensorNames;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.TensorView;
+import dev.spikeconv.converter.kernels.VectorKernels;
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * The plain-Java forward pass of every model spikeconv reads or writes, written to read like the math
@@ -24,13 +26,14 @@ import java.util.Arrays;
  */
 public final class ReferenceModel implements InferenceEngine {
     private final ModelConfig config;
-    private final float[] embedding;
+    /** Read a row at a time from where it lies: a 7B model's embedding alone would be half a gigabyte of floats. */
+    private final TensorView embedding;
     private final DecoderLayer[] layers;
     private final float[] finalNorm;
     private final FloatProjection outputHead;
     private final float[] inverseFrequencies;
 
-    private ReferenceModel(ModelConfig config, float[] embedding, DecoderLayer[] layers, float[] finalNorm, FloatProjection outputHead) {
+    private ReferenceModel(ModelConfig config, TensorView embedding, DecoderLayer[] layers, float[] finalNorm, FloatProjection outputHead) {
         this.config = config;
         this.embedding = embedding;
         this.layers = layers;
@@ -39,17 +42,19 @@ public final class ReferenceModel implements InferenceEngine {
         this.inverseFrequencies = RotaryFrequencies.inverseFrequencies(config);
     }
 
+    /**
+     * The model over {@code model}'s tensors as they are stored: projections read and decode their weights block by block
+     * when they run, so loading holds only norms, biases and the small GLA gates in memory. The description must stay
+     * open while the model is used.
+     */
     public static ReferenceModel load(ModelDescription model) {
         ModelConfig config = model.config();
-        float[] embedding = model.tensor(TensorNames.EMBEDDING).toFloats();
         DecoderLayer[] layers = new DecoderLayer[config.layerCount()];
         for (int index = 0; index < layers.length; index++) {
             layers[index] = loadLayer(model, index);
         }
-        TensorView head = model.outputHead();
-        float[] headWeights = head == model.tensor(TensorNames.EMBEDDING) ? embedding : head.toFloats();
-        FloatProjection outputHead = new FloatProjection(headWeights, null, config.vocabularySize(), config.hiddenSize());
-        return new ReferenceModel(config, embedding, layers, model.tensor(TensorNames.FINAL_NORM).toFloats(), outputHead);
+        FloatProjection outputHead = new FloatProjection(TensorRows.of(model.outputHead()), null);
+        return new ReferenceModel(config, model.tensor(TensorNames.EMBEDDING), layers, model.tensor(TensorNames.FINAL_NORM).toFloats(), outputHead);
     }
 
     /** A copy of this model whose layer {@code index} is read again from {@code model} (same config), e.g. after fitting it. */
@@ -90,8 +95,7 @@ public final class ReferenceModel implements InferenceEngine {
     }
 
     private static FloatProjection floatProjection(ModelDescription model, LayerTensor weight, LayerTensor bias, int layer) {
-        TensorView weights = model.tensor(weight.name(layer));
-        return new FloatProjection(weights.toFloats(), bias(model, bias, layer), (int) weights.shape().dimension(0), (int) weights.shape().dimension(1));
+        return new FloatProjection(TensorRows.of(model.tensor(weight.name(layer))), bias(model, bias, layer));
     }
 
     /** A projection as the model's spike settings and weight storage make it. */
@@ -100,19 +104,13 @@ public final class ReferenceModel implements InferenceEngine {
         String name = weight.name(layer);
         String site = SpikeSites.site(weight, layer);
         TensorView weights = model.tensor(name);
-        int outputs = (int) weights.shape().dimension(0);
-        int inputs = (int) weights.shape().dimension(1);
         float[] biases = bias(model, bias, layer);
-        if (weights instanceof ScaledInt8Tensor int8) {
-            Int8Weights codes = Int8Weights.of(int8);
-            return spike.spikes(site)
-                    ? new SpikingProjection(site, codes, biases, SpikeSites.threshold(model, site), spike.timeSteps())
-                    : new FloatProjection(codes.dequantized(), biases, outputs, inputs);
+        if (!spike.spikes(site)) {
+            return new FloatProjection(TensorRows.of(weights), biases);
         }
-        float[] values = weights.toFloats();
-        return spike.spikes(site)
-                ? new SpikingProjection(site, values, biases, outputs, inputs, SpikeSites.threshold(model, site), spike.timeSteps())
-                : new FloatProjection(values, biases, outputs, inputs);
+        return weights instanceof ScaledInt8Tensor int8
+                ? new SpikingProjection(site, int8, biases, SpikeSites.threshold(model, site), spike.timeSteps())
+                : new SpikingProjection(site, TensorRows.of(weights), biases, SpikeSites.threshold(model, site), spike.timeSteps());
     }
 
     /** What one layer computed for a sequence: normed attention input, attention heads before o_proj, and the two residual updates. */
@@ -126,7 +124,7 @@ public final class ReferenceModel implements InferenceEngine {
             if (tokens[t] < 0 || tokens[t] >= config.vocabularySize()) {
                 throw new IllegalArgumentException("token " + tokens[t] + " outside the vocabulary of " + config.vocabularySize());
             }
-            System.arraycopy(embedding, tokens[t] * hidden, x, t * hidden, hidden);
+            embedding.readFloats((long) tokens[t] * hidden, x, t * hidden, hidden);
         }
         return x;
     }
@@ -280,11 +278,14 @@ public final class ReferenceModel implements InferenceEngine {
             float scale = (float) (1 / Math.sqrt(headDimension));
             int group = heads / keyValueHeads;
             int width = keyValueHeads * headDimension;
-            float[] scores = new float[position + count];
-            for (int t = 0; t < count; t++) {
-                int queryPosition = position + t;
-                for (int head = 0; head < heads; head++) {
-                    int keyHead = head / group;
+            float[] cachedKeys = cache.keys();
+            float[] cachedValues = cache.values();
+            // Every (query, head) pair is independent: the heads run in parallel, each over its own rows of the output.
+            IntStream.range(0, heads).parallel().forEach(head -> {
+                int keyHead = head / group;
+                float[] scores = new float[position + count];
+                for (int t = 0; t < count; t++) {
+                    int queryPosition = position + t;
                     int queryOffset = (t * heads + head) * headDimension;
                     float maximum = Float.NEGATIVE_INFINITY;
                     for (int key = 0; key <= queryPosition; key++) {
@@ -292,11 +293,7 @@ public final class ReferenceModel implements InferenceEngine {
                             scores[key] = Float.NEGATIVE_INFINITY;
                             continue;
                         }
-                        float score = 0;
-                        for (int d = 0; d < headDimension; d++) {
-                            score += queries[queryOffset + d] * cache.keys()[key * width + keyHead * headDimension + d];
-                        }
-                        scores[key] = score * scale;
+                        scores[key] = VectorKernels.dot(queries, queryOffset, cachedKeys, key * width + keyHead * headDimension, headDimension) * scale;
                         maximum = Math.max(maximum, scores[key]);
                     }
                     float sum = 0;
@@ -306,15 +303,12 @@ public final class ReferenceModel implements InferenceEngine {
                     }
                     for (int key = 0; key <= queryPosition; key++) {
                         float weight = scores[key] / sum;
-                        if (weight == 0) {
-                            continue;
-                        }
-                        for (int d = 0; d < headDimension; d++) {
-                            output[queryOffset + d] += weight * cache.values()[key * width + keyHead * headDimension + d];
+                        if (weight != 0) {
+                            VectorKernels.addScaled(output, queryOffset, weight, cachedValues, key * width + keyHead * headDimension, headDimension);
                         }
                     }
                 }
-            }
+            });
             return output;
         }
 
@@ -323,9 +317,9 @@ public final class ReferenceModel implements InferenceEngine {
             GatedLinearInputs inputs = gatedLinearInputs(layer, input, count, forced);
             int heads = config.headCount();
             float[] output = new float[count * heads * config.headDimension()];
-            for (int keyHead = 0; keyHead < config.keyValueHeadCount(); keyHead++) {
-                GatedLinearRecurrence.run(inputs, heads, config.keyValueHeadCount(), config.headDimension(), keyHead, state[keyHead], output);
-            }
+            // Key/value heads carry their own states and write their own query heads' outputs: they run in parallel.
+            IntStream.range(0, config.keyValueHeadCount()).parallel()
+                    .forEach(keyHead -> GatedLinearRecurrence.run(inputs, heads, config.keyValueHeadCount(), config.headDimension(), keyHead, state[keyHead], output));
             return Normalization.rms(output, count * heads, layer.headNorm(), config.normEpsilon());
         }
 
