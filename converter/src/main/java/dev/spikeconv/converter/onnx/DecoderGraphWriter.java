@@ -39,6 +39,8 @@ public final class DecoderGraphWriter {
     public static final String INPUT_IDS = "input_ids";
     public static final String PAST_SEQUENCE_LENGTH = "past_sequence_length";
     public static final String LOGITS = "logits";
+    /** The token embeddings {@code [tokens, hidden]}: the residual stream before layer 0, a named value analysis runs can start from. */
+    public static final String EMBEDDINGS = "embeddings";
     private final ModelDescription model;
     private final ModelConfig config;
     private final OnnxGraphBuilder graph;
@@ -56,7 +58,7 @@ public final class DecoderGraphWriter {
         this.graph = graph;
         this.options = options;
         this.weights = new GraphWeights(model, graph, directory);
-        this.projections = new ProjectionNodes(model, graph, weights, options);
+        this.projections = new ProjectionNodes(model, graph, weights);
     }
 
     /** The residual stream after layer {@code layer}, {@code [tokens, hidden]}: a named value analysis runs can fetch. */
@@ -192,7 +194,8 @@ public final class DecoderGraphWriter {
             softmaxAttention = new SoftmaxAttentionNodes(context, options);
         }
         gatedLinearAttention = new GatedLinearAttentionNodes(context);
-        String hidden = graph.node("Reshape", embed(), graph.int64(-1, config.hiddenSize()));
+        graph.addNode("Reshape", new String[] {embed(), graph.int64(-1, config.hiddenSize())}, new String[] {EMBEDDINGS});
+        String hidden = EMBEDDINGS;
         for (int layer = 0; layer < config.layerCount(); layer++) {
             hidden = layer(layer, hidden);
         }

@@ -79,33 +79,11 @@ final class GraphWeights {
     }
 
     /**
-     * Float weights {@code code * scale} {@code [out, in]} of an int8 tensor. Built from initializers only, so ONNX
-     * Runtime folds them into one constant when the session loads (DequantizeLinear it would not fold, and would
-     * dequantize every weight on every decode step): the file keeps int8, the session runs its float GEMM.
+     * Float weights {@code code * scale} {@code [out, in]} of an int8 tensor: one blocked DequantizeLinear over the stored
+     * codes and scales. A session that folds int8 weights turns it into a float constant at load (fast GEMMs, 4 bytes per
+     * weight); one that does not keeps the codes and dequantizes on every run (1 byte per weight, slower decode).
      */
     String dequantized(String name, ScaledInt8Tensor weight) throws IOException {
-        String key = name + "#dequantized";
-        String existing = initializers.get(key);
-        if (existing != null) {
-            return existing;
-        }
-        int outputs = (int) weight.shape().dimension(0);
-        int inputs = (int) weight.shape().dimension(1);
-        int group = Math.min(weight.groupSize(), inputs);
-        int groups = (inputs + group - 1) / group;
-        int padding = groups * group - inputs;
-        String codes = graph.node("Cast", new String[] {int8Codes(name, weight)}, Attribute.integer("to", FLOAT));
-        String padded = padding == 0 ? codes : graph.node("Pad", new String[] {codes, graph.int64(0, 0, 0, padding)});
-        String scales = graph.node("Reshape", floatWeight(name + "_scale", weight.scales()), graph.int64(outputs, groups, 1));
-        String scaled = graph.node("Mul", graph.node("Reshape", padded, graph.int64(outputs, groups, group)), scales);
-        String flat = graph.node("Reshape", scaled, graph.int64(outputs, (long) groups * group));
-        String created = padding == 0 ? flat : graph.node("Slice", new String[] {flat, graph.int64(0), graph.int64(inputs), graph.int64(1)});
-        initializers.put(key, created);
-        return created;
-    }
-
-    /** Float weights {@code code * scale} computed on every run by blocked DequantizeLinear: memory-lean, slow to decode. */
-    String dequantizedPerRun(String name, ScaledInt8Tensor weight) throws IOException {
         int columns = (int) weight.shape().columns();
         return graph.node("DequantizeLinear", new String[] {int8Codes(name, weight), floatWeight(name + "_scale", weight.scales())},
                 Attribute.integer("axis", 1), Attribute.integer("block_size", Math.min(weight.groupSize(), columns)));

@@ -25,11 +25,10 @@ final class IntegerProductNodes {
      * {@code Σ_j codes[i, j] · counts[t, j]} as float32 {@code [tokens, out]}: the exact int32 sum, rounded once to float32.
      *
      * @param counts  float32 {@code [tokens, inputs]}, integer-valued in [-127, 127]
-     * @param codes   int8 {@code [out, inputs]}, an initializer
-     * @param folded  the codes become float constants when ONNX Runtime loads the graph (4 bytes per weight in the
-     *                session); otherwise they stay int8 and are converted on every run
+     * @param codes   int8 {@code [out, inputs]}, an initializer, read through DequantizeLinear with scale 1 (exact): folded
+     *                into float constants or converted on every run, as the session chooses
      */
-    static String product(OnnxGraphBuilder graph, String counts, String codes, int inputs, boolean folded) {
+    static String product(OnnxGraphBuilder graph, String counts, String codes, int inputs) {
         int blocks = (inputs + EXACT_BLOCK - 1) / EXACT_BLOCK;
         String[] parts = {counts};
         if (blocks > 1) {
@@ -43,7 +42,7 @@ final class IntegerProductNodes {
         for (int index = 0; index < blocks; index++) {
             int from = index * EXACT_BLOCK;
             int to = Math.min(inputs, from + EXACT_BLOCK);
-            String exact = graph.node("Gemm", new String[] {parts[index], floatCodes(graph, codes, from, to, blocks == 1, folded)},
+            String exact = graph.node("Gemm", new String[] {parts[index], floatCodes(graph, codes, from, to, blocks == 1)},
                     Attribute.integer("transB", 1));
             if (blocks == 1) {
                 return exact;
@@ -55,12 +54,9 @@ final class IntegerProductNodes {
         return graph.node("Cast", new String[] {total}, Attribute.integer("to", FLOAT));
     }
 
-    /**
-     * Columns {@code [from, to)} of the codes as float32: a cast of the initializer, which ONNX Runtime folds into a
-     * constant at load, or a DequantizeLinear with scale 1, which it does not fold.
-     */
-    private static String floatCodes(OnnxGraphBuilder graph, String codes, int from, int to, boolean whole, boolean folded) {
+    /** Columns {@code [from, to)} of the codes as float32, through DequantizeLinear with scale 1. */
+    private static String floatCodes(OnnxGraphBuilder graph, String codes, int from, int to, boolean whole) {
         String columns = whole ? codes : graph.node("Slice", new String[] {codes, graph.int64(from), graph.int64(to), graph.int64(1)});
-        return folded ? graph.node("Cast", new String[] {columns}, Attribute.integer("to", FLOAT)) : graph.node("DequantizeLinear", columns, graph.scalar(1));
+        return graph.node("DequantizeLinear", columns, graph.scalar(1));
     }
 }

@@ -104,6 +104,11 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         return exportToFolder(model, options, graphOptions, tracedValues);
     }
 
+    /** The graph spikeconv writes for {@code model}, built in memory over the files in {@code folder} (its data inline). */
+    public static ModelProto graphOf(ModelDescription model, Path folder) throws IOException {
+        return DecoderGraphWriter.inMemory(model, folder, GraphOptions.STANDARD, IN_MEMORY_DATA_LIMIT);
+    }
+
     /** Writes {@code model} as an ONNX graph into a temporary folder (removed on close) and opens it. */
     static OnnxRuntimeEngine exportToFolder(ModelDescription model, OnnxRuntimeOptions options, GraphOptions graphOptions, List<String> tracedValues)
             throws IOException {
@@ -119,26 +124,25 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
     }
 
     private static OrtSession createSession(Path modelFile, OnnxRuntimeOptions options, List<String> tracedValues) throws IOException {
-        if (tracedValues.isEmpty()) {
-            try (OrtSession.SessionOptions sessionOptions = sessionOptions(options)) {
-                return ENVIRONMENT.createSession(modelFile.toString(), sessionOptions);
-            }
-            catch (OrtException e) {
-                throw new IOException("ONNX Runtime could not load " + modelFile + ": " + e.getMessage(), e);
-            }
-        }
-        // The augmented graph is loaded from memory; its weights stay in the original data file beside the graph.
-        return createSession(withOutputs(modelFile, tracedValues), modelFile.toAbsolutePath().getParent(), modelFile.toString(), options);
+        // Loaded from memory (the graph is small: its weights stay in the data files beside it, which ONNX Runtime reads).
+        return createSession(withOutputs(readGraph(modelFile), tracedValues), modelFile.toAbsolutePath().getParent(), modelFile.toString(), options);
     }
 
-    /** CPU threads as asked, no spinning, all graph optimizations, errors only in the log. */
-    private static OrtSession.SessionOptions sessionOptions(OnnxRuntimeOptions options) throws OrtException {
+    /**
+     * CPU threads as asked, no spinning, all graph optimizations, errors only in the log; int8 weights folded into float
+     * constants ({@code session.disable_quant_qdq}: ONNX Runtime then folds DequantizeLinear of initializers) when the
+     * options allow for {@code int8Weights} of them.
+     */
+    private static OrtSession.SessionOptions sessionOptions(OnnxRuntimeOptions options, long int8Weights) throws OrtException {
         OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
         try {
             sessionOptions.setIntraOpNumThreads(options.threads());
             sessionOptions.setInterOpNumThreads(1);
             sessionOptions.addConfigEntry("session.intra_op.allow_spinning", "0");
             sessionOptions.addConfigEntry("session.inter_op.allow_spinning", "0");
+            if (options.folds(int8Weights)) {
+                sessionOptions.addConfigEntry("session.disable_quant_qdq", "1");
+            }
             sessionOptions.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
             sessionOptions.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             return sessionOptions;
@@ -150,18 +154,81 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
     }
 
     /** A graph loaded from {@code graph}, reading its external data from files in {@code folder}; {@code description} names it in errors. */
-    private static OrtSession createSession(byte[] graph, Path folder, String description, OnnxRuntimeOptions options) throws IOException {
-        try (OrtSession.SessionOptions sessionOptions = sessionOptions(options)) {
+    private static OrtSession createSession(ModelProto graph, Path folder, String description, OnnxRuntimeOptions options) throws IOException {
+        try (OrtSession.SessionOptions sessionOptions = sessionOptions(options, int8Weights(graph))) {
             sessionOptions.addConfigEntry("session.model_external_initializers_file_folder_path", folder.toString());
-            return ENVIRONMENT.createSession(graph, sessionOptions);
+            return ENVIRONMENT.createSession(graph.toByteArray(), sessionOptions);
         }
         catch (OrtException e) {
             throw new IOException("ONNX Runtime could not load " + description + ": " + e.getMessage(), e);
         }
     }
 
-    /** The graph in {@code modelFile} with {@code tracedValues} added as float outputs; a file that is not an ONNX model is an input error. */
-    public static byte[] withOutputs(Path modelFile, List<String> tracedValues) throws IOException {
+    /**
+     * Runs the part of {@code graph} (a decoder graph of {@code config}, its data files in {@code folder}) that computes
+     * {@code outputs} from the value {@code start} (a residual stream {@code [tokens, hidden]} given as {@code startRows},
+     * or the empty name to start from the token ids), for a fresh sequence of {@code tokens}: the graph's own nodes, in a
+     * session of their own that holds their weights alone ({@link GraphSlicer}). Int8 weights stay int8. Returns every
+     * output as {@code [tokens][width]}.
+     */
+    public static Map<String, float[][]> runSlice(ModelProto graph, Path folder, ModelConfig config, OnnxRuntimeOptions options, String start,
+            float[][] startRows, int[] tokens, List<String> outputs) throws IOException {
+        ModelProto slice;
+        try {
+            slice = GraphSlicer.slice(graph, start, 2, outputs);
+        }
+        catch (IllegalArgumentException e) {
+            throw InvalidInputException.forFile(folder.resolve(DecoderGraphWriter.MODEL_FILE), e.getMessage()
+                    + ": it was written by another version of spikeconv; convert the checkpoint again");
+        }
+        List<String> inputs = slice.getGraph().getInputList().stream().map(ValueInfoProto::getName).toList();
+        Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+        try (OrtSession session = createSession(slice, folder, "a slice of " + folder, options.keepingInt8())) {
+            feeds.put(DecoderGraphWriter.INPUT_IDS, OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(Arrays.stream(tokens).asLongStream().toArray()),
+                    new long[] {1, tokens.length}));
+            feeds.put(DecoderGraphWriter.PAST_SEQUENCE_LENGTH, OnnxTensor.createTensor(ENVIRONMENT, LongBuffer.wrap(new long[] {0}), new long[] {1}));
+            for (DecoderGraphWriter.Cache cache : DecoderGraphWriter.caches(config)) {
+                long elements = Arrays.stream(cache.initialShape()).reduce(1, Math::multiplyExact);
+                feeds.put(cache.past(), OnnxTensor.createTensor(ENVIRONMENT, FloatBuffer.allocate((int) elements), cache.initialShape()));
+            }
+            if (!start.isEmpty() && inputs.contains(start)) {
+                FloatBuffer values = FloatBuffer.allocate(startRows.length * startRows[0].length);
+                for (float[] row : startRows) {
+                    values.put(row);
+                }
+                feeds.put(start, OnnxTensor.createTensor(ENVIRONMENT, values.flip(), new long[] {startRows.length, startRows[0].length}));
+            }
+            Map<String, OnnxTensor> needed = new LinkedHashMap<>();
+            inputs.forEach(name -> needed.put(name, feeds.get(name)));
+            try (OrtSession.Result result = session.run(needed)) {
+                Map<String, float[][]> values = new LinkedHashMap<>();
+                for (String output : outputs) {
+                    values.put(output, RuntimeSession.rows((OnnxTensor) result.get(output).orElseThrow(), tokens.length));
+                }
+                return values;
+            }
+        }
+        catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+        finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /** Values of the graph's int8 initializers: the weights a session may fold into floats. */
+    static long int8Weights(ModelProto graph) {
+        long count = 0;
+        for (TensorProto initializer : graph.getGraph().getInitializerList()) {
+            if (initializer.getDataType() == TensorProto.DataType.INT8_VALUE) {
+                count += initializer.getDimsList().stream().mapToLong(Long::longValue).reduce(1, Math::multiplyExact);
+            }
+        }
+        return count;
+    }
+
+    /** The graph in {@code modelFile}; a file that is not an ONNX model is an input error. */
+    public static ModelProto readGraph(Path modelFile) throws IOException {
         ModelProto model;
         try (InputStream in = Files.newInputStream(modelFile)) {
             model = ModelProto.parseFrom(in);
@@ -172,16 +239,20 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         if (!model.hasGraph()) {
             throw InvalidInputException.forFile(modelFile, "is not an ONNX model: it has no graph");
         }
-        return withOutputs(model, tracedValues);
+        return model;
     }
 
-    private static byte[] withOutputs(ModelProto model, List<String> tracedValues) {
+    /** {@code model} with {@code tracedValues} added as float outputs. */
+    private static ModelProto withOutputs(ModelProto model, List<String> tracedValues) {
+        if (tracedValues.isEmpty()) {
+            return model;
+        }
         GraphProto.Builder graph = model.getGraph().toBuilder();
         for (String value : tracedValues) {
             graph.addOutput(ValueInfoProto.newBuilder().setName(value)
                     .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))));
         }
-        return model.toBuilder().setGraph(graph).build().toByteArray();
+        return model.toBuilder().setGraph(graph).build();
     }
 
     @Override
@@ -308,7 +379,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
          * width]} (logits, hidden states, projection inputs) are copied by ONNX Runtime straight into the rows; others
          * through a buffer first, which costs a second copy.
          */
-        private static float[][] rows(OnnxTensor tensor, int count) throws OrtException {
+        static float[][] rows(OnnxTensor tensor, int count) throws OrtException {
             long[] shape = tensor.getInfo().getShape();
             boolean tokenRows = shape.length == 2 && shape[0] == count || shape.length == 3 && shape[0] == 1 && shape[1] == count;
             if (tokenRows && tensor.getInfo().type == OnnxJavaType.FLOAT) {

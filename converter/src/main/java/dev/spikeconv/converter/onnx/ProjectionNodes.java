@@ -17,16 +17,11 @@ final class ProjectionNodes {
     private final SpikeSettings spike;
     private final OnnxGraphBuilder graph;
     private final GraphWeights weights;
-    /** int8 weights become float constants when ONNX Runtime loads the graph (fast GEMM), unless that would exceed the options' limit. */
-    private final boolean floatWeights;
-
-    ProjectionNodes(ModelDescription model, OnnxGraphBuilder graph, GraphWeights weights, GraphOptions options) {
+    ProjectionNodes(ModelDescription model, OnnxGraphBuilder graph, GraphWeights weights) {
         this.model = model;
         this.spike = model.config().spike();
         this.graph = graph;
         this.weights = weights;
-        long int8Parameters = model.tensors().values().stream().filter(ScaledInt8Tensor.class::isInstance).mapToLong(tensor -> tensor.shape().elementCount()).sum();
-        this.floatWeights = int8Parameters * Float.BYTES <= options.floatWeightLimitBytes();
     }
 
     /**
@@ -36,7 +31,8 @@ final class ProjectionNodes {
      * per input channel multiplies inside, {@code y = W (θ ⊙ s) + b}. With one int8 scale per weight row the product
      * {@code s · W^T} is the exact integer one of DESIGN §4 ({@link #integerProduct}); with groups of inputs it is a
      * float GEMM on {@code code * scale} ({@link GraphWeights#dequantized}), which differs from the integer sums per group
-     * only by float rounding.
+     * only by float rounding. Whether the dequantized weights are float constants or computed per run is the session's
+     * choice ({@link OnnxRuntimeOptions#foldLimitBytes}).
      */
     String projection(String input, int layer, LayerTensor weightTensor, LayerTensor biasTensor) throws IOException {
         String name = weightTensor.name(layer);
@@ -71,10 +67,10 @@ final class ProjectionNodes {
         return bias == null ? output : graph.node("Add", output, bias);
     }
 
-    /** The weight as float {@code [out, in]}: stored floats, or int8 folded to floats at load, or dequantized per run past the limit. */
+    /** The weight as float {@code [out, in]}: stored floats, or int8 through DequantizeLinear. */
     private String floatMatrix(String name, TensorView weight) throws IOException {
         if (weight instanceof ScaledInt8Tensor int8) {
-            return floatWeights ? weights.dequantized(name, int8) : weights.dequantizedPerRun(name, int8);
+            return weights.dequantized(name, int8);
         }
         return weights.floatWeight(name);
     }
@@ -86,7 +82,7 @@ final class ProjectionNodes {
 
     /** {@code σ[i] · Σ_j Wq[i,j] s_j} for counts {@code [tokens, in]} and one scale per weight row: the exact integer sums, rounded once and scaled. */
     private String integerProduct(String name, ScaledInt8Tensor weight, String counts) throws IOException {
-        String sums = IntegerProductNodes.product(graph, counts, weights.int8Codes(name, weight), (int) weight.shape().columns(), floatWeights);
+        String sums = IntegerProductNodes.product(graph, counts, weights.int8Codes(name, weight), (int) weight.shape().columns());
         return graph.node("Mul", sums, weights.scaleColumn(name, weight, 0));
     }
 }

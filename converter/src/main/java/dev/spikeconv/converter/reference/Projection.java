@@ -4,8 +4,8 @@ package dev.spikeconv.converter.reference;
 interface Projection {
     float[] apply(float[] input, int tokens);
 
-    /** The same with spike counts taken from {@code forced} where it has them (spiking projections only). */
-    default float[] apply(float[] input, int tokens, SpikeCountSource forced) {
+    /** The same with {@code hooks} at a spiking projection (forced counts, observed activations); others ignore them. */
+    default float[] apply(float[] input, int tokens, SpikingSiteHooks hooks) {
         return apply(input, tokens);
     }
 

@@ -32,8 +32,16 @@ public final class ReferenceModel implements InferenceEngine {
     private final float[] finalNorm;
     private final FloatProjection outputHead;
     private final float[] inverseFrequencies;
+    /** Layers whose token mixing is left out (verify's baseline without the linear branch). */
+    private final boolean[] droppedAttention;
 
     private ReferenceModel(ModelConfig config, TensorView embedding, DecoderLayer[] layers, float[] finalNorm, FloatProjection outputHead) {
+        this(config, embedding, layers, finalNorm, outputHead, new boolean[layers.length]);
+    }
+
+    private ReferenceModel(ModelConfig config, TensorView embedding, DecoderLayer[] layers, float[] finalNorm, FloatProjection outputHead,
+            boolean[] droppedAttention) {
+        this.droppedAttention = droppedAttention;
         this.config = config;
         this.embedding = embedding;
         this.layers = layers;
@@ -61,7 +69,7 @@ public final class ReferenceModel implements InferenceEngine {
     public ReferenceModel withLayer(int index, ModelDescription model) {
         DecoderLayer[] replaced = layers.clone();
         replaced[index] = loadLayer(model, index);
-        return new ReferenceModel(config, embedding, replaced, finalNorm, outputHead);
+        return new ReferenceModel(config, embedding, replaced, finalNorm, outputHead, droppedAttention);
     }
 
     private static DecoderLayer loadLayer(ModelDescription model, int index) {
@@ -131,12 +139,34 @@ public final class ReferenceModel implements InferenceEngine {
 
     /**
      * Runs layer {@code index} over a whole sequence from position 0, adding its updates to the residual
-     * stream {@code x} in place: calibration advances two models layer by layer this way.
+     * stream {@code x} in place: calibration and verify advance models layer by layer this way.
      */
     public LayerStep runLayer(int index, float[] x, int count) {
-        try (ReferenceSession session = new ReferenceSession(SpikeCountSource.NONE)) {
+        return runLayer(index, x, count, SpikingSiteHooks.NONE);
+    }
+
+    /** The same, with {@code hooks} at the layer's spiking sites. */
+    public LayerStep runLayer(int index, float[] x, int count, SpikingSiteHooks hooks) {
+        try (ReferenceSession session = new ReferenceSession(hooks)) {
             return session.layer(index, x, count);
         }
+    }
+
+    /** The logits {@code [count, vocab]} of the final residual stream {@code x} {@code [count, hidden]}: final norm and output head. */
+    public float[] logits(float[] x, int count) {
+        return outputHead.apply(Normalization.rms(x, count, finalNorm, config.normEpsilon()), count);
+    }
+
+    /**
+     * The same model without the token mixing of its recurrent (GLA) layers: their attention adds nothing to the residual
+     * stream, the MLP still runs. Verify's baseline: a hybrid whose linear branch is useful must beat it.
+     */
+    public ReferenceModel withoutRecurrentAttention() {
+        boolean[] dropped = new boolean[layers.length];
+        for (int index = 0; index < layers.length; index++) {
+            dropped[index] = layers[index].kind().keepsState();
+        }
+        return new ReferenceModel(config, embedding, layers, finalNorm, outputHead, dropped);
     }
 
     /** The normed attention input of layer {@code index} for the residual stream {@code x}. */
@@ -149,16 +179,16 @@ public final class ReferenceModel implements InferenceEngine {
         if (!(layers[index].kind() instanceof GatedLinearLayer)) {
             throw new IllegalArgumentException("layer " + index + " is " + layers[index].kind() + ", not gated linear attention");
         }
-        return gatedLinearInputs(layers[index], normed, count, SpikeCountSource.NONE);
+        return gatedLinearInputs(layers[index], normed, count, SpikingSiteHooks.NONE);
     }
 
     private record QueryKeyValue(float[] queries, float[] keys, float[] values) {}
 
     /** q, k and v of the normed input, with Qwen3's q/k norms when the model has them. */
-    private QueryKeyValue projectQueryKeyValue(DecoderLayer layer, float[] input, int count, SpikeCountSource forced) {
-        float[] queries = layer.query().apply(input, count, forced);
-        float[] keys = layer.key().apply(input, count, forced);
-        float[] values = layer.value().apply(input, count, forced);
+    private QueryKeyValue projectQueryKeyValue(DecoderLayer layer, float[] input, int count, SpikingSiteHooks hooks) {
+        float[] queries = layer.query().apply(input, count, hooks);
+        float[] keys = layer.key().apply(input, count, hooks);
+        float[] values = layer.value().apply(input, count, hooks);
         if (layer.queryNorm() != null) {
             queries = Normalization.rms(queries, count * config.headCount(), layer.queryNorm(), config.normEpsilon());
             keys = Normalization.rms(keys, count * config.keyValueHeadCount(), layer.keyNorm(), config.normEpsilon());
@@ -166,9 +196,9 @@ public final class ReferenceModel implements InferenceEngine {
         return new QueryKeyValue(queries, keys, values);
     }
 
-    private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, int count, SpikeCountSource forced) {
+    private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, int count, SpikingSiteHooks hooks) {
         int d = config.headDimension();
-        QueryKeyValue projected = projectQueryKeyValue(layer, input, count, forced);
+        QueryKeyValue projected = projectQueryKeyValue(layer, input, count, hooks);
         float[] queries = projected.queries();
         float[] keys = projected.keys();
         float[] values = projected.values();
@@ -194,12 +224,12 @@ public final class ReferenceModel implements InferenceEngine {
 
     @Override
     public InferenceSession newSession() {
-        return new ReferenceSession(SpikeCountSource.NONE);
+        return new ReferenceSession(SpikingSiteHooks.NONE);
     }
 
-    /** A session whose spiking projections take their counts from {@code forced} where it has them, for each forward call. */
-    public InferenceSession newSession(SpikeCountSource forced) {
-        return new ReferenceSession(forced);
+    /** A session whose spiking sites run {@code hooks} on every forward call (forced counts, observed activations). */
+    public InferenceSession newSession(SpikingSiteHooks hooks) {
+        return new ReferenceSession(hooks);
     }
 
     @Override
@@ -211,11 +241,11 @@ public final class ReferenceModel implements InferenceEngine {
     private final class ReferenceSession implements InferenceSession {
         private final KeyValueCache[] caches = new KeyValueCache[config.layerCount()];
         private final float[][][] states = new float[config.layerCount()][][];
-        private final SpikeCountSource forced;
+        private final SpikingSiteHooks hooks;
         private int position;
 
-        ReferenceSession(SpikeCountSource forced) {
-            this.forced = forced;
+        ReferenceSession(SpikingSiteHooks hooks) {
+            this.hooks = hooks;
             int width = config.keyValueHeadCount() * config.headDimension();
             for (int layer = 0; layer < caches.length; layer++) {
                 LayerKind kind = layers[layer].kind();
@@ -235,7 +265,7 @@ public final class ReferenceModel implements InferenceEngine {
             for (int index = 0; index < layers.length; index++) {
                 layer(index, x, count);
             }
-            float[] logits = outputHead.apply(Normalization.rms(x, count, finalNorm, config.normEpsilon()), count);
+            float[] logits = logits(x, count);
             position += count;
             float[][] rows = new float[count][];
             for (int t = 0; t < count; t++) {
@@ -248,16 +278,24 @@ public final class ReferenceModel implements InferenceEngine {
         LayerStep layer(int index, float[] x, int count) {
             DecoderLayer layer = layers[index];
             float[] normed = Normalization.rms(x, count, layer.attentionNorm(), config.normEpsilon());
+            if (droppedAttention[index]) {
+                return mlp(layer, x, count, normed, null, new float[x.length]);
+            }
             // The one switch from a layer's kind to the reference step that computes it.
             float[] mixed = switch (layer.kind()) {
                 case SoftmaxLayer softmax -> softmaxAttention(layer, softmax, caches[index], normed, count);
                 case SlidingWindowLayer window -> softmaxAttention(layer, window, caches[index], normed, count);
                 case GatedLinearLayer linear -> gatedLinearAttention(layer, states[index], normed, count);
             };
-            float[] attentionOutput = layer.output().apply(mixed, count, forced);
+            float[] attentionOutput = layer.output().apply(mixed, count, hooks);
             add(x, attentionOutput);
+            return mlp(layer, x, count, normed, mixed, attentionOutput);
+        }
+
+        /** The MLP branch after the attention branch was added to {@code x}. */
+        private LayerStep mlp(DecoderLayer layer, float[] x, int count, float[] normed, float[] mixed, float[] attentionOutput) {
             float[] mlpInput = Normalization.rms(x, count, layer.mlpNorm(), config.normEpsilon());
-            float[] mlpOutput = layer.down().apply(swiGlu(layer.gate().apply(mlpInput, count, forced), layer.up().apply(mlpInput, count, forced)), count, forced);
+            float[] mlpOutput = layer.down().apply(swiGlu(layer.gate().apply(mlpInput, count, hooks), layer.up().apply(mlpInput, count, hooks)), count, hooks);
             add(x, mlpOutput);
             return new LayerStep(normed, mixed, attentionOutput, mlpOutput);
         }
@@ -267,7 +305,7 @@ public final class ReferenceModel implements InferenceEngine {
             int heads = config.headCount();
             int keyValueHeads = config.keyValueHeadCount();
             int headDimension = config.headDimension();
-            QueryKeyValue projected = projectQueryKeyValue(layer, input, count, forced);
+            QueryKeyValue projected = projectQueryKeyValue(layer, input, count, hooks);
             float[] queries = projected.queries();
             float[] keys = projected.keys();
             float[] values = projected.values();
@@ -314,7 +352,7 @@ public final class ReferenceModel implements InferenceEngine {
 
         /** GLA, one token at a time: the recurrence of every key/value head, then {@code RMSNorm(o) · g_norm} per head. */
         private float[] gatedLinearAttention(DecoderLayer layer, float[][] state, float[] input, int count) {
-            GatedLinearInputs inputs = gatedLinearInputs(layer, input, count, forced);
+            GatedLinearInputs inputs = gatedLinearInputs(layer, input, count, hooks);
             int heads = config.headCount();
             float[] output = new float[count * heads * config.headDimension()];
             // Key/value heads carry their own states and write their own query heads' outputs: they run in parallel.

@@ -85,12 +85,13 @@ final class SpikingProjection implements Projection {
 
     @Override
     public float[] apply(float[] input, int tokens) {
-        return apply(input, tokens, SpikeCountSource.NONE);
+        return apply(input, tokens, SpikingSiteHooks.NONE);
     }
 
     @Override
-    public float[] apply(float[] input, int tokens, SpikeCountSource forced) {
-        float[][] forcedCounts = forced.counts(site);
+    public float[] apply(float[] input, int tokens, SpikingSiteHooks hooks) {
+        float[][] forcedCounts = hooks.forcedCounts(site);
+        hooks.input(site, input, tokens, inputs);
         if (forcedCounts != null && forcedCounts.length != tokens) {
             throw new IllegalArgumentException(site + ": " + forcedCounts.length + " rows of forced spike counts for " + tokens + " tokens");
         }

@@ -51,70 +51,81 @@ public final class SpikeStatistics {
      * values summed in double per lane. The statistics test recounts every value one at a time.
      */
     public void add(float[][] activations) {
+        for (float[] token : activations) {
+            addToken(token, 0, token.length);
+        }
+    }
+
+    /** Adds {@code tokens} rows of {@code width} activations stored one after another, as the reference engine holds them. */
+    public void add(float[] activations, int tokens, int width) {
+        for (int token = 0; token < tokens; token++) {
+            addToken(activations, token * width, width);
+        }
+    }
+
+    private void addToken(float[] rows, int offset, int width) {
         int limit = settings.timeSteps();
         boolean bitwise = settings.coding() == SpikeSettings.Coding.BITWISE;
         float[] channelThresholds = threshold instanceof SiteThreshold.Static fixed ? fixed.thresholds() : null;
         boolean perChannel = channelThresholds != null && channelThresholds.length > 1;
-        for (float[] token : activations) {
-            if (activeChannels == null) {
-                activeChannels = new boolean[token.length];
-            }
-            float tokenThreshold = switch (threshold) {
-                case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(token, 0, token.length, dynamic.k());
-                case SiteThreshold.Static fixed -> channelThresholds[0];
-            };
-            FloatVector tokenThresholds = FloatVector.broadcast(FLOATS, tokenThreshold);
-            IntVector magnitudeSums = IntVector.zero(INTEGERS);
-            IntVector eventSums = IntVector.zero(INTEGERS);
-            DoubleVector errorSums = DoubleVector.zero(DOUBLES);
-            DoubleVector signalSums = DoubleVector.zero(DOUBLES);
-            long tokenZeros = 0;
-            long tokenSaturated = 0;
-            int channel = 0;
-            int upperBound = FLOATS.loopBound(token.length);
-            for (; channel < upperBound; channel += FLOATS.length()) {
-                FloatVector activation = FloatVector.fromArray(FLOATS, token, channel);
-                FloatVector theta = perChannel ? FloatVector.fromArray(FLOATS, channelThresholds, channel) : tokenThresholds;
-                FloatVector count = activation.div(theta).add(ROUNDING).sub(ROUNDING).max(-limit).min(limit);
-                // As an int cast, a NaN count becomes 0, as in SpikeArithmetic.count.
-                IntVector magnitude = ((IntVector) count.convertShape(VectorOperators.F2I, INTEGERS, 0)).abs();
-                VectorMask<Integer> silent = magnitude.compare(VectorOperators.EQ, 0);
-                tokenZeros += silent.trueCount();
-                tokenSaturated += magnitude.compare(VectorOperators.EQ, limit).trueCount();
-                VectorMask.fromArray(INTEGERS, activeChannels, channel).or(silent.not()).intoArray(activeChannels, channel);
-                magnitudeSums = magnitudeSums.add(magnitude);
-                eventSums = eventSums.add(bitwise ? magnitude.lanewise(VectorOperators.BIT_COUNT) : magnitude);
-                DoubleVector value = VectorKernels.widened(activation);
-                DoubleVector error = value.sub(VectorKernels.widened(theta).mul(VectorKernels.widened(count)));
-                errorSums = errorSums.add(error.mul(error));
-                signalSums = signalSums.add(value.mul(value));
-            }
-            long magnitudes = magnitudeSums.reduceLanesToLong(VectorOperators.ADD);
-            long tokenEvents = eventSums.reduceLanesToLong(VectorOperators.ADD);
-            double error2 = VectorKernels.sumInLaneOrder(errorSums);
-            double signal2 = VectorKernels.sumInLaneOrder(signalSums);
-            for (; channel < token.length; channel++) {
-                float activation = token[channel];
-                float theta = perChannel ? channelThresholds[channel] : tokenThreshold;
-                int count = SpikeArithmetic.count(activation, theta, limit);
-                int magnitude = Math.abs(count);
-                double error = activation - (double) theta * count;
-                error2 += error * error;
-                signal2 += (double) activation * activation;
-                magnitudes += magnitude;
-                tokenZeros += magnitude == 0 ? 1 : 0;
-                activeChannels[channel] |= magnitude != 0;
-                tokenSaturated += magnitude == limit ? 1 : 0;
-                tokenEvents += bitwise ? Integer.bitCount(magnitude) : magnitude;
-            }
-            values += token.length;
-            events += tokenEvents;
-            zeros += tokenZeros;
-            saturated += tokenSaturated;
-            sumOfMagnitudes += magnitudes;
-            squaredError += error2;
-            squaredSignal += signal2;
+        if (activeChannels == null) {
+            activeChannels = new boolean[width];
         }
+        float tokenThreshold = switch (threshold) {
+            case SiteThreshold.Dynamic dynamic -> SpikeArithmetic.dynamicThreshold(rows, offset, width, dynamic.k());
+            case SiteThreshold.Static fixed -> channelThresholds[0];
+        };
+        FloatVector tokenThresholds = FloatVector.broadcast(FLOATS, tokenThreshold);
+        IntVector magnitudeSums = IntVector.zero(INTEGERS);
+        IntVector eventSums = IntVector.zero(INTEGERS);
+        DoubleVector errorSums = DoubleVector.zero(DOUBLES);
+        DoubleVector signalSums = DoubleVector.zero(DOUBLES);
+        long tokenZeros = 0;
+        long tokenSaturated = 0;
+        int channel = 0;
+        int upperBound = FLOATS.loopBound(width);
+        for (; channel < upperBound; channel += FLOATS.length()) {
+            FloatVector activation = FloatVector.fromArray(FLOATS, rows, offset + channel);
+            FloatVector theta = perChannel ? FloatVector.fromArray(FLOATS, channelThresholds, channel) : tokenThresholds;
+            FloatVector count = activation.div(theta).add(ROUNDING).sub(ROUNDING).max(-limit).min(limit);
+            // As an int cast, a NaN count becomes 0, as in SpikeArithmetic.count.
+            IntVector magnitude = ((IntVector) count.convertShape(VectorOperators.F2I, INTEGERS, 0)).abs();
+            VectorMask<Integer> silent = magnitude.compare(VectorOperators.EQ, 0);
+            tokenZeros += silent.trueCount();
+            tokenSaturated += magnitude.compare(VectorOperators.EQ, limit).trueCount();
+            VectorMask.fromArray(INTEGERS, activeChannels, channel).or(silent.not()).intoArray(activeChannels, channel);
+            magnitudeSums = magnitudeSums.add(magnitude);
+            eventSums = eventSums.add(bitwise ? magnitude.lanewise(VectorOperators.BIT_COUNT) : magnitude);
+            DoubleVector value = VectorKernels.widened(activation);
+            DoubleVector error = value.sub(VectorKernels.widened(theta).mul(VectorKernels.widened(count)));
+            errorSums = errorSums.add(error.mul(error));
+            signalSums = signalSums.add(value.mul(value));
+        }
+        long magnitudes = magnitudeSums.reduceLanesToLong(VectorOperators.ADD);
+        long tokenEvents = eventSums.reduceLanesToLong(VectorOperators.ADD);
+        double error2 = VectorKernels.sumInLaneOrder(errorSums);
+        double signal2 = VectorKernels.sumInLaneOrder(signalSums);
+        for (; channel < width; channel++) {
+            float activation = rows[offset + channel];
+            float theta = perChannel ? channelThresholds[channel] : tokenThreshold;
+            int count = SpikeArithmetic.count(activation, theta, limit);
+            int magnitude = Math.abs(count);
+            double error = activation - (double) theta * count;
+            error2 += error * error;
+            signal2 += (double) activation * activation;
+            magnitudes += magnitude;
+            tokenZeros += magnitude == 0 ? 1 : 0;
+            activeChannels[channel] |= magnitude != 0;
+            tokenSaturated += magnitude == limit ? 1 : 0;
+            tokenEvents += bitwise ? Integer.bitCount(magnitude) : magnitude;
+        }
+        values += width;
+        events += tokenEvents;
+        zeros += tokenZeros;
+        saturated += tokenSaturated;
+        sumOfMagnitudes += magnitudes;
+        squaredError += error2;
+        squaredSignal += signal2;
     }
 
     /** The same statistics under another site's name: a site that reads the same activations with the same threshold. */

@@ -73,6 +73,11 @@ public record VerifyReport(
     }
 
     public double totalSparsity() {
+        return sparsity(spikes);
+    }
+
+    /** SpikingBrain's sparsity of all sites together: the share of silent slots of the coding window. */
+    static double sparsity(List<SpikeStatistics> spikes) {
         long values = spikes.stream().mapToLong(SpikeStatistics::values).sum();
         double slots = spikes.stream().mapToDouble(statistics -> (double) statistics.values() * statistics.window()).sum();
         double events = spikes.stream().mapToDouble(SpikeStatistics::events).sum();

@@ -71,9 +71,8 @@ final class Bundles {
      */
     static VerifyReport.EngineAgreement agreement(Path bundle, int[] tokens) throws IOException {
         try (ModelDescription description = CheckpointLoader.open(bundle)) {
-            return EngineAgreementCheck.measure(description,
-                    traced -> OnnxRuntimeEngine.open(bundle.resolve(DecoderGraphWriter.MODEL_FILE), description.config(), OnnxRuntimeOptions.DEFAULT, traced),
-                    tokens, false);
+            return EngineAgreementCheck.measure(description, OnnxRuntimeEngine.readGraph(bundle.resolve(DecoderGraphWriter.MODEL_FILE)), bundle,
+                    OnnxRuntimeOptions.DEFAULT, tokens, false);
         }
     }
 

@@ -31,12 +31,20 @@ final class GraphRuns {
 
     /** Runs {@code model} on float32 inputs {@code name -> (values, shape)} and returns each float32 output flattened. */
     static Map<String, float[]> run(ModelProto model, Map<String, FloatInput> inputs) throws OrtException {
+        return run(model, inputs, false);
+    }
+
+    /** The same, with int8 initializers behind DequantizeLinear folded into float constants at load when {@code folded}. */
+    static Map<String, float[]> run(ModelProto model, Map<String, FloatInput> inputs, boolean folded) throws OrtException {
         OrtEnvironment environment = OrtEnvironment.getEnvironment();
         Map<String, float[]> outputs = new LinkedHashMap<>();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(2);
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (folded) {
+                options.addConfigEntry("session.disable_quant_qdq", "1");
+            }
             try (OrtSession session = environment.createSession(model.toByteArray(), options)) {
                 Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
                 try {

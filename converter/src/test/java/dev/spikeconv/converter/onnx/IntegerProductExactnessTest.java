@@ -59,10 +59,10 @@ class IntegerProductExactnessTest {
         ModelProto model = GraphRuns.build(graph -> {
             graph.input("counts", TensorProto.DataType.FLOAT, "tokens", inputs);
             String weights = graph.int8Weight("codes", new long[] {OUTPUTS, inputs}, sink -> sink.write(java.nio.ByteBuffer.wrap(codes)));
-            graph.addNode("Identity", new String[] {IntegerProductNodes.product(graph, "counts", weights, inputs, folded)}, new String[] {"sums"});
+            graph.addNode("Identity", new String[] {IntegerProductNodes.product(graph, "counts", weights, inputs)}, new String[] {"sums"});
             graph.output("sums", TensorProto.DataType.FLOAT, "tokens", OUTPUTS);
         });
-        float[] sums = GraphRuns.run(model, Map.of("counts", new GraphRuns.FloatInput(counts, TOKENS, inputs))).get("sums");
+        float[] sums = GraphRuns.run(model, Map.of("counts", new GraphRuns.FloatInput(counts, TOKENS, inputs)), folded).get("sums");
         for (int token = 0; token < TOKENS; token++) {
             for (int row = 0; row < OUTPUTS; row++) {
                 long exact = 0;

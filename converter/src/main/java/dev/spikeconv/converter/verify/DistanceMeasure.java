@@ -1,0 +1,93 @@
+package dev.spikeconv.converter.verify;
+
+import dev.spikeconv.converter.metrics.Divergence;
+import java.util.Arrays;
+
+/**
+ * The next-token distributions of the bundle against the dense model, fed one sequence at a time (so no run holds every
+ * position's logits): KL per position, top-1 agreement, perplexity of both (each sequence's last token predicts
+ * nothing inside it), the change of the true token's probability, and perplexity past the largest sliding window.
+ */
+final class DistanceMeasure {
+    private final double[] klPerPosition;
+    private final int window;
+    private int agreeing;
+    private int positions;
+    private double referenceLoss;
+    private double bundleLoss;
+    private double probabilityChange;
+    private int predicted;
+    private double referenceLossBeyond;
+    private double bundleLossBeyond;
+    private int positionsBeyond;
+
+    /** {@code window}: the largest sliding window, 0 without one. */
+    DistanceMeasure(int tokens, int window) {
+        this.klPerPosition = new double[tokens];
+        this.window = window;
+    }
+
+    /**
+     * One sequence from token {@code start} of the evaluation: both models' logits {@code [n, vocab]} flat and the
+     * sequence's tokens.
+     */
+    void add(int start, int[] sequence, float[] referenceLogits, float[] bundleLogits, int vocabulary) {
+        float[][] reference = rows(referenceLogits, sequence.length, vocabulary);
+        float[][] bundle = rows(bundleLogits, sequence.length, vocabulary);
+        double[] referenceSums = Divergence.logSumExps(reference);
+        double[] bundleSums = Divergence.logSumExps(bundle);
+        double[] kl = Divergence.kullbackLeiblers(reference, referenceSums, bundle, bundleSums);
+        System.arraycopy(kl, 0, klPerPosition, start, kl.length);
+        for (int t = 0; t < sequence.length; t++) {
+            positions++;
+            if (Divergence.argmax(reference[t]) == Divergence.argmax(bundle[t])) {
+                agreeing++;
+            }
+            if (t + 1 == sequence.length) {
+                continue; // the last token of a sequence predicts nothing inside it
+            }
+            int next = sequence[t + 1];
+            double logReference = reference[t][next] - referenceSums[t];
+            double logBundle = bundle[t][next] - bundleSums[t];
+            referenceLoss -= logReference;
+            bundleLoss -= logBundle;
+            probabilityChange += Math.exp(logBundle) - Math.exp(logReference);
+            predicted++;
+            if (window > 0 && t >= window) {
+                referenceLossBeyond -= logReference;
+                bundleLossBeyond -= logBundle;
+                positionsBeyond++;
+            }
+        }
+    }
+
+    /** The mean KL over every position so far, for a baseline that only needs that. */
+    static double meanKl(float[] referenceLogits, float[] candidateLogits, int count, int vocabulary) {
+        return Divergence.mean(Divergence.kullbackLeiblers(rows(referenceLogits, count, vocabulary), Divergence.logSumExps(rows(referenceLogits, count,
+                vocabulary)), rows(candidateLogits, count, vocabulary), Divergence.logSumExps(rows(candidateLogits, count, vocabulary))));
+    }
+
+    VerifyReport.Distance distance() {
+        double[] sorted = klPerPosition.clone();
+        Arrays.sort(sorted);
+        double referencePerplexity = Math.exp(referenceLoss / Math.max(1, predicted));
+        double bundlePerplexity = Math.exp(bundleLoss / Math.max(1, predicted));
+        return new VerifyReport.Distance(Arrays.stream(klPerPosition).average().orElse(0), Verifier.percentile(sorted, 0.5), Verifier.percentile(sorted, 0.9),
+                Verifier.percentile(sorted, 0.99), positions == 0 ? 0 : (double) agreeing / positions, referencePerplexity, bundlePerplexity,
+                bundlePerplexity / referencePerplexity, probabilityChange / Math.max(1, predicted), klPerPosition);
+    }
+
+    /** Perplexity past the largest window, or null when no position lies there. */
+    VerifyReport.BeyondWindow beyondWindow() {
+        return positionsBeyond == 0 ? null : new VerifyReport.BeyondWindow(window, positionsBeyond, Math.exp(referenceLossBeyond / positionsBeyond),
+                Math.exp(bundleLossBeyond / positionsBeyond));
+    }
+
+    static float[][] rows(float[] flat, int count, int width) {
+        float[][] rows = new float[count][];
+        for (int t = 0; t < count; t++) {
+            rows[t] = Arrays.copyOfRange(flat, t * width, (t + 1) * width);
+        }
+        return rows;
+    }
+}
