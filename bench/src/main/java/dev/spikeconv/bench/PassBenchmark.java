@@ -69,8 +69,8 @@ final class PassBenchmark {
             }
             Path statistics = folder.resolve("pass-statistics-" + repeat + ".json");
             start = System.nanoTime();
-            Calibrator.run(new CalibrationOptions(bundle, data, null, tokens.length, options.passSequenceLength(), 1, options.seed(), ThresholdMethod.parse("mse"),
-                    null, null, null, null, TransferOptions.NONE, null, Integer.MAX_VALUE, List.of(), statistics, true, options.runtime()), CalibrationProgress.NONE);
+            Calibrator.run(new CalibrationOptions(bundle, data, null, tokens.length, options.passSequenceLength(), options.seed(), ThresholdMethod.parse("mse"),
+                    null, null, null, null, TransferOptions.NONE, null, Integer.MAX_VALUE, List.of(), statistics, true), CalibrationProgress.NONE);
             calibrate[repeat] = (System.nanoTime() - start) / 1e9;
             start = System.nanoTime();
             Verifier.run(new VerifyOptions(bundle, checkpoint, null, data, null, 0, tokens.length, options.passSequenceLength(), ENGINE_TOKENS, Goals.DEFAULT,

@@ -3,8 +3,8 @@ package dev.spikeconv.bench;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.formats.json.JsonDocuments;
-import dev.spikeconv.formats.safetensors.SafetensorsWriter;
 import dev.spikeconv.formats.safetensors.SafetensorsWriter.TensorEntry;
+import dev.spikeconv.formats.safetensors.SafetensorsWriter;
 import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.FloatEncodings;
 import dev.spikeconv.formats.tensor.Shape;
@@ -137,11 +137,7 @@ public final class SyntheticCheckpoint {
             buffer.clear();
             for (int i = 0; i < count; i++) {
                 float value = (float) (center + halfWidth * (2 * random.nextDouble() - 1));
-                switch (entry.dtype()) {
-                    case BF16 -> buffer.putShort(FloatEncodings.floatToBfloat16(value));
-                    case F16 -> buffer.putShort(FloatEncodings.floatToHalf(value));
-                    default -> buffer.putFloat(value);
-                }
+                FloatEncodings.put(buffer, entry.dtype(), value);
             }
             SafetensorsWriter.writeFully(channel, buffer.flip());
             remaining -= count;

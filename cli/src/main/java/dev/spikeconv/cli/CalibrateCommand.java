@@ -39,9 +39,6 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "4096", description = "Tokens from the start of --data. Default: ${DEFAULT-VALUE}.")
     int tokens;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "1", description = "Sequences per step (progress and checkpoints count steps). Default: ${DEFAULT-VALUE}.")
-    int batch;
-
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Chooses attention transfer's held-out sequences. Default: ${DEFAULT-VALUE}.")
     long seed;
 
@@ -81,10 +78,11 @@ final class CalibrateCommand implements Callable<Integer> {
             description = "Share of sequences attention transfer holds out to pick the ridge penalty and report errors. Default: ${DEFAULT-VALUE}.")
     double heldOut;
 
-    @Option(names = "--checkpoint", paramLabel = "FILE", description = "Statistics checkpoint. Default: BUNDLE.calibrate-checkpoint beside the bundle.")
+    @Option(names = "--checkpoint", paramLabel = "FILE",
+            description = "Where the layer-by-layer pass saves its state, resumed after a kill. Default: BUNDLE.calibrate-checkpoint beside the bundle.")
     Path checkpoint;
 
-    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "4", description = "Steps between checkpoints. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "4", description = "Layers between checkpoints. Default: ${DEFAULT-VALUE}.")
     int checkpointEvery;
 
     @Option(names = "--merge", paramLabel = "FILE", description = "Statistics saved by earlier runs (--save-statistics) to add to this run's.")
@@ -95,9 +93,6 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Option(names = "--statistics-only", description = "Only gather statistics into --save-statistics; the bundle is left as it is.")
     boolean statisticsOnly;
-
-    @Mixin
-    ThreadsOption threads;
 
     @Override
     public Integer call() throws Exception {
@@ -111,9 +106,9 @@ final class CalibrateCommand implements Callable<Integer> {
         if (targetFile != null) {
             profile = TargetProfiles.read(targetFile);
         }
-        CalibrationOptions options = new CalibrationOptions(bundle, dataOptions.data, dataOptions.tokenizer, tokens, dataOptions.sequenceLength, batch, seed,
+        CalibrationOptions options = new CalibrationOptions(bundle, dataOptions.data, dataOptions.tokenizer, tokens, dataOptions.sequenceLength, seed,
                 ThresholdMethod.parse(method), targetSparsity, maxError, profile, reference, transferOptions(), checkpoint, checkpointEvery, merge,
-                saveStatistics, statisticsOnly, threads.onnxRuntimeOptions());
+                saveStatistics, statisticsOnly);
         CalibrationReport report = Calibrator.run(options, TerminalProgress.forStderr(spec.commandLine().getErr()));
         PrintWriter out = spec.commandLine().getOut();
         out.print(CalibrationReportText.render(report));

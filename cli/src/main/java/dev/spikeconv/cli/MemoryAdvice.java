@@ -1,5 +1,6 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.MemoryBudget;
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
 
@@ -13,6 +14,12 @@ final class MemoryAdvice {
         return String.format(Locale.ROOT, "out of memory (%s) with a Java heap of %s on a machine of %s: give the JVM more with "
                 + "SPIKECONV_JAVA_OPTS=-Xmx<size> (bin/spikeconv gives it half of the machine's memory by default), or run a smaller step", what, gibibytes(heap),
                 gibibytes(physicalMemory()));
+    }
+
+    static String tooLarge(MemoryBudget.InsufficientMemoryException memory, String flag) {
+        return String.format(Locale.ROOT, "%s needs about %s of Java heap and the JVM may use %s (machine: %s): give it more with "
+                + "SPIKECONV_JAVA_OPTS=-Xmx<size>, or lower %s", memory.step(), gibibytes(memory.neededBytes()), gibibytes(memory.maximumHeap()),
+                gibibytes(physicalMemory()), flag);
     }
 
     private static long physicalMemory() {

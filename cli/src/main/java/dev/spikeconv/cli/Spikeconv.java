@@ -1,6 +1,7 @@
 package dev.spikeconv.cli;
 
 import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.MemoryBudget;
 import dev.spikeconv.formats.io.InvalidInputException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -86,6 +87,10 @@ public final class Spikeconv {
             case IOException io -> {
                 exitCode = ExitCodes.IO_ERROR;
                 message = "I/O error: " + io.getMessage();
+            }
+            case MemoryBudget.InsufficientMemoryException memory -> {
+                exitCode = ExitCodes.INTERNAL_ERROR;
+                message = MemoryAdvice.tooLarge(memory, flag(command, memory.option()));
             }
             case OutOfMemoryError memory -> {
                 exitCode = ExitCodes.INTERNAL_ERROR;

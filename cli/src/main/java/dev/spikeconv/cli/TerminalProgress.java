@@ -6,8 +6,9 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * Draws progress on stderr: a bar with bytes or steps, rate and ETA when stderr is a terminal,
- * nothing but warnings otherwise (logs and CI output stay clean).
+ * Progress on stderr. On a terminal: each stage on its line and a bar with bytes or steps, rate and ETA. Otherwise (a
+ * log file, CI): each stage as one plain line with the seconds since the start, so a long job's log says where it is,
+ * and no bars.
  */
 final class TerminalProgress implements CalibrationProgress {
     private static final long REDRAW_NANOS = 200_000_000;
@@ -31,8 +32,11 @@ final class TerminalProgress implements CalibrationProgress {
     public void stage(String description) {
         if (terminal) {
             err.print("\r\033[K" + description + "\n");
-            err.flush();
         }
+        else {
+            err.printf(Locale.ROOT, "[%7.1f s] %s%n", (System.nanoTime() - start) / 1e9, description);
+        }
+        err.flush();
     }
 
     @Override

@@ -35,7 +35,6 @@ import java.util.stream.IntStream;
 final class BundleTensors {
     /** Elements read and converted at a time: bounds memory whatever the tensor size. */
     private static final int CHUNK_ELEMENTS = 1 << 22;
-    private static final long COPY_CHUNK = 1 << 24;
     private static final Set<LayerTensor> PROJECTIONS = Set.of(LayerTensor.QUERY_WEIGHT, LayerTensor.KEY_WEIGHT, LayerTensor.VALUE_WEIGHT,
             LayerTensor.OUTPUT_WEIGHT, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_DOWN_WEIGHT);
 
@@ -180,9 +179,7 @@ final class BundleTensors {
         MemorySegment data = tensor.data();
         // Copied byte for byte; non-finite values are still refused.
         checkFinite(tensor);
-        for (long offset = 0; offset < data.byteSize(); offset += COPY_CHUNK) {
-            SafetensorsWriter.writeFully(channel, data.asSlice(offset, Math.min(COPY_CHUNK, data.byteSize() - offset)).asByteBuffer());
-        }
+        SafetensorsWriter.writeFully(channel, data);
     }
 
     private void checkFinite(TensorView tensor) {
@@ -205,14 +202,7 @@ final class BundleTensors {
             checkFinite(tensor, values, count, first);
             bytes.clear();
             for (int i = 0; i < count; i++) {
-                switch (type) {
-                    case F32 -> bytes.putFloat(values[i]);
-                    case F64 -> bytes.putDouble(values[i]);
-                    case F16 -> bytes.putShort(FloatEncodings.floatToHalf(values[i]));
-                    case BF16 -> bytes.putShort(FloatEncodings.floatToBfloat16(values[i]));
-                    case F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K ->
-                            throw new IllegalStateException("no encoder for " + type);
-                }
+                FloatEncodings.put(bytes, type, values[i]);
             }
             bytes.flip();
             SafetensorsWriter.writeFully(channel, bytes);

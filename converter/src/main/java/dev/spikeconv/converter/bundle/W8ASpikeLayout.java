@@ -80,13 +80,7 @@ public final class W8ASpikeLayout {
             tensor.readFloats(first, values, 0, count);
             bytes.clear();
             for (int i = 0; i < count; i++) {
-                switch (type) {
-                    case F32 -> bytes.putFloat(values[i]);
-                    case F16 -> bytes.putShort(FloatEncodings.floatToHalf(values[i]));
-                    case BF16 -> bytes.putShort(FloatEncodings.floatToBfloat16(values[i]));
-                    case F64, F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K ->
-                            throw new IllegalStateException("not written in this layout: " + type);
-                }
+                FloatEncodings.put(bytes, type, values[i]);
             }
             bytes.flip();
             SafetensorsWriter.writeFully(channel, bytes);

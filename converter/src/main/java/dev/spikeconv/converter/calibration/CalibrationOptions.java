@@ -2,7 +2,6 @@ package dev.spikeconv.converter.calibration;
 
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.hardware.TargetProfile;
-import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import java.nio.file.Path;
 import java.util.List;
@@ -13,15 +12,14 @@ import java.util.List;
  * @param data            text (tokenized with the bundle's tokenizer, or {@code tokenizer}) or token ids
  * @param tokens          calibration tokens, from the start of {@code data}, in a fixed order
  * @param sequenceLength  tokens per sequence
- * @param batch           sequences per step: the unit of progress and checkpoints
  * @param seed            chooses the held-out sequences of attention transfer
  * @param method          how thresholds are chosen
  * @param targetSparsity  share of silent spike slots to reach (null: none)
  * @param maxError        largest relative reconstruction error {@code Σ(a-θs)²/Σa²} (null: none)
  * @param target          hardware target whose threshold bits bound static thresholds and whose energy table is used (null: none)
  * @param reference       the dense model the bundle came from: attention transfer's target (null: no transfer)
- * @param checkpoint      statistics checkpoint, resumed when it matches (null: beside the bundle)
- * @param checkpointEvery steps between checkpoints
+ * @param checkpoint      the layer-by-layer pass's checkpoint, resumed when it matches (null: beside the bundle)
+ * @param checkpointEvery layers between checkpoints
  * @param merge           statistics files of earlier runs to add
  * @param saveStatistics  where to keep this run's statistics for a later {@code merge} (null: not kept)
  * @param statisticsOnly  gather and save the statistics, leave the bundle as it is
@@ -32,7 +30,6 @@ public record CalibrationOptions(
         Path tokenizer,
         int tokens,
         int sequenceLength,
-        int batch,
         long seed,
         ThresholdMethod method,
         Double targetSparsity,
@@ -44,8 +41,7 @@ public record CalibrationOptions(
         int checkpointEvery,
         List<Path> merge,
         Path saveStatistics,
-        boolean statisticsOnly,
-        OnnxRuntimeOptions runtime) {
+        boolean statisticsOnly) {
     /** Threshold integers' width without a target: the neuromorphic profile's 16 bits. */
     public static final int DEFAULT_THRESHOLD_BITS = 16;
 
@@ -56,9 +52,6 @@ public record CalibrationOptions(
         }
         if (sequenceLength < 2) {
             throw new InvalidOptionException("seq-len", "must be at least 2, found " + sequenceLength);
-        }
-        if (batch < 1) {
-            throw new InvalidOptionException("batch", "must be at least 1, found " + batch);
         }
         if (checkpointEvery < 1) {
             throw new InvalidOptionException("checkpoint-every", "must be at least 1, found " + checkpointEvery);

@@ -59,23 +59,23 @@ public final class CalibrationStatistics {
         return sequences;
     }
 
-    public void add(String site, float[][] activations) {
-        sites.get(site).add(activations);
-    }
-
-    /** Adds activations that every site of {@code group} reads (see {@link SpikeSites#sharedInputGroups}), histogrammed once. */
-    public void addShared(List<String> group, float[][] activations) {
+    /**
+     * Adds activations {@code [tokens, width]} that every site of {@code group} reads (see {@link SpikeSites#sharedInputGroups}),
+     * histogrammed once.
+     */
+    public void addShared(List<String> group, float[] activations, int tokens, int width) {
         if (group.size() == 1) {
-            add(group.getFirst(), activations);
+            sites.get(group.getFirst()).add(activations, tokens, width);
             return;
         }
         SiteStatistics once = new SiteStatistics(group.getFirst());
-        once.add(activations);
+        once.add(activations, tokens, width);
         group.forEach(site -> sites.get(site).merge(once));
     }
 
-    public void sequenceDone() {
-        sequences++;
+    /** Records that the statistics cover {@code count} more sequences. */
+    public void sequencesDone(int count) {
+        sequences += count;
     }
 
     /** Adds the statistics of another run on the same model state and sites (other tokens are the point). */
@@ -93,12 +93,8 @@ public final class CalibrationStatistics {
 
     /** Writes atomically: a temporary sibling renamed over {@code file}. */
     public void write(Path file) throws IOException {
+        Map<String, long[]> values = histograms("");
         List<SafetensorsWriter.TensorEntry> entries = new ArrayList<>();
-        Map<String, long[]> values = new LinkedHashMap<>();
-        for (SiteStatistics site : sites.values()) {
-            values.put(site.site() + ".magnitudes", site.magnitudes().toLongs());
-            values.put(site.site() + ".relative_magnitudes", site.relativeMagnitudes().toLongs());
-        }
         values.forEach((name, longs) -> entries.add(new SafetensorsWriter.TensorEntry(name, DType.I64, Shape.of(longs.length))));
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", FORMAT);
@@ -107,13 +103,24 @@ public final class CalibrationStatistics {
         metadata.put("sequences", String.valueOf(sequences));
         Path absolute = file.toAbsolutePath();
         Path temporary = absolute.resolveSibling("." + absolute.getFileName() + ".tmp");
-        SafetensorsWriter.write(temporary, entries, metadata, (entry, channel) -> {
-            long[] longs = values.get(entry.name());
-            ByteBuffer bytes = ByteBuffer.allocate(longs.length * 8).order(ByteOrder.LITTLE_ENDIAN);
-            bytes.asLongBuffer().put(longs);
-            SafetensorsWriter.writeFully(channel, bytes);
-        });
+        SafetensorsWriter.write(temporary, entries, metadata, (entry, channel) -> writeLongs(values.get(entry.name()), channel));
         Files.move(temporary, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Every histogram as int64 counts, named {@code <prefix><site>.magnitudes} and {@code <prefix><site>.relative_magnitudes}. */
+    Map<String, long[]> histograms(String prefix) {
+        Map<String, long[]> values = new LinkedHashMap<>();
+        for (SiteStatistics site : sites.values()) {
+            values.put(prefix + site.site() + ".magnitudes", site.magnitudes().toLongs());
+            values.put(prefix + site.site() + ".relative_magnitudes", site.relativeMagnitudes().toLongs());
+        }
+        return values;
+    }
+
+    static void writeLongs(long[] longs, java.nio.channels.WritableByteChannel channel) throws IOException {
+        ByteBuffer bytes = ByteBuffer.allocate(longs.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asLongBuffer().put(longs);
+        SafetensorsWriter.writeFully(channel, bytes);
     }
 
     public static CalibrationStatistics read(Path file) throws IOException {
@@ -122,30 +129,35 @@ public final class CalibrationStatistics {
             if (!FORMAT.equals(metadata.get("format"))) {
                 throw InvalidInputException.forField(file, "format", FORMAT, metadata.get("format"));
             }
-            List<String> names = new ArrayList<>();
-            for (String name : safetensors.tensors().keySet()) {
-                if (name.endsWith(".relative_magnitudes")) {
-                    names.add(name.substring(0, name.length() - ".relative_magnitudes".length()));
-                }
-            }
-            CalibrationStatistics statistics = new CalibrationStatistics(required(metadata, "model_digest", file), required(metadata, "token_digest", file),
-                    names);
-            try {
-                statistics.sequences = Integer.parseInt(required(metadata, "sequences", file));
-                for (String site : names) {
-                    SiteStatistics loaded = new SiteStatistics(site, histogram(safetensors, site + ".magnitudes", file),
-                            histogram(safetensors, site + ".relative_magnitudes", file));
-                    statistics.sites.get(site).merge(loaded);
-                }
-            }
-            catch (IllegalArgumentException e) {
-                throw InvalidInputException.forFile(file, "is not a consistent statistics file: " + e.getMessage());
-            }
-            return statistics;
+            return read(safetensors, "", required(metadata, "model_digest", file), required(metadata, "token_digest", file),
+                    required(metadata, "sequences", file), file);
         }
     }
 
-    private static String required(Map<String, String> metadata, String key, Path file) {
+    /** Statistics from the histograms {@link #histograms} named in {@code safetensors}. */
+    static CalibrationStatistics read(SafetensorsFile safetensors, String prefix, String modelDigest, String tokenDigest, String sequences, Path file) {
+        List<String> names = new ArrayList<>();
+        for (String name : safetensors.tensors().keySet()) {
+            if (name.startsWith(prefix) && name.endsWith(".relative_magnitudes")) {
+                names.add(name.substring(prefix.length(), name.length() - ".relative_magnitudes".length()));
+            }
+        }
+        CalibrationStatistics statistics = new CalibrationStatistics(modelDigest, tokenDigest, names);
+        try {
+            statistics.sequences = Integer.parseInt(sequences);
+            for (String site : names) {
+                SiteStatistics loaded = new SiteStatistics(site, histogram(safetensors, prefix + site + ".magnitudes", file),
+                        histogram(safetensors, prefix + site + ".relative_magnitudes", file));
+                statistics.sites.get(site).merge(loaded);
+            }
+        }
+        catch (IllegalArgumentException e) {
+            throw InvalidInputException.forFile(file, "is not a consistent statistics file: " + e.getMessage());
+        }
+        return statistics;
+    }
+
+    static String required(Map<String, String> metadata, String key, Path file) {
         String value = metadata.get(key);
         if (value == null) {
             throw InvalidInputException.forField(file, "metadata " + key, "a value", "nothing");

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.calibration;
 
+import dev.spikeconv.converter.kernels.VectorKernels;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -15,37 +16,40 @@ public record SiteStatistics(String site, MagnitudeHistogram magnitudes, Magnitu
         this(site, new MagnitudeHistogram(), new MagnitudeHistogram());
     }
 
-    /** Adds the activations of some tokens, {@code [tokens][channels]}. */
-    public void add(float[][] activations) {
-        float[] relative = new float[activations.length == 0 ? 0 : activations[0].length];
-        for (float[] token : activations) {
-            float sum = 0;
-            for (float value : token) {
-                sum += Math.abs(value);
-            }
-            magnitudes.add(token, 0, token.length);
-            float mean = sum / token.length;
-            if (relative.length != token.length) {
-                relative = new float[token.length];
-            }
-            divide(token, mean, relative);
-            relativeMagnitudes.add(relative, 0, token.length);
+    /**
+     * Adds the activations of {@code tokens} tokens, {@code [tokens, width]} row-major. A token's relative magnitudes
+     * divide by its mean |a| as the dynamic threshold takes it ({@code SpikeArithmetic}: summed in float64, rounded once).
+     */
+    public void add(float[] activations, int tokens, int width) {
+        magnitudes.add(activations, 0, tokens * width);
+        float[] relative = new float[width];
+        for (int t = 0; t < tokens; t++) {
+            float mean = (float) (VectorKernels.sumOfMagnitudes(activations, t * width, width) / width);
+            divide(activations, t * width, width, mean, relative);
+            relativeMagnitudes.add(relative, 0, width);
         }
     }
 
-    /** {@code result[i] = values[i] / divisor}, or 0 when the divisor is 0; a division per lane rounds as the scalar one does. */
-    static void divide(float[] values, float divisor, float[] result) {
+    /** The same for {@code [tokens][width]}. */
+    public void add(float[][] activations) {
+        for (float[] token : activations) {
+            add(token, 1, token.length);
+        }
+    }
+
+    /** {@code result[i] = values[offset + i] / divisor} for i below {@code length}, or 0 when the divisor is 0; a division per lane rounds as the scalar one does. */
+    static void divide(float[] values, int offset, int length, float divisor, float[] result) {
         if (divisor == 0) {
-            Arrays.fill(result, 0, values.length, 0);
+            Arrays.fill(result, 0, length, 0);
             return;
         }
         int i = 0;
-        int upperBound = SPECIES.loopBound(values.length);
+        int upperBound = SPECIES.loopBound(length);
         for (; i < upperBound; i += SPECIES.length()) {
-            FloatVector.fromArray(SPECIES, values, i).div(divisor).intoArray(result, i);
+            FloatVector.fromArray(SPECIES, values, offset + i).div(divisor).intoArray(result, i);
         }
-        for (; i < values.length; i++) {
-            result[i] = values[i] / divisor;
+        for (; i < length; i++) {
+            result[i] = values[offset + i] / divisor;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.spikeconv.converter.execution;
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
+import dev.spikeconv.formats.tokenizer.TokenizerLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -26,6 +27,23 @@ public final class TokenData {
     public static boolean isTokenIdFile(Path file) throws IOException {
         String head = readStart(file, 4096);
         return !head.isBlank() && TOKEN_IDS.matcher(head).matches();
+    }
+
+    /**
+     * Tokens {@code [skip, skip + count)} of {@code data} for {@code model}: ids as given, or text through
+     * {@code tokenizerFile} (null: the model's own tokenizer). Fewer than 2 tokens are refused: {@code command} needs a pair.
+     */
+    public static int[] forModel(Path data, Path tokenizerFile, Path model, int vocabularySize, int skip, int count, String command) throws IOException {
+        Tokenizer tokenizer = null;
+        if (!isTokenIdFile(data)) {
+            tokenizer = tokenizerFile != null ? TokenizerLoader.fromFile(tokenizerFile, vocabularySize)
+                    : TokenizerLoader.forModel(model, vocabularySize).orElse(null);
+        }
+        int[] tokens = tokens(data, skip, count, tokenizer, vocabularySize);
+        if (tokens.length < 2) {
+            throw InvalidInputException.forFile(data, "gives " + tokens.length + " token(s); " + command + " needs at least 2");
+        }
+        return tokens;
     }
 
     /** The first {@code count} tokens (fewer if the file ends); {@code tokenizer} may be null for a token-id file. */

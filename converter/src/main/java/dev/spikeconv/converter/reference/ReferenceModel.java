@@ -2,6 +2,7 @@ package dev.spikeconv.converter.reference;
 
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.converter.kernels.VectorKernels;
 import dev.spikeconv.converter.layers.GatedLinearLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
@@ -15,7 +16,6 @@ import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.model.TensorNames;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.TensorView;
-import dev.spikeconv.converter.kernels.VectorKernels;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -150,6 +150,18 @@ public final class ReferenceModel implements InferenceEngine {
         try (ReferenceSession session = new ReferenceSession(hooks)) {
             return session.layer(index, x, count);
         }
+    }
+
+    /**
+     * The heap one {@link #runLayer} call of {@code tokens} tokens allocates at most, from the shapes alone: the normed
+     * input, q/k/v and their cache, the heads before and after their norm, the MLP's gate, up, product and output, the
+     * spiking inputs' counts, and what the step returns (an upper bound, about 4·hidden + 4·heads·d + 4·kv·d + 5·ffn floats a token).
+     */
+    public static long layerBytes(ModelConfig config, int tokens) {
+        long heads = (long) config.headCount() * config.headDimension();
+        long keyValues = (long) config.keyValueHeadCount() * config.headDimension();
+        long perToken = 4L * config.hiddenSize() + 4 * heads + 4 * keyValues + 5L * config.intermediateSize();
+        return (long) tokens * perToken * Float.BYTES;
     }
 
     /** The logits {@code [count, vocab]} of the final residual stream {@code x} {@code [count, hidden]}: final norm and output head. */

@@ -65,6 +65,11 @@ public final class ResidualStreams implements AutoCloseable {
         return lengths.length;
     }
 
+    /** Values per token. */
+    public int width() {
+        return width;
+    }
+
     public int length(int sequence) {
         return lengths[sequence];
     }
@@ -82,6 +87,11 @@ public final class ResidualStreams implements AutoCloseable {
         float[] values = new float[lengths[sequence] * width];
         MemorySegment.copy(mapped, FLOAT, offsets[sequence], values, 0, values.length);
         return values;
+    }
+
+    /** A copy of the stream of {@code sequence} that the caller may change. */
+    public float[] copy(int sequence) {
+        return inMemory != null ? inMemory[sequence].clone() : get(sequence);
     }
 
     public void put(int sequence, float[] values) {

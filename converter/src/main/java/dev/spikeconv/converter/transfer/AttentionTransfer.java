@@ -5,11 +5,12 @@ import dev.spikeconv.converter.layers.GatedLinearLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.layers.SoftmaxLayer;
-import dev.spikeconv.converter.quantization.Int8Quantizer;
+import dev.spikeconv.converter.quantization.StoredForm;
 import dev.spikeconv.converter.reference.GatedLinearInputs;
 import dev.spikeconv.converter.reference.GatedLinearRecurrence;
 import dev.spikeconv.converter.reference.Normalization;
 import dev.spikeconv.converter.reference.ReferenceModel;
+import dev.spikeconv.converter.reference.ResidualStreams;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeArithmetic;
 import dev.spikeconv.converter.spiking.SpikeSites;
@@ -17,9 +18,6 @@ import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
-import dev.spikeconv.formats.tensor.DType;
-import dev.spikeconv.formats.tensor.FloatEncodings;
-import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import dev.spikeconv.formats.tensor.TensorView;
@@ -34,12 +32,13 @@ import java.util.Random;
 import java.util.function.Consumer;
 
 /**
- * Training-free attention transfer for GLA layers, layer by layer: each layer is fitted on the
- * converted model's own inputs (the layers below already fitted), with the dense model's attention
- * output at that layer as the target. Step 1 picks a decay per key/value head from a grid, scored by
- * how well a least-squares map of the GLA heads reproduces the dense heads; step 2 fits a ridge
- * readout from the GLA heads to the dense attention output and folds it into {@code o_proj} with a
- * bias. Both models run in the Java reference engine, the bundle with its own int8 weights and spikes.
+ * Training-free attention transfer for GLA layers, one layer at a time as calibrate's layer-by-layer pass reaches them:
+ * each layer is fitted on the converted model's own residual streams (the layers below already fitted), with the
+ * dense model's attention output at that layer as the target. Step 1 picks a decay per key/value head from a grid,
+ * scored by how well a least-squares map of the GLA heads reproduces the dense heads; step 2 fits a ridge readout
+ * from the GLA heads to the dense attention output and folds it into {@code o_proj} with a bias; step 3 (optional)
+ * trains the gate and the q/k projections with Adam. Fitted tensors are kept as the bundle stores them (int8 codes
+ * and scales, or its float type), so the model the next layer is fitted on is the model the bundle will hold.
  */
 public final class AttentionTransfer {
     /** Step 1 grid: γ = 1 - 2^-x for x = 1, 1.5, ..., 15 (memory horizons of 2 to 32k tokens). */
@@ -47,39 +46,61 @@ public final class AttentionTransfer {
     /** Step 2 ridge penalties, relative to the mean feature variance. */
     static final double[] RIDGE_PENALTIES = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1};
     private static final double SCORING_PENALTY = 1e-6;
-    /** Step 1 refines the per-head decay channel by channel, this many passes over the key channels. */
-    static final int CHANNEL_SWEEPS = 2;
+    /** Step 2 chooses its penalty on at most this many output columns. */
+    static final int PENALTY_SCORING_COLUMNS = 256;
+    /** Step 1 scores decays on at most this many training tokens: the choice is one number per head, not a model. */
+    public static final int DECAY_SCORING_TOKENS = 2048;
 
-    /**
-     * The fitted model: {@code config} (with {@code o_proj} biases when step 2 ran), new values of
-     * existing tensors, and new tensors, by canonical name, plus a report per GLA layer.
-     */
-    public record Result(ModelConfig config, Map<String, float[]> replaced, Map<String, float[]> added, List<LayerTransfer> layers) {}
+    /** What the dense model did at one layer, per sequence: the attention output the GLA layer should produce, and the dense heads. */
+    public record LayerTargets(float[][] outputs, float[][] heads) {}
 
     private final ModelDescription bundle;
     private final ModelConfig config;
     private final TransferOptions options;
     private final Consumer<String> progress;
-    private final Map<String, TensorView> replacements = new LinkedHashMap<>();
-    private final Map<String, float[]> replaced = new LinkedHashMap<>();
-    private final Map<String, float[]> added = new LinkedHashMap<>();
-    private ModelConfig fittedConfig;
+    private final List<Integer> training;
+    private final List<Integer> heldOut;
+    private final List<Integer> evaluation;
+    private final Map<String, TensorView> fitted = new LinkedHashMap<>();
+    private final List<LayerTransfer> reports = new ArrayList<>();
+    private final ModelConfig fittedConfig;
 
-    private AttentionTransfer(ModelDescription bundle, TransferOptions options, Consumer<String> progress) {
+    private AttentionTransfer(ModelDescription bundle, int sequences, TransferOptions options, Consumer<String> progress) {
         this.bundle = bundle;
         this.config = bundle.config();
         this.options = options;
         this.progress = progress;
-        this.fittedConfig = config;
+        this.heldOut = heldOut(sequences, options);
+        this.training = new ArrayList<>();
+        for (int index = 0; index < sequences; index++) {
+            if (!heldOut.contains(index)) {
+                training.add(index);
+            }
+        }
+        this.evaluation = heldOut.isEmpty() ? training : heldOut;
+        if (options.fitReadout() && !config.outputProjectionBias()) {
+            // The readout brings an o_proj bias to every layer; layers it does not fit keep a zero one.
+            fittedConfig = config.toBuilder().outputProjectionBias(true).build(bundle.files().isEmpty() ? null : bundle.files().getFirst());
+            for (int layer = 0; layer < config.layerCount(); layer++) {
+                String name = LayerTensor.OUTPUT_BIAS.name(layer);
+                fitted.put(name, StoredTensor.ofFloats(name, Shape.of(config.hiddenSize()), new float[config.hiddenSize()]));
+            }
+        }
+        else {
+            fittedConfig = config;
+        }
     }
 
-    /** Fits every GLA layer of {@code bundle} to {@code dense} on {@code sequences}; neither model is changed. */
-    public static Result fit(ModelDescription bundle, ModelDescription dense, List<int[]> sequences, TransferOptions options, Consumer<String> progress) {
-        checkCompatible(bundle.config(), dense.config());
-        if (sequences.isEmpty()) {
+    /**
+     * Starts fitting {@code bundle} to a dense model of config {@code dense} on {@code sequences} calibration sequences
+     * (held-out ones chosen by the options' seed). Nothing is fitted until {@link #fitLayer}.
+     */
+    public static AttentionTransfer start(ModelDescription bundle, ModelConfig dense, int sequences, TransferOptions options, Consumer<String> progress) {
+        checkCompatible(bundle.config(), dense);
+        if (sequences < 1) {
             throw new IllegalArgumentException("attention transfer needs at least one calibration sequence");
         }
-        return new AttentionTransfer(bundle, options, progress).run(dense, sequences);
+        return new AttentionTransfer(bundle, sequences, options, progress);
     }
 
     private static void checkCompatible(ModelConfig bundle, ModelConfig dense) {
@@ -93,88 +114,73 @@ public final class AttentionTransfer {
         }
     }
 
-    private Result run(ModelDescription dense, List<int[]> sequences) {
-        List<Integer> heldOut = heldOut(sequences.size());
-        List<Integer> training = new ArrayList<>();
-        for (int index = 0; index < sequences.size(); index++) {
-            if (!heldOut.contains(index)) {
-                training.add(index);
-            }
+    /** The bundle's config after transfer (with {@code o_proj} biases when the readout runs). */
+    public ModelConfig config() {
+        return fittedConfig;
+    }
+
+    /** Every tensor transfer changed or added so far, by canonical name, as the bundle will store it. */
+    public Map<String, TensorView> fitted() {
+        return Collections.unmodifiableMap(fitted);
+    }
+
+    /** What transfer did to each layer fitted so far. */
+    public List<LayerTransfer> reports() {
+        return List.copyOf(reports);
+    }
+
+    /** Takes up the tensors and reports of an interrupted run that fitted the layers below the one it stopped at. */
+    public void resume(Map<String, ? extends TensorView> tensors, List<LayerTransfer> layers) {
+        fitted.putAll(tensors);
+        reports.addAll(layers);
+    }
+
+    /** The bundle with everything fitted so far; the caller closes it (the bundle's files stay open). */
+    public ModelDescription derived() {
+        return bundle.derive(fittedConfig, fitted);
+    }
+
+    /** Whether transfer fits layer {@code layer}. */
+    public boolean fitsLayer(int layer) {
+        return fits(LayerKind.of(config, layer));
+    }
+
+    /**
+     * Fits layer {@code layer} of {@code model} (the bundle with every layer below fitted) so that, from the bundle's
+     * residual streams at its input, its attention output approaches {@code targets}; returns the model with the
+     * layer fitted. The streams are read, not advanced.
+     */
+    public ReferenceModel fitLayer(int layer, ReferenceModel model, ResidualStreams streams, LayerTargets targets) {
+        progress.accept("attention transfer: layer " + layer);
+        double before = error(model, layer, streams, targets.outputs(), evaluation);
+        double[] decays = new double[0];
+        if (options.fitDecay()) {
+            decays = fitDecays(model, layer, streams, targets.heads());
+            model = withLayer(model, layer);
         }
-        List<Integer> evaluation = heldOut.isEmpty() ? training : heldOut;
-        if (options.fitReadout() && !config.outputProjectionBias()) {
-            fittedConfig = config.toBuilder().outputProjectionBias(true).build(bundle.files().isEmpty() ? null : bundle.files().getFirst());
-            for (int layer = 0; layer < config.layerCount(); layer++) {
-                float[] zeros = new float[config.hiddenSize()];
-                replacements.put(LayerTensor.OUTPUT_BIAS.name(layer), StoredTensor.ofFloats(LayerTensor.OUTPUT_BIAS.name(layer), Shape.of(zeros.length), zeros));
-                added.put(LayerTensor.OUTPUT_BIAS.name(layer), zeros);
-            }
+        double afterDecay = error(model, layer, streams, targets.outputs(), evaluation);
+        double penalty = Double.NaN;
+        if (options.fitReadout()) {
+            penalty = fitReadout(model, layer, streams, targets.outputs());
+            model = withLayer(model, layer);
         }
-        List<LayerTransfer> reports = new ArrayList<>();
-        try (ModelDescription start = derived()) {
-            ReferenceModel denseModel = ReferenceModel.load(dense);
-            ReferenceModel bundleModel = ReferenceModel.load(start);
-            float[][] denseStream = new float[sequences.size()][];
-            float[][] bundleStream = new float[sequences.size()][];
-            for (int s = 0; s < sequences.size(); s++) {
-                denseStream[s] = denseModel.embed(sequences.get(s));
-                bundleStream[s] = bundleModel.embed(sequences.get(s));
-            }
-            for (int layer = 0; layer < config.layerCount(); layer++) {
-                if (!fits(LayerKind.of(config, layer))) {
-                    for (int s = 0; s < sequences.size(); s++) {
-                        denseModel.runLayer(layer, denseStream[s], sequences.get(s).length);
-                        bundleModel.runLayer(layer, bundleStream[s], sequences.get(s).length);
-                    }
-                    continue;
-                }
-                progress.accept("attention transfer: layer " + layer);
-                float[][] targetOutputs = new float[sequences.size()][];
-                float[][] targetHeads = new float[sequences.size()][];
-                for (int s = 0; s < sequences.size(); s++) {
-                    float[] denseBefore = denseStream[s].clone();
-                    ReferenceModel.LayerStep step = denseModel.runLayer(layer, denseStream[s], sequences.get(s).length);
-                    targetOutputs[s] = step.attentionOutput();
-                    // The layer also corrects the error that reached it: target the dense stream after attention.
-                    for (int i = 0; i < targetOutputs[s].length; i++) {
-                        targetOutputs[s][i] += denseBefore[i] - bundleStream[s][i];
-                    }
-                    targetHeads[s] = step.attentionHeads();
-                }
-                double before = error(bundleModel, layer, bundleStream, targetOutputs, sequences, evaluation);
-                double[] decays = new double[0];
-                if (options.fitDecay()) {
-                    decays = fitDecays(bundleModel, layer, bundleStream, targetHeads, sequences, training);
-                    bundleModel = withLayer(bundleModel, layer);
-                }
-                double afterDecay = error(bundleModel, layer, bundleStream, targetOutputs, sequences, evaluation);
-                double penalty = Double.NaN;
-                if (options.fitReadout()) {
-                    penalty = fitReadout(bundleModel, layer, bundleStream, targetOutputs, sequences, training, heldOut);
-                    bundleModel = withLayer(bundleModel, layer);
-                }
-                double afterReadout = error(bundleModel, layer, bundleStream, targetOutputs, sequences, evaluation);
-                double afterAdam = afterReadout;
-                if (options.adamSteps() > 0) {
-                    fineTune(bundleModel, layer, bundleStream, targetOutputs, sequences, training);
-                    bundleModel = withLayer(bundleModel, layer);
-                    penalty = fitReadout(bundleModel, layer, bundleStream, targetOutputs, sequences, training, heldOut);
-                    bundleModel = withLayer(bundleModel, layer);
-                    afterAdam = error(bundleModel, layer, bundleStream, targetOutputs, sequences, evaluation);
-                }
-                reports.add(new LayerTransfer(layer, decays, penalty, before, afterDecay, afterReadout, afterAdam));
-                progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d output error %.4f -> %.4f (decay) -> %.4f (readout)%s", layer, before,
-                        afterDecay, afterReadout, options.adamSteps() > 0 ? String.format(Locale.ROOT, " -> %.4f (Adam)", afterAdam) : ""));
-                for (int s = 0; s < sequences.size(); s++) {
-                    bundleModel.runLayer(layer, bundleStream[s], sequences.get(s).length);
-                }
-            }
+        double afterReadout = error(model, layer, streams, targets.outputs(), evaluation);
+        double afterAdam = afterReadout;
+        if (options.adamSteps() > 0) {
+            fineTune(model, layer, streams, targets.outputs());
+            model = withLayer(model, layer);
+            penalty = fitReadout(model, layer, streams, targets.outputs());
+            model = withLayer(model, layer);
+            afterAdam = error(model, layer, streams, targets.outputs(), evaluation);
         }
-        return new Result(fittedConfig, Collections.unmodifiableMap(replaced), Collections.unmodifiableMap(added), List.copyOf(reports));
+        reports.add(new LayerTransfer(layer, decays, penalty, before, afterDecay, afterReadout, afterAdam));
+        progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d output error %.4f -> %.4f (decay) -> %.4f (readout)%s", layer, before,
+                afterDecay, afterReadout, options.adamSteps() > 0 ? String.format(Locale.ROOT, " -> %.4f (Adam)", afterAdam) : ""));
+        return model;
     }
 
     /** Whether transfer fits layers of {@code kind}: it fits GLA layers to the dense attention; softmax kinds keep the source's. */
-    static boolean fits(LayerKind kind) {
+    public static boolean fits(LayerKind kind) {
         return switch (kind) {
             case GatedLinearLayer linear -> true;
             case SoftmaxLayer softmax -> false;
@@ -188,7 +194,7 @@ public final class AttentionTransfer {
     }
 
     /** The held-out sequences: a seeded choice of {@code heldOutShare} of them, none when there is only one. */
-    private List<Integer> heldOut(int count) {
+    private static List<Integer> heldOut(int count, TransferOptions options) {
         if (count < 2 || options.heldOutShare() == 0) {
             return List.of();
         }
@@ -203,10 +209,6 @@ public final class AttentionTransfer {
         return chosen;
     }
 
-    private ModelDescription derived() {
-        return bundle.derive(fittedConfig, replacements);
-    }
-
     private ReferenceModel withLayer(ReferenceModel model, int layer) {
         try (ModelDescription current = derived()) {
             return model.withLayer(layer, current);
@@ -214,11 +216,11 @@ public final class AttentionTransfer {
     }
 
     /** {@code Σ||attention output - target||² / Σ||target||²} over {@code indices}, without advancing the streams. */
-    private static double error(ReferenceModel model, int layer, float[][] streams, float[][] targets, List<int[]> sequences, List<Integer> indices) {
+    private static double error(ReferenceModel model, int layer, ResidualStreams streams, float[][] targets, List<Integer> indices) {
         double residual = 0;
         double total = 0;
         for (int s : indices) {
-            float[] output = model.runLayer(layer, streams[s].clone(), sequences.get(s).length).attentionOutput();
+            float[] output = model.runLayer(layer, streams.copy(s), streams.length(s)).attentionOutput();
             for (int i = 0; i < output.length; i++) {
                 double difference = output[i] - targets[s][i];
                 residual += difference * difference;
@@ -229,88 +231,87 @@ public final class AttentionTransfer {
     }
 
     /**
-     * Step 1: for each key/value head the grid decay whose normed GLA heads best explain the dense heads
-     * linearly, then refined key channel by key channel; returns the decay of every key channel. The
-     * gate becomes input-independent: {@code gk_proj.1.weight} zero, the decays in its bias.
+     * Step 1: for each key/value head the grid decay whose normed GLA heads best explain the dense heads linearly:
+     * every other grid point first, then the two between the best and its neighbours. The gate becomes
+     * input-independent: {@code gk_proj.1.weight} zero, the decays in its bias. Returns the decay of every key channel.
      */
-    private double[] fitDecays(ReferenceModel model, int layer, float[][] streams, float[][] targetHeads, List<int[]> sequences, List<Integer> training) {
+    private double[] fitDecays(ReferenceModel model, int layer, ResidualStreams streams, float[][] targetHeads) {
         int keyValueHeads = config.keyValueHeadCount();
         int d = config.headDimension();
         float[] headNorm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
         List<GatedLinearInputs> inputs = new ArrayList<>();
+        List<float[]> targets = new ArrayList<>();
+        int tokens = 0;
         for (int s : training) {
-            int count = sequences.get(s).length;
-            inputs.add(model.gatedLinearInputs(layer, model.attentionInput(layer, streams[s], count), count));
-        }
-        double[] chosen = new double[keyValueHeads];
-        for (int keyHead = 0; keyHead < keyValueHeads; keyHead++) {
-            double bestScore = Double.POSITIVE_INFINITY;
-            for (double decay : DECAY_GRID) {
-                double[] uniform = new double[keyValueHeads * d];
-                Arrays.fill(uniform, decay);
-                double score = proxyScore(inputs, training, targetHeads, headNorm, keyHead, uniform);
-                if (score < bestScore) {
-                    bestScore = score;
-                    chosen[keyHead] = decay;
-                }
+            if (tokens >= DECAY_SCORING_TOKENS) {
+                break;
             }
+            int count = streams.length(s);
+            inputs.add(model.gatedLinearInputs(layer, model.attentionInput(layer, streams.copy(s), count), count));
+            targets.add(targetHeads[s]);
+            tokens += count;
         }
         double[] channelDecays = new double[keyValueHeads * d];
         for (int keyHead = 0; keyHead < keyValueHeads; keyHead++) {
-            Arrays.fill(channelDecays, keyHead * d, (keyHead + 1) * d, chosen[keyHead]);
-        }
-        for (int sweep = 0; sweep < CHANNEL_SWEEPS; sweep++) {
-            for (int keyHead = 0; keyHead < keyValueHeads; keyHead++) {
-                for (int channel = keyHead * d; channel < (keyHead + 1) * d; channel++) {
-                    double bestScore = Double.POSITIVE_INFINITY;
-                    double best = channelDecays[channel];
-                    for (double decay : DECAY_GRID) {
-                        double[] trial = channelDecays.clone();
-                        trial[channel] = decay;
-                        double score = proxyScore(inputs, training, targetHeads, headNorm, keyHead, trial);
-                        if (score < bestScore) {
-                            bestScore = score;
-                            best = decay;
-                        }
-                    }
-                    channelDecays[channel] = best;
+            double[] scores = new double[DECAY_GRID.length];
+            Arrays.fill(scores, Double.NaN);
+            int best = -1;
+            for (int index = 0; index < DECAY_GRID.length; index += 2) {
+                best = better(inputs, targets, headNorm, keyHead, scores, index, best);
+            }
+            int coarse = best;
+            for (int index : new int[] {coarse - 1, coarse + 1}) {
+                if (index >= 0 && index < DECAY_GRID.length) {
+                    best = better(inputs, targets, headNorm, keyHead, scores, index, best);
                 }
             }
+            Arrays.fill(channelDecays, keyHead * d, (keyHead + 1) * d, DECAY_GRID[best]);
         }
         float[] bias = new float[keyValueHeads * d];
         for (int channel = 0; channel < bias.length; channel++) {
             bias[channel] = decayBias(channelDecays[channel], config.gateLogitNormalizer());
         }
-        float[] weight = new float[keyValueHeads * d * config.gateLowRankDimension()];
-        replace(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer), weight);
+        replace(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer), new float[keyValueHeads * d * config.gateLowRankDimension()]);
         replace(LayerTensor.DECAY_GATE_UP_BIAS.name(layer), bias);
         return channelDecays;
     }
 
-    /** How well the normed outputs of one key/value head, with per-channel decays, linearly explain its dense heads: residual share. */
-    private double proxyScore(List<GatedLinearInputs> inputs, List<Integer> training, float[][] targetHeads, float[] headNorm, int keyHead, double[] channelDecays) {
+    /** Scores grid point {@code index} for one head; returns it when it beats {@code best} (ties keep the earlier point). */
+    private int better(List<GatedLinearInputs> inputs, List<float[]> targets, float[] headNorm, int keyHead, double[] scores, int index, int best) {
+        scores[index] = proxyScore(inputs, targets, headNorm, keyHead, DECAY_GRID[index]);
+        return best < 0 || scores[index] < scores[best] ? index : best;
+    }
+
+    /** How well the normed outputs of one key/value head with decay {@code decay} linearly explain its dense heads: the residual share. */
+    private double proxyScore(List<GatedLinearInputs> inputs, List<float[]> targetHeads, float[] headNorm, int keyHead, double decay) {
         int heads = config.headCount();
         int keyValueHeads = config.keyValueHeadCount();
         int d = config.headDimension();
         int group = heads / keyValueHeads;
         NormalEquations equations = new NormalEquations(group * d, group * d);
-        for (int i = 0; i < training.size(); i++) {
+        for (int i = 0; i < inputs.size(); i++) {
             GatedLinearInputs base = inputs.get(i);
             int count = base.count();
             float[] decays = new float[base.decays().length];
-            for (int t = 0; t < count; t++) {
-                for (int c = 0; c < keyValueHeads * d; c++) {
-                    decays[t * keyValueHeads * d + c] = (float) channelDecays[c];
-                }
-            }
+            Arrays.fill(decays, (float) decay);
             float[] output = new float[count * heads * d];
             GatedLinearRecurrence.run(new GatedLinearInputs(base.queries(), base.keys(), base.values(), decays, count), heads, keyValueHeads, d, keyHead,
                     new float[d * d], output);
             equations.add(groupSlice(Normalization.rms(output, count * heads, headNorm, config.normEpsilon()), count, keyHead, group, d, heads),
-                    groupSlice(targetHeads[training.get(i)], count, keyHead, group, d, heads), count);
+                    groupSlice(targetHeads.get(i), count, keyHead, group, d, heads), count);
         }
         double total = equations.centredTargetSumOfSquares();
-        return total == 0 ? 0 : equations.residualSumOfSquares(equations.solve(SCORING_PENALTY * equations.meanVariance())) / total;
+        return total == 0 ? 0 : equations.residualSumOfSquares(SCORING_PENALTY * equations.meanVariance()) / total;
+    }
+
+    /** Up to {@link #PENALTY_SCORING_COLUMNS} output columns, evenly spread. */
+    static int[] scoringColumns(int hidden) {
+        int count = Math.min(hidden, PENALTY_SCORING_COLUMNS);
+        int[] columns = new int[count];
+        for (int c = 0; c < count; c++) {
+            columns[c] = (int) ((long) c * hidden / count);
+        }
+        return columns;
     }
 
     /** The gate bias b with {@code exp(logsigmoid(b) / normalizer) = γ}: {@code sigmoid(b) = γ^normalizer}. */
@@ -329,33 +330,37 @@ public final class AttentionTransfer {
     }
 
     /** Step 2: ridge readout from the GLA heads to the dense attention output, λ chosen on the held-out sequences; returns λ relative. */
-    private double fitReadout(ReferenceModel model, int layer, float[][] streams, float[][] targets, List<int[]> sequences, List<Integer> training,
-            List<Integer> heldOut) {
+    private double fitReadout(ReferenceModel model, int layer, ResidualStreams streams, float[][] targets) {
         int features = config.headCount() * config.headDimension();
         int hidden = config.hiddenSize();
+        String site = SpikeSites.site(LayerTensor.OUTPUT_WEIGHT, layer);
         NormalEquations equations = new NormalEquations(features, hidden);
         for (int s : training) {
-            int count = sequences.get(s).length;
-            equations.add(asProjectionSees(SpikeSites.site(LayerTensor.OUTPUT_WEIGHT, layer), model.runLayer(layer, streams[s].clone(), count).attentionHeads(), count), targets[s], count);
+            int count = streams.length(s);
+            equations.add(asProjectionSees(site, model.runLayer(layer, streams.copy(s), count).attentionHeads(), count), targets[s], count);
         }
-        double scale = equations.meanVariance();
         double chosen = 1e-4;
         if (!heldOut.isEmpty()) {
+            // λ is chosen on a spread of output columns: each column's fit is its own, and the choice needs no more.
+            int[] columns = scoringColumns(hidden);
             List<float[]> heldOutFeatures = new ArrayList<>();
             for (int s : heldOut) {
-                heldOutFeatures.add(asProjectionSees(SpikeSites.site(LayerTensor.OUTPUT_WEIGHT, layer), model.runLayer(layer, streams[s].clone(), sequences.get(s).length).attentionHeads(),
-                        sequences.get(s).length));
+                heldOutFeatures.add(asProjectionSees(site, model.runLayer(layer, streams.copy(s), streams.length(s)).attentionHeads(), streams.length(s)));
             }
+            double scale = equations.meanVariance();
             double bestError = Double.POSITIVE_INFINITY;
             for (double penalty : RIDGE_PENALTIES) {
-                NormalEquations.Solution solution = equations.solve(penalty * scale);
+                NormalEquations.Solution solution = equations.solve(penalty * scale, columns);
                 double error = 0;
                 for (int i = 0; i < heldOut.size(); i++) {
                     int s = heldOut.get(i);
-                    float[] predicted = solution.predict(heldOutFeatures.get(i), sequences.get(s).length);
-                    for (int j = 0; j < predicted.length; j++) {
-                        double difference = predicted[j] - targets[s][j];
-                        error += difference * difference;
+                    int count = streams.length(s);
+                    float[] predicted = solution.predict(heldOutFeatures.get(i), count);
+                    for (int t = 0; t < count; t++) {
+                        for (int c = 0; c < columns.length; c++) {
+                            double difference = predicted[t * columns.length + c] - targets[s][t * hidden + columns[c]];
+                            error += difference * difference;
+                        }
                     }
                 }
                 if (error < bestError) {
@@ -364,7 +369,7 @@ public final class AttentionTransfer {
                 }
             }
             for (int i = 0; i < heldOut.size(); i++) {
-                equations.add(heldOutFeatures.get(i), targets[heldOut.get(i)], sequences.get(heldOut.get(i)).length);
+                equations.add(heldOutFeatures.get(i), targets[heldOut.get(i)], streams.length(heldOut.get(i)));
             }
         }
         NormalEquations.Solution solution = equations.solve(chosen * equations.meanVariance());
@@ -380,13 +385,8 @@ public final class AttentionTransfer {
         }
         replace(LayerTensor.OUTPUT_WEIGHT.name(layer), weight);
         String biasName = LayerTensor.OUTPUT_BIAS.name(layer);
-        replacements.put(biasName, StoredTensor.ofFloats(biasName, Shape.of(hidden), bias));
-        if (added.containsKey(biasName)) {
-            added.put(biasName, bias);
-        }
-        else {
-            replaced.put(biasName, bias);
-        }
+        TensorView current = fitted.containsKey(biasName) ? fitted.get(biasName) : bundle.tensor(biasName);
+        fitted.put(biasName, StoredForm.like(current, bias));
         return chosen;
     }
 
@@ -394,14 +394,14 @@ public final class AttentionTransfer {
      * Step 3: Adam on the q/k projections and the decay gate of one layer, the readout frozen, on the
      * training sequences; the new values replace the old ones (q/k quantized again as the bundle stores them).
      */
-    private void fineTune(ReferenceModel model, int layer, float[][] streams, float[][] targets, List<int[]> sequences, List<Integer> training) {
+    private void fineTune(ReferenceModel model, int layer, ResidualStreams streams, float[][] targets) {
         if (config.qkNorm()) {
             throw new InvalidOptionException("adam-steps", "attention transfer's Adam step does not handle q/k norms (Qwen3) yet: use 0");
         }
         List<GatedLinearLayerFit.Sequence> data = new ArrayList<>();
         for (int s : training) {
-            int count = sequences.get(s).length;
-            float[] normed = model.attentionInput(layer, streams[s], count);
+            int count = streams.length(s);
+            float[] normed = model.attentionInput(layer, streams.copy(s), count);
             float[] values = model.gatedLinearInputs(layer, normed, count).values();
             data.add(new GatedLinearLayerFit.Sequence(asProjectionSees(SpikeSites.site(LayerTensor.QUERY_WEIGHT, layer), normed, count), normed, values,
                     targets[s], count));
@@ -461,31 +461,9 @@ public final class AttentionTransfer {
         return seen;
     }
 
-    /** New values for an existing tensor, as the bundle will store them: int8 with the bundle's group, or rounded to its float type. */
+    /** New values for an existing tensor, kept as the bundle will store them (int8 with the bundle's group, or its float type). */
     private void replace(String name, float[] values) {
-        TensorView current = bundle.tensor(name);
-        replaced.put(name, values);
-        if (current instanceof ScaledInt8Tensor int8) {
-            int rows = (int) current.shape().dimension(0);
-            int columns = (int) current.shape().dimension(1);
-            int group = Math.min(int8.groupSize(), columns);
-            int groups = Int8Quantizer.groupsPerRow(columns, group);
-            byte[] codes = new byte[values.length];
-            float[] scales = new float[rows * groups];
-            Int8Quantizer.quantize(values, rows, columns, group, codes, scales);
-            replacements.put(name, new ScaledInt8Tensor(StoredTensor.ofBytes(name, current.shape(), codes),
-                    StoredTensor.ofFloats(name + "_scale", Shape.of(rows, groups), scales), int8.groupSize()));
-            return;
-        }
-        float[] stored = values.clone();
-        if (current.dtype() == DType.BF16 || current.dtype() == DType.F16) {
-            for (int i = 0; i < stored.length; i++) {
-                stored[i] = current.dtype() == DType.BF16
-                        ? FloatEncodings.bfloat16ToFloat(FloatEncodings.floatToBfloat16(stored[i]))
-                        : FloatEncodings.halfToFloat(FloatEncodings.floatToHalf(stored[i]));
-            }
-        }
-        replacements.put(name, StoredTensor.ofFloats(name, current.shape(), stored));
+        fitted.put(name, StoredForm.like(bundle.tensor(name), values));
     }
 
     private static double[] decayGrid() {

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.MemoryBudget;
 import dev.spikeconv.converter.hardware.ModelFootprint;
 import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.reference.ResidualStreams;
@@ -54,6 +55,7 @@ final class LayerwiseComparison {
             sequences.add(java.util.Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + sequenceLength)));
         }
         int[] lengths = sequences.stream().mapToInt(sequence -> sequence.length).toArray();
+        MemoryBudget.require("verify's layer-by-layer pass", passBytes(config, tokens.length, sequenceLength, baseline ? 3 : 2), "tokens");
         ReferenceModel bundleModel = ReferenceModel.load(bundle);
         ReferenceModel baselineModel = baseline ? bundleModel.withoutRecurrentAttention() : null;
         ReferenceModel denseModel = dense instanceof Live live ? ReferenceModel.load(live.model()) : null;
@@ -137,6 +139,17 @@ final class LayerwiseComparison {
             return new Result(cosines, bundleShares.shares(), referenceShares, distance.distance(), distance.beyondWindow(),
                     baselineModel != null ? baselineKlSum / tokens.length : null, new ArrayList<>(spikes.values()));
         }
+    }
+
+    /**
+     * The heap of the pass: {@code models} residual streams (each in memory up to its limit), one layer's working set
+     * and three sequences' logits (reference, bundle, baseline) with the distance's per-token arrays, plus slack.
+     */
+    static long passBytes(ModelConfig config, int tokens, int sequenceLength, int models) {
+        int longest = Math.min(tokens, sequenceLength);
+        long streams = models * (Math.min((long) tokens * config.hiddenSize() * Float.BYTES, STREAM_MEMORY_LIMIT) + 2L * longest * config.hiddenSize() * Float.BYTES);
+        long logits = 4L * longest * config.vocabularySize() * Float.BYTES;
+        return (128L << 20) + streams + ReferenceModel.layerBytes(config, longest) + logits;
     }
 
     /** One statistics object per spiking site of the bundle, under its own threshold. */

@@ -10,8 +10,6 @@ import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.onnx.proto.ModelProto;
-import dev.spikeconv.formats.tokenizer.Tokenizer;
-import dev.spikeconv.formats.tokenizer.TokenizerLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,16 +84,8 @@ public final class Verifier {
     }
 
     private static int[] tokens(VerifyOptions options, ModelConfig config) throws IOException {
-        Tokenizer tokenizer = null;
-        if (!TokenData.isTokenIdFile(options.data())) {
-            tokenizer = options.tokenizer() != null ? TokenizerLoader.fromFile(options.tokenizer(), config.vocabularySize())
-                    : TokenizerLoader.forModel(options.bundle(), config.vocabularySize()).orElse(null);
-        }
-        int[] tokens = TokenData.tokens(options.data(), options.skipTokens(), options.tokens(), tokenizer, config.vocabularySize());
-        if (tokens.length < 2) {
-            throw InvalidInputException.forFile(options.data(), "gives " + tokens.length + " token(s); verify needs at least 2");
-        }
-        return tokens;
+        return TokenData.forModel(options.data(), options.tokenizer(), options.bundle(), config.vocabularySize(), options.skipTokens(), options.tokens(),
+                "verify");
     }
 
     private static void checkRecording(VerifyOptions options, ReferenceRecording recording, int[] tokens, ModelConfig bundleConfig) {

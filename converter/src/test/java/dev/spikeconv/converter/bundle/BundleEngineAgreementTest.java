@@ -22,6 +22,8 @@ import dev.spikeconv.formats.onnx.proto.NodeProto;
 import dev.spikeconv.formats.onnx.proto.OperatorSetIdProto;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
 import dev.spikeconv.formats.tensor.Shape;
+import dev.spikeconv.formats.tensor.StoredTensor;
+import dev.spikeconv.formats.tensor.TensorView;
 import dev.spikeconv.formats.testing.TinyModel;
 import dev.spikeconv.formats.testing.TinyModels;
 import java.io.IOException;
@@ -277,7 +279,7 @@ class BundleEngineAgreementTest {
         TinyModel model = TinyModels.qwen2();
         Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("alternate", 12, 1, new QuantizationOptions(true, 8, false, false),
                 Bundles.DYNAMIC, model));
-        Map<String, BundleUpdate.NewTensor> added = new LinkedHashMap<>();
+        Map<String, TensorView> added = new LinkedHashMap<>();
         List<String> sites = SpikeSites.spikingSites(model.config().toBuilder().spike(Bundles.DYNAMIC).build(null));
         for (int index = 0; index < sites.size(); index++) {
             String site = sites.get(index);
@@ -285,8 +287,8 @@ class BundleEngineAgreementTest {
             switch (thresholds) {
                 case STATIC_PER_SITE -> {
                     SiteThreshold.Static fixed = SiteThreshold.Static.nearest(0.05 + 0.02 * (index % 5), 16);
-                    added.put(site + SpikeSites.THRESHOLD_INTEGER_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(1), fixed.integers()));
-                    added.put(site + SpikeSites.THRESHOLD_EXPONENT_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(), fixed.exponent()));
+                    added.put(site + SpikeSites.THRESHOLD_INTEGER_SUFFIX, StoredTensor.ofInts("integers", Shape.of(1), fixed.integers()));
+                    added.put(site + SpikeSites.THRESHOLD_EXPONENT_SUFFIX, StoredTensor.ofInts("exponent", Shape.of(), new int[] {fixed.exponent()}));
                 }
                 case STATIC_PER_CHANNEL -> {
                     double[] values = new double[inputs];
@@ -294,17 +296,21 @@ class BundleEngineAgreementTest {
                         values[channel] = 0.04 + 0.003 * ((channel * 7 + index) % 11);
                     }
                     SiteThreshold.Static fixed = SiteThreshold.Static.nearest(values, 12);
-                    added.put(site + SpikeSites.THRESHOLD_INTEGER_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(inputs), fixed.integers()));
-                    added.put(site + SpikeSites.THRESHOLD_EXPONENT_SUFFIX, BundleUpdate.NewTensor.ofInts(Shape.of(), fixed.exponent()));
+                    added.put(site + SpikeSites.THRESHOLD_INTEGER_SUFFIX, StoredTensor.ofInts("integers", Shape.of(inputs), fixed.integers()));
+                    added.put(site + SpikeSites.THRESHOLD_EXPONENT_SUFFIX, StoredTensor.ofInts("exponent", Shape.of(), new int[] {fixed.exponent()}));
                 }
-                case DYNAMIC_PER_SITE -> added.put(site + SpikeSites.K_SUFFIX, BundleUpdate.NewTensor.ofFloats(Shape.of(1), 2 + 0.5f * (index % 4)));
+                case DYNAMIC_PER_SITE -> added.put(site + SpikeSites.K_SUFFIX, StoredTensor.ofFloats("k", Shape.of(1), new float[] {2 + 0.5f * (index % 4)}));
             }
         }
         String mode = thresholds == Thresholds.DYNAMIC_PER_SITE ? "dynamic" : "static";
-        BundleUpdate.apply(bundle, new BundleUpdate.Edit(Map.of(), added, name -> false, config -> {
-            ((ObjectNode) config.path("spikeconv").path("spike")).put("mode", mode);
-            return config;
-        }, Map.of()), ConversionProgress.NONE);
+        try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+            added.forEach(transaction::put);
+            transaction.editConfig(config -> {
+                ((ObjectNode) config.path("spikeconv").path("spike")).put("mode", mode);
+                return config;
+            });
+            transaction.commit(ConversionProgress.NONE);
+        }
 
         float[][] onnx = Bundles.logits(bundle, EngineKind.ONNX, TOKENS);
         float[][] java = Bundles.logits(bundle, EngineKind.JAVA, TOKENS);
@@ -322,10 +328,15 @@ class BundleEngineAgreementTest {
         TinyModel model = TinyModels.llama();
         Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("dense", 1, 0, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
         byte[] config = java.nio.file.Files.readAllBytes(bundle.resolve("config.json"));
-        assertThatThrownBy(() -> BundleUpdate.apply(bundle, new BundleUpdate.Edit(Map.of(), Map.of(), name -> false, edited -> {
-            ((ObjectNode) edited.path("spikeconv").path("spike")).put("mode", "static");
-            return edited;
-        }, Map.of()), ConversionProgress.NONE)).isInstanceOf(InvalidInputException.class)
+        assertThatThrownBy(() -> {
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+                transaction.editConfig(edited -> {
+                    ((ObjectNode) edited.path("spikeconv").path("spike")).put("mode", "static");
+                    return edited;
+                });
+                transaction.commit(ConversionProgress.NONE);
+            }
+        }).isInstanceOf(InvalidInputException.class)
                 .hasMessageContaining(bundle + "/config.json: spike mode is static but model.layers.0.self_attn.q_proj has no spike_threshold_int tensor");
         assertThat(java.nio.file.Files.readAllBytes(bundle.resolve("config.json"))).isEqualTo(config);
         try (var entries = java.nio.file.Files.list(directory)) {

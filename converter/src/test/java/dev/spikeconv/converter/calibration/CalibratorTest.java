@@ -62,8 +62,8 @@ class CalibratorTest {
 
     private CalibrationOptions options(Path bundle, int tokens, int sequenceLength, String method, Double targetSparsity, Path reference,
             TransferOptions transfer) {
-        return new CalibrationOptions(bundle, text(), null, tokens, sequenceLength, 1, 0, ThresholdMethod.parse(method), targetSparsity, null, null, reference,
-                transfer, null, 4, List.of(), null, false, OnnxRuntimeOptions.DEFAULT);
+        return new CalibrationOptions(bundle, text(), null, tokens, sequenceLength, 0, ThresholdMethod.parse(method), targetSparsity, null, null, reference,
+                transfer, null, 4, List.of(), null, false);
     }
 
     /** The bundle against the dense model on 2048 tokens after the calibration tokens. */
@@ -138,22 +138,34 @@ class CalibratorTest {
 
     @Test
     void anInterruptedRunResumesFromItsCheckpoint() throws IOException {
-        Path interrupted = convert("interrupted", "dense");
-        Path uninterrupted = convert("uninterrupted", "dense");
+        Path interrupted = convert("interrupted", "alternate");
+        Path uninterrupted = convert("uninterrupted", "alternate");
         Map<String, byte[]> before = files(interrupted);
-        CalibrationOptions options = new CalibrationOptions(interrupted, text(), null, 1024, 128, 1, 0, ThresholdMethod.parse("mse"), null, null, null, null,
-                TransferOptions.NONE, null, 1, List.of(), null, false, OnnxRuntimeOptions.DEFAULT);
+        CalibrationOptions options = new CalibrationOptions(interrupted, text(), null, 1024, 256, 0, ThresholdMethod.parse("mse"), null, null, null, source(),
+                TransferOptions.DEFAULT, null, 1, List.of(), null, false);
         assertThatThrownBy(() -> Calibrator.run(options, new RecordingProgress(3))).hasMessage("interrupted");
         assertSameFiles(files(interrupted), before);
         assertThat(options.checkpointFile()).exists();
 
         RecordingProgress resumed = new RecordingProgress(-1);
         Calibrator.run(options, resumed);
-        assertThat(resumed.stages).contains("resuming projection input statistics after 2 sequences");
+        assertThat(resumed.stages).contains("resuming calibration after layer 2 of 5");
         assertThat(options.checkpointFile()).doesNotExist();
-        Calibrator.run(new CalibrationOptions(uninterrupted, text(), null, 1024, 128, 1, 0, ThresholdMethod.parse("mse"), null, null, null, null,
-                TransferOptions.NONE, null, 1, List.of(), null, false, OnnxRuntimeOptions.DEFAULT), CalibrationProgress.NONE);
-        assertThat(Files.readString(interrupted.resolve("calibration.json"))).isEqualTo(Files.readString(uninterrupted.resolve("calibration.json")));
+        Calibrator.run(new CalibrationOptions(uninterrupted, text(), null, 1024, 256, 0, ThresholdMethod.parse("mse"), null, null, null, source(),
+                TransferOptions.DEFAULT, null, 1, List.of(), null, false), CalibrationProgress.NONE);
+        // Streams, fitted tensors and statistics came back exactly: the same bundle, byte for byte.
+        assertSameFiles(files(interrupted), files(uninterrupted));
+    }
+
+    @Test
+    void aFileThatIsNotACheckpointIsNeitherReadNorOverwritten() throws IOException {
+        Path bundle = convert("user-file", "dense");
+        Path userFile = directory.resolve("notes.txt");
+        Files.writeString(userFile, "my own notes\n");
+        CalibrationOptions options = new CalibrationOptions(bundle, text(), null, 256, 128, 0, ThresholdMethod.parse("mse"), null, null, null, null,
+                TransferOptions.NONE, userFile, 1, List.of(), null, false);
+        assertThatThrownBy(() -> Calibrator.run(options, CalibrationProgress.NONE)).hasMessageContaining("is not a calibrate checkpoint");
+        assertThat(Files.readString(userFile)).isEqualTo("my own notes\n");
     }
 
     @Test
@@ -161,16 +173,16 @@ class CalibratorTest {
         Path bundle = convert("merged", "dense");
         Path saved = directory.resolve("first.statistics");
         Map<String, byte[]> before = files(bundle);
-        Calibrator.run(new CalibrationOptions(bundle, text(), null, 512, 128, 1, 0, ThresholdMethod.parse("mse"), null, null, null, null, TransferOptions.NONE,
-                null, 4, List.of(), saved, true, OnnxRuntimeOptions.DEFAULT), CalibrationProgress.NONE);
+        Calibrator.run(new CalibrationOptions(bundle, text(), null, 512, 128, 0, ThresholdMethod.parse("mse"), null, null, null, null, TransferOptions.NONE,
+                null, 4, List.of(), saved, true), CalibrationProgress.NONE);
         assertSameFiles(files(bundle), before);
         assertThat(CalibrationStatistics.read(saved).sequences()).isEqualTo(4);
-        CalibrationReport report = Calibrator.run(new CalibrationOptions(bundle, text(), null, 256, 128, 1, 0, ThresholdMethod.parse("max"), null, null, null,
-                null, TransferOptions.NONE, null, 4, List.of(saved), null, false, OnnxRuntimeOptions.DEFAULT), CalibrationProgress.NONE);
+        CalibrationReport report = Calibrator.run(new CalibrationOptions(bundle, text(), null, 256, 128, 0, ThresholdMethod.parse("max"), null, null, null,
+                null, TransferOptions.NONE, null, 4, List.of(saved), null, false), CalibrationProgress.NONE);
         assertThat(report.sequences()).isEqualTo(2);
         // a merge into a bundle whose tensors changed since is refused
-        assertThatThrownBy(() -> Calibrator.run(new CalibrationOptions(bundle, text(), null, 256, 128, 1, 0, ThresholdMethod.parse("max"), null, null, null,
-                null, TransferOptions.NONE, null, 4, List.of(saved), null, false, OnnxRuntimeOptions.DEFAULT), CalibrationProgress.NONE))
+        assertThatThrownBy(() -> Calibrator.run(new CalibrationOptions(bundle, text(), null, 256, 128, 0, ThresholdMethod.parse("max"), null, null, null,
+                null, TransferOptions.NONE, null, 4, List.of(saved), null, false), CalibrationProgress.NONE))
                 .hasMessageContaining("was measured on another model state");
     }
 
@@ -201,7 +213,7 @@ class CalibratorTest {
         return files;
     }
 
-    /** Records stages; throws once the statistics reach {@code failAt} steps, as a killed run would stop. */
+    /** Records stages; throws once the pass has done {@code failAt} layers, as a killed run would stop. */
     private static final class RecordingProgress implements CalibrationProgress {
         private final int failAt;
         private final List<String> stages = new ArrayList<>();
@@ -225,7 +237,7 @@ class CalibratorTest {
 
         @Override
         public void step(String phase, int done, int total) {
-            if (phase.equals("statistics") && done == failAt) {
+            if (phase.equals("layers") && done == failAt) {
                 throw new IllegalStateException("interrupted");
             }
         }

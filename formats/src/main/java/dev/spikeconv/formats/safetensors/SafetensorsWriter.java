@@ -10,6 +10,7 @@ import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.Shape;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -30,6 +31,7 @@ import java.util.Set;
  */
 public final class SafetensorsWriter {
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final long COPY_CHUNK = 1 << 24;
 
     /** A tensor to write. */
     public record TensorEntry(String name, DType dtype, Shape shape) {
@@ -115,6 +117,13 @@ public final class SafetensorsWriter {
     public static void writeFully(WritableByteChannel channel, ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
             channel.write(buffer);
+        }
+    }
+
+    /** Writes all of {@code data} (a mapped tensor, maybe gigabytes) through {@code channel}, 16 MiB at a time. */
+    public static void writeFully(WritableByteChannel channel, MemorySegment data) throws IOException {
+        for (long offset = 0; offset < data.byteSize(); offset += COPY_CHUNK) {
+            writeFully(channel, data.asSlice(offset, Math.min(COPY_CHUNK, data.byteSize() - offset)).asByteBuffer());
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.spikeconv.formats.tensor;
 
+import java.nio.ByteBuffer;
+
 /** Conversions between float32 and the narrower float encodings that checkpoints store. */
 public final class FloatEncodings {
     private static final float[] E4M3_VALUES = new float[256];
@@ -36,6 +38,32 @@ public final class FloatEncodings {
         }
         int roundingBias = 0x7FFF + ((bits >>> 16) & 1);
         return (short) ((bits + roundingBias) >>> 16);
+    }
+
+    /**
+     * Appends {@code value} to {@code bytes} (little-endian) in the float encoding {@code type}: f32, f64, f16 or bf16,
+     * rounded to nearest even. Other types are not float encodings one writes values in.
+     */
+    public static void put(ByteBuffer bytes, DType type, float value) {
+        switch (type) {
+            case F32 -> bytes.putFloat(value);
+            case F64 -> bytes.putDouble(value);
+            case F16 -> bytes.putShort(floatToHalf(value));
+            case BF16 -> bytes.putShort(floatToBfloat16(value));
+            case F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K ->
+                    throw new IllegalArgumentException("values are not written as " + type);
+        }
+    }
+
+    /** {@code value} rounded to what {@code type} (f32, f64, f16 or bf16) stores. */
+    public static float roundTo(DType type, float value) {
+        return switch (type) {
+            case F32, F64 -> value;
+            case F16 -> halfToFloat(floatToHalf(value));
+            case BF16 -> bfloat16ToFloat(floatToBfloat16(value));
+            case F8_E4M3, F8_E5M2, I64, I32, I16, I8, U8, BOOL, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K ->
+                    throw new IllegalArgumentException("values are not stored as " + type);
+        };
     }
 
     /** float8 e4m3 "fn" (no infinities; S.1111.111 is NaN), as in safetensors F8_E4M3. */

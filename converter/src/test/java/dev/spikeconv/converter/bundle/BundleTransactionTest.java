@@ -4,15 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.spikeconv.converter.plan.LayerPlans;
-import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.converter.hardware.ManifestOptions;
 import dev.spikeconv.converter.hardware.TargetProfiles;
+import dev.spikeconv.converter.plan.LayerPlans;
+import dev.spikeconv.converter.quantization.Int8Quantizer;
+import dev.spikeconv.converter.quantization.StoredForm;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
-import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.tensor.StoredTensor;
@@ -27,7 +27,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class BundleUpdateTest {
+class BundleTransactionTest {
     private static final String WEIGHT = "model.layers.1.self_attn.o_proj.weight";
     private static final String THRESHOLD = "model.layers.1.self_attn.o_proj.spike_threshold_int";
 
@@ -49,9 +49,16 @@ class BundleUpdateTest {
         return values;
     }
 
-    private static BundleUpdate.Edit edit(float[] values) {
-        return new BundleUpdate.Edit(Map.of(WEIGHT, values), Map.of(THRESHOLD, BundleUpdate.NewTensor.ofInts(Shape.of(1), 1234)),
-                name -> name.equals("model.layers.0.mlp.down_proj.weight_unused"), config -> config.put("comment", "edited"), Map.of("note.txt", new byte[] {'x'}));
+    /** Replaces o_proj's weight of layer 1 (stored as the bundle stores it), adds a threshold, edits the config, adds a file; then commits. */
+    private static void edit(Path bundle, float[] values) throws IOException {
+        try (BundleTransaction transaction = BundleTransaction.begin(bundle); ModelDescription model = CheckpointLoader.open(bundle)) {
+            transaction.put(WEIGHT, StoredForm.like(model.tensor(WEIGHT), values));
+            transaction.put(THRESHOLD, StoredTensor.ofInts(THRESHOLD, Shape.of(1), new int[] {1234}));
+            transaction.removeWhere(name -> name.equals("model.layers.0.mlp.down_proj.weight_unused"));
+            transaction.editConfig(config -> config.put("comment", "edited"));
+            transaction.addFile("note.txt", staged -> new byte[] {'x'});
+            transaction.commit(ConversionProgress.NONE);
+        }
     }
 
     @Test
@@ -59,7 +66,7 @@ class BundleUpdateTest {
         Path bundle = bundle(ConversionOptions.DEFAULT_MAX_SHARD_BYTES);
         Map<String, byte[]> before = tensorBytes(bundle);
         float[] values = replacement(16 * 16);
-        BundleUpdate.apply(bundle, edit(values), ConversionProgress.NONE);
+        edit(bundle, values);
 
         Map<String, byte[]> after = tensorBytes(bundle);
         String stored = "model.layers.1.attn.o_proj.weight";
@@ -96,7 +103,7 @@ class BundleUpdateTest {
         try (Stream<Path> files = Files.list(bundle)) {
             shards = files.map(path -> path.getFileName().toString()).filter(name -> name.endsWith(".safetensors")).sorted().toList();
         }
-        BundleUpdate.apply(bundle, edit(replacement(16 * 16)), ConversionProgress.NONE);
+        edit(bundle, replacement(16 * 16));
         try (Stream<Path> files = Files.list(bundle)) {
             assertThat(files.map(path -> path.getFileName().toString()).filter(name -> name.endsWith(".safetensors")).sorted().toList()).isEqualTo(shards);
         }
@@ -112,11 +119,24 @@ class BundleUpdateTest {
     void aFailedUpdateLeavesTheBundleAsItWas() throws IOException {
         Path bundle = bundle(ConversionOptions.DEFAULT_MAX_SHARD_BYTES);
         Map<String, byte[]> before = tensorBytes(bundle);
-        assertThatThrownBy(() -> BundleUpdate.apply(bundle, edit(replacement(10)), ConversionProgress.NONE))
-                .hasMessageContaining("replacement for " + WEIGHT + " has 10 values");
+        assertThatThrownBy(() -> edit(bundle, replacement(10))).hasMessageContaining("o_proj.weight has 256 values, the new ones 10");
         float[] infinite = replacement(16 * 16);
         infinite[5] = Float.POSITIVE_INFINITY;
-        assertThatThrownBy(() -> BundleUpdate.apply(bundle, edit(infinite), ConversionProgress.NONE)).hasMessageContaining("non-finite");
+        assertThatThrownBy(() -> edit(bundle, infinite)).hasMessageContaining("non-finite");
+        // A replacement stored otherwise than the tensor it replaces fails the commit, which leaves nothing behind.
+        assertThatThrownBy(() -> {
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+                transaction.put(WEIGHT, StoredTensor.ofFloats(WEIGHT, Shape.of(16, 16), replacement(16 * 16)));
+                transaction.commit(ConversionProgress.NONE);
+            }
+        }).hasMessageContaining(WEIGHT + " is stored as I8");
+        // An edit that makes the bundle invalid is refused when the staged bundle is read back.
+        assertThatThrownBy(() -> {
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+                transaction.editConfig(config -> config.put("hidden_size", 17));
+                transaction.commit(ConversionProgress.NONE);
+            }
+        }).isInstanceOf(dev.spikeconv.formats.io.InvalidInputException.class).hasMessageContaining(bundle.toString()).hasMessageNotContaining(".tmp-");
         assertThat(tensorBytes(bundle)).containsExactlyEntriesOf(before);
         try (Stream<Path> files = Files.list(directory)) {
             assertThat(files.map(path -> path.getFileName().toString())).noneMatch(name -> name.startsWith("."));
@@ -138,7 +158,13 @@ class BundleUpdateTest {
     }
 
     @Test
-    void newTensorsCheckTheirSize() {
-        assertThatThrownBy(() -> new BundleUpdate.NewTensor(DType.I32, Shape.of(2), new byte[4])).hasMessageContaining("needs 8 bytes");
+    void aSecondWriterIsRefusedWhileATransactionIsOpen() throws IOException {
+        Path bundle = bundle(ConversionOptions.DEFAULT_MAX_SHARD_BYTES);
+        try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+            assertThat(transaction.bundle()).isEqualTo(bundle.toAbsolutePath().normalize());
+            assertThatThrownBy(() -> BundleTransaction.begin(bundle)).hasMessageContaining("another spikeconv is writing it");
+        }
+        // Closed without a commit: the bundle is as it was and free again.
+        BundleTransaction.begin(bundle).close();
     }
 }
