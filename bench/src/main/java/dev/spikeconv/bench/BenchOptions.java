@@ -1,8 +1,7 @@
 package dev.spikeconv.bench;
 
-import dev.spikeconv.converter.InvalidOptionException;
-
 import dev.spikeconv.bench.SyntheticCheckpoint.Dimensions;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.formats.model.SpikeSettings;
@@ -20,6 +19,8 @@ import java.util.Set;
  * @param quantization how every conversion quantizes (convert's defaults unless chosen)
  * @param spikes how every conversion spikes
  * @param prefillChunk tokens per ONNX Runtime call during prefill; every model is prefilled the same way
+ * @param scaleModel the checkpoint the scale section generates
+ * @param scaleTokens calibration tokens of the scale section
  */
 public record BenchOptions(
         Path workFolder,
@@ -39,10 +40,17 @@ public record BenchOptions(
         int passTokens,
         int passSequenceLength,
         OnnxRuntimeOptions runtime,
-        long seed) {
+        long seed,
+        Dimensions scaleModel,
+        int scaleTokens) {
     /** convert's defaults: dynamic ternary spikes with k 3. */
     public static final SpikeSettings DEFAULT_SPIKES = new SpikeSettings(SpikeSettings.Mode.DYNAMIC, 3, SpikeSettings.MAX_TIME_STEPS,
             SpikeSettings.Coding.TERNARY, List.of());
+
+    /** The scale section's 7B-class model: Llama-2-7B's shape with 8 key/value heads (SpikingBrain's base is Qwen2.5-7B): 5.9B parameters, 11.9 GB in bf16. */
+    public static final Dimensions SEVEN_B_MODEL = new Dimensions(4096, 11008, 32, 32, 8, 32000);
+    /** A 1B-class model for quicker checks (1.0B parameters). */
+    public static final Dimensions ONE_B_MODEL = new Dimensions(2048, 5632, 20, 32, 4, 32000);
 
     /** Llama-7B proportions at {@code hidden}: intermediate 2.6875×, heads of 128, vocabulary 32000; layers follow from the size asked for. */
     public static Dimensions convertWidth(int hidden) {
@@ -72,6 +80,7 @@ public record BenchOptions(
         atLeast("repeats", repeats, 1);
         atLeast("pass-tokens", passTokens, 2);
         atLeast("pass-seq-len", passSequenceLength, 2);
+        atLeast("scale-tokens", scaleTokens, 2);
     }
 
     private static void atLeast(String option, int value, int minimum) {

@@ -6,7 +6,7 @@ import java.util.List;
 
 /** What {@code spikeconv bench} measured; sections not run are null or empty. */
 public record BenchReport(Environment environment, ConvertResult convert, List<PassResult> passes, Dimensions contextModel, int prefillChunk,
-        List<ContextResult> context) {
+        List<ContextResult> context, ScaleResult scale) {
     public BenchReport {
         passes = List.copyOf(passes);
         context = List.copyOf(context);
@@ -39,4 +39,22 @@ public record BenchReport(Environment environment, ConvertResult convert, List<P
 
     /** Prefill of {@code context} tokens, then single-token decode steps; {@code cacheBytes} is what the sequence carries forward. */
     public record ContextResult(String model, int context, Samples prefillSeconds, Samples decodeMillis, long cacheBytes) {}
+
+    /** The scale section: a generated checkpoint of {@code parameters} through every command, each as its own process. */
+    public record ScaleResult(Dimensions model, long parameters, long checkpointBytes, long bundleBytes, int calibrationTokens, List<ScaleStep> steps) {
+        public ScaleResult {
+            steps = List.copyOf(steps);
+        }
+    }
+
+    /**
+     * One command of the scale section: exit code, wall time, peak Java heap and anonymous resident memory (-1 where
+     * unknown), and the operations of one forward pass over its tokens (NaN for convert), in billions.
+     */
+    public record ScaleStep(String name, int exitCode, double seconds, long peakHeapBytes, long peakAnonymousBytes, double forwardGigaOperations) {
+        /** One forward pass's operations over the step's wall time: how close a step of several passes comes to the arithmetic. */
+        public double gigaOperationsPerSecond() {
+            return forwardGigaOperations / seconds;
+        }
+    }
 }

@@ -60,6 +60,32 @@ public final class BenchReportJson {
             samples(node, "decode_milliseconds", result.decodeMillis());
             node.put("cache_bytes", result.cacheBytes());
         }
+        if (report.scale() != null) {
+            BenchReport.ScaleResult scale = report.scale();
+            ObjectNode node = json.putObject("scale");
+            node.put("hidden_size", scale.model().hiddenSize());
+            node.put("intermediate_size", scale.model().intermediateSize());
+            node.put("layers", scale.model().layers());
+            node.put("heads", scale.model().heads());
+            node.put("key_value_heads", scale.model().keyValueHeads());
+            node.put("vocab_size", scale.model().vocabularySize());
+            node.put("parameters", scale.parameters());
+            node.put("checkpoint_bytes", scale.checkpointBytes());
+            node.put("bundle_bytes", scale.bundleBytes());
+            node.put("calibration_tokens", scale.calibrationTokens());
+            ArrayNode steps = node.putArray("steps");
+            for (BenchReport.ScaleStep step : scale.steps()) {
+                ObjectNode stepNode = steps.addObject().put("step", step.name()).put("exit_code", step.exitCode()).put("seconds", step.seconds())
+                        .put("peak_heap_bytes", step.peakHeapBytes()).put("peak_anonymous_rss_bytes", step.peakAnonymousBytes());
+                if (Double.isNaN(step.forwardGigaOperations())) {
+                    stepNode.putNull("forward_giga_operations").putNull("forward_giga_operations_per_second");
+                }
+                else {
+                    stepNode.put("forward_giga_operations", step.forwardGigaOperations()).put("forward_giga_operations_per_second",
+                            step.gigaOperationsPerSecond());
+                }
+            }
+        }
         return json;
     }
 

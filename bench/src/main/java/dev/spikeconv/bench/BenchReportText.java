@@ -54,6 +54,22 @@ public final class BenchReportText {
             }
             writeRatios(report.context(), out);
         }
+        if (report.scale() != null) {
+            BenchReport.ScaleResult scale = report.scale();
+            out.println();
+            out.printf(Locale.ROOT, "scale: generated bf16 checkpoint of %.2fB parameters (hidden %d, %d layers, %d/%d heads, FFN %d, vocabulary %d), %s; "
+                    + "bundle %s; each step its own process%n", scale.parameters() / 1e9, scale.model().hiddenSize(), scale.model().layers(),
+                    scale.model().heads(), scale.model().keyValueHeads(), scale.model().intermediateSize(), scale.model().vocabularySize(),
+                    ModelInspectionText.humanBytes(scale.checkpointBytes()), ModelInspectionText.humanBytes(scale.bundleBytes()));
+            out.printf(Locale.ROOT, "  %-10s %5s %10s %12s %14s %22s%n", "step", "exit", "seconds", "peak heap", "peak anon RSS", "GFLOP/s (1 fwd pass)");
+            for (BenchReport.ScaleStep step : scale.steps()) {
+                out.printf(Locale.ROOT, "  %-10s %5d %10.1f %12s %14s %22s%n", step.name(), step.exitCode(), step.seconds(), bytesOrUnknown(step.peakHeapBytes()),
+                        bytesOrUnknown(step.peakAnonymousBytes()), Double.isNaN(step.forwardGigaOperations()) ? "-"
+                                : String.format(Locale.ROOT, "%.1f", step.gigaOperationsPerSecond()));
+            }
+            out.printf(Locale.ROOT, "  calibrate: %d tokens (attention transfer, statistics, a measuring pass); verify, run: 512 tokens; generate: 64 tokens%n",
+                    scale.calibrationTokens());
+        }
         out.flush();
     }
 

@@ -1,7 +1,6 @@
 package dev.spikeconv.bench;
 
 import dev.spikeconv.converter.InvalidOptionException;
-
 import java.util.Locale;
 
 /** The parts of {@code spikeconv bench}. */
@@ -11,7 +10,9 @@ public enum BenchSection {
     /** Calibration and verification speed against a plain forward pass over the same tokens. */
     PASSES,
     /** Prefill and decode latency against context length, dense model and conversions. */
-    CONTEXT;
+    CONTEXT,
+    /** A generated 7B- or 1B-class checkpoint through convert, calibrate, verify, run and generate, each its own process. */
+    SCALE;
 
     public String id() {
         return name().toLowerCase(Locale.ROOT);
@@ -23,6 +24,6 @@ public enum BenchSection {
                 return section;
             }
         }
-        throw new InvalidOptionException("sections", "unknown bench section '" + text + "': use convert, passes or context");
+        throw new InvalidOptionException("sections", "unknown bench section '" + text + "': use convert, passes, context or scale");
     }
 }

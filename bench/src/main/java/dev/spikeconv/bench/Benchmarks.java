@@ -48,9 +48,19 @@ public final class Benchmarks {
                     context = ContextBenchmark.run(options, checkpoint, folder, progress);
                 }
             }
+            BenchReport.ScaleResult scale = null;
+            if (options.sections().contains(BenchSection.SCALE)) {
+                try {
+                    scale = ScaleBenchmark.run(options, folder, progress);
+                }
+                catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while a scale step ran");
+                }
+            }
             BenchReport.Environment environment = new BenchReport.Environment(System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
                     options.runtime().threads(), ProcessMemory.maximumHeapBytes());
-            return new BenchReport(environment, convert, passes, options.contextModel(), options.prefillChunk(), context);
+            return new BenchReport(environment, convert, passes, options.contextModel(), options.prefillChunk(), context, scale);
         }
         finally {
             if (temporary) {
@@ -66,7 +76,7 @@ public final class Benchmarks {
                 model.heads(), model.keyValueHeads(), model.vocabularySize(), options.seed());
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }

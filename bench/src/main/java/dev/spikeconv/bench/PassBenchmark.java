@@ -70,11 +70,11 @@ final class PassBenchmark {
             Path statistics = folder.resolve("pass-statistics-" + repeat + ".json");
             start = System.nanoTime();
             Calibrator.run(new CalibrationOptions(bundle, data, null, tokens.length, options.passSequenceLength(), options.seed(), ThresholdMethod.parse("mse"),
-                    null, null, null, null, TransferOptions.NONE, null, Integer.MAX_VALUE, List.of(), statistics, true), CalibrationProgress.NONE);
+                    null, null, null, null, TransferOptions.NONE, null, Integer.MAX_VALUE, List.of(), statistics, true, false), CalibrationProgress.NONE);
             calibrate[repeat] = (System.nanoTime() - start) / 1e9;
             start = System.nanoTime();
             Verifier.run(new VerifyOptions(bundle, checkpoint, null, data, null, 0, tokens.length, options.passSequenceLength(), ENGINE_TOKENS, Goals.DEFAULT,
-                    options.runtime(), null), message -> {});
+                    options.runtime(), null, false), message -> {});
             verify[repeat] = (System.nanoTime() - start) / 1e9;
             progress.accept(String.format(Locale.ROOT, "passes: run %d of %d: forward %.2f s (load %.2f) + dense %.2f s (load %.2f), calibrate %.2f s, verify %.2f s",
                     repeat + 1, options.repeats(), forwardBundle[repeat], loadBundle[repeat], forwardDense[repeat], loadDense[repeat], calibrate[repeat],

@@ -76,7 +76,33 @@ public final class SyntheticCheckpoint {
         SplittableRandom random = new SplittableRandom(seed);
         SafetensorsWriter.write(folder.resolve("model.safetensors"), entries, Map.of("format", "pt"),
                 (entry, channel) -> writeValues(entry, channel, random.split()));
+        writeTokenizer(folder.resolve("tokenizer.bin"), dimensions.vocabularySize());
         return entries.stream().mapToLong(TensorEntry::byteSize).sum();
+    }
+
+    /**
+     * A llama2.c {@code tokenizer.bin} with the model's vocabulary, so that text commands (generate) run on the
+     * checkpoint: {@code <unk> <s> </s>}, the 256 byte tokens, then made-up pieces {@code ▁t<i>}. Its text means
+     * nothing, like the weights.
+     */
+    private static void writeTokenizer(Path file, int vocabularySize) throws IOException {
+        List<byte[]> pieces = new ArrayList<>();
+        for (String special : new String[] {"<unk>", "<s>", "</s>"}) {
+            pieces.add(special.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        for (int value = 0; value < 256 && pieces.size() < vocabularySize; value++) {
+            pieces.add(String.format(Locale.ROOT, "<0x%02X>", value).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        while (pieces.size() < vocabularySize) {
+            pieces.add(("\u2581t" + pieces.size()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        int longest = pieces.stream().mapToInt(piece -> piece.length).max().orElse(1);
+        ByteBuffer bytes = ByteBuffer.allocate(4 + pieces.stream().mapToInt(piece -> 8 + piece.length).sum()).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.putInt(longest);
+        for (int i = 0; i < pieces.size(); i++) {
+            bytes.putFloat(i < 259 ? 0 : -i).putInt(pieces.get(i).length).put(pieces.get(i));
+        }
+        Files.write(file, bytes.array());
     }
 
     private static ObjectNode config(Dimensions dimensions, DType dtype) {

@@ -33,7 +33,7 @@ class BenchmarksTest {
     private BenchOptions options(Path work, EnumSet<BenchSection> sections) {
         return new BenchOptions(work, sections, 4 << 20, DType.BF16, new Dimensions(128, 344, 1, 1, 1, 2000), CONTEXT_MODEL, List.of(24, 48),
                 List.of("all-gla", "all-swa"), 16, QuantizationOptions.DEFAULT, BenchOptions.DEFAULT_SPIKES, 16, 3, 2, 64, 32,
-                new OnnxRuntimeOptions(2), 0);
+                new OnnxRuntimeOptions(2), 0, BenchOptions.ONE_B_MODEL, 4096);
     }
 
     @Test
@@ -85,7 +85,7 @@ class BenchmarksTest {
         // Other conversion settings in the same work folder make new bundles instead of reusing these.
         BenchOptions unquantized = new BenchOptions(directory.resolve("work"), EnumSet.of(BenchSection.CONTEXT), 4 << 20, DType.BF16,
                 new Dimensions(128, 344, 1, 1, 1, 2000), CONTEXT_MODEL, List.of(24), List.of("all-gla"), 16, QuantizationOptions.NONE,
-                BenchOptions.DEFAULT_SPIKES, 16, 1, 1, 64, 32, new OnnxRuntimeOptions(2), 0);
+                BenchOptions.DEFAULT_SPIKES, 16, 1, 1, 64, 32, new OnnxRuntimeOptions(2), 0, BenchOptions.ONE_B_MODEL, 4096);
         Benchmarks.run(unquantized, line -> {});
         try (Stream<Path> files = Files.list(directory.resolve("work"))) {
             assertThat(files.map(path -> path.getFileName().toString())).anyMatch(name -> name.startsWith("bundle-all-gla-w16-float-"));

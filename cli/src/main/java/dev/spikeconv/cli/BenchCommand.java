@@ -35,7 +35,8 @@ final class BenchCommand implements Callable<Integer> {
     HelpOption help;
 
     @Option(names = "--sections", paramLabel = "LIST", split = ",", defaultValue = "convert,passes,context",
-            description = "Any of convert, passes, context. Default: ${DEFAULT-VALUE}.")
+            description = "Any of convert, passes, context, scale (the scale section runs every command on a generated 7B- or 1B-class model). "
+                    + "Default: ${DEFAULT-VALUE}.")
     List<String> sections;
 
     @Option(names = "--convert-size", paramLabel = "SIZE", defaultValue = "2GB", converter = Sizes.ByteSize.class,
@@ -103,6 +104,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--pass-seq-len", paramLabel = "N", defaultValue = "512", description = "Sequence length of that comparison. Default: ${DEFAULT-VALUE}.")
     int passSequenceLength;
 
+    @Option(names = "--scale-model", paramLabel = "SIZE", defaultValue = "1b", converter = Choices.ScaleModelChoices.class,
+            completionCandidates = Choices.ScaleModelChoices.class,
+            description = "The scale section's generated bf16 checkpoint: 7b (hidden 4096, 32 layers, 32/8 heads, FFN 11008, 11.9 GB) or 1b "
+                    + "(hidden 2048, 20 layers, 32/4 heads, FFN 5632, 2.0 GB). Default: ${DEFAULT-VALUE}.")
+    Choices.ScaleModel scaleModel;
+
+    @Option(names = "--scale-tokens", paramLabel = "N", defaultValue = "4096", description = "Calibration tokens of the scale section. Default: ${DEFAULT-VALUE}.")
+    int scaleTokens;
+
     @Mixin
     ThreadsOption threads;
 
@@ -126,7 +136,8 @@ final class BenchCommand implements Callable<Integer> {
         int heads = hidden / headDimension;
         BenchOptions options = new BenchOptions(work, sections.stream().map(BenchSection::parse).collect(Collectors.toSet()), convertSize, weightType(),
                 BenchOptions.convertWidth(convertHidden), new Dimensions(hidden, intermediate, layers, heads, heads, vocabulary), contexts, plans, window,
-                quantization(), spikes(), prefillChunk, decodeTokens, repeats, passTokens, passSequenceLength, threads.onnxRuntimeOptions(), seed);
+                quantization(), spikes(), prefillChunk, decodeTokens, repeats, passTokens, passSequenceLength, threads.onnxRuntimeOptions(), seed,
+                scaleModel.dimensions(), scaleTokens);
         PrintWriter err = spec.commandLine().getErr();
         BenchReport report = Benchmarks.run(options, message -> {
             err.println(message);

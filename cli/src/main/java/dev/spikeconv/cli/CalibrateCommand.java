@@ -62,6 +62,10 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--reference", paramLabel = "SOURCE", description = "The dense checkpoint the bundle came from: needed to fit GLA layers.")
     Path reference;
 
+    @Option(names = "--allow-other-reference", description = "Fit to a --reference that is not the checkpoint the bundle was converted from "
+            + "(refused otherwise: its files' SHA-256 are recorded in the bundle's config).")
+    boolean allowOtherReference;
+
     @Option(names = "--transfer", paramLabel = "STEPS", defaultValue = "full", converter = Choices.TransferChoices.class,
             completionCandidates = Choices.TransferChoices.class,
             description = "Attention transfer steps for GLA layers: full (decay + readout), decay, readout or none. Default: ${DEFAULT-VALUE}.")
@@ -108,7 +112,7 @@ final class CalibrateCommand implements Callable<Integer> {
         }
         CalibrationOptions options = new CalibrationOptions(bundle, dataOptions.data, dataOptions.tokenizer, tokens, dataOptions.sequenceLength, seed,
                 ThresholdMethod.parse(method), targetSparsity, maxError, profile, reference, transferOptions(), checkpoint, checkpointEvery, merge,
-                saveStatistics, statisticsOnly);
+                saveStatistics, statisticsOnly, allowOtherReference);
         CalibrationReport report = Calibrator.run(options, TerminalProgress.forStderr(spec.commandLine().getErr()));
         PrintWriter out = spec.commandLine().getOut();
         out.print(CalibrationReportText.render(report));

@@ -1,5 +1,7 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.bench.BenchOptions;
+import dev.spikeconv.bench.SyntheticCheckpoint.Dimensions;
 import dev.spikeconv.converter.calibration.ThresholdMethod;
 import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.hardware.TargetProfiles;
@@ -86,6 +88,41 @@ final class Choices {
         DECAY,
         READOUT,
         NONE
+    }
+
+    /** The scale section's model sizes, written 7b and 1b. */
+    enum ScaleModel {
+        SEVEN_B("7b", BenchOptions.SEVEN_B_MODEL),
+        ONE_B("1b", BenchOptions.ONE_B_MODEL);
+
+        private final String word;
+        private final Dimensions dimensions;
+
+        ScaleModel(String word, Dimensions dimensions) {
+            this.word = word;
+            this.dimensions = dimensions;
+        }
+
+        Dimensions dimensions() {
+            return dimensions;
+        }
+    }
+
+    static final class ScaleModelChoices implements ITypeConverter<ScaleModel>, Iterable<String> {
+        @Override
+        public ScaleModel convert(String value) {
+            for (ScaleModel model : ScaleModel.values()) {
+                if (model.word.equals(value.toLowerCase(Locale.ROOT))) {
+                    return model;
+                }
+            }
+            throw new TypeConversionException("expected one of " + String.join(", ", this) + ", found '" + value + "'");
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return Arrays.stream(ScaleModel.values()).map(model -> model.word).iterator();
+        }
     }
 
     enum WeightType {

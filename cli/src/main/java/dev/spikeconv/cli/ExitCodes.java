@@ -1,6 +1,6 @@
 package dev.spikeconv.cli;
 
-/** Exit codes of every command (DESIGN §7); outside scripts and CI jobs rely on them. */
+/** Exit codes of every command (docs/design.md §7); outside scripts and CI jobs rely on them. */
 final class ExitCodes {
     static final int OK = 0;
     /** verify: a goal was missed. */

@@ -8,9 +8,11 @@ import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.SamplingOptions;
 import dev.spikeconv.converter.execution.TextGenerator;
+import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.tensor.TensorView;
 import dev.spikeconv.formats.tokenizer.TextDecoder;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
 import java.io.PrintWriter;
@@ -81,6 +83,9 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
             }
             TextGenerator.Generation generation;
+            engineOptions.checkBundle(path);
+            TerminalProgress.forStderr(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
+                    ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
             try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
                 generation = new TextGenerator(engine).generate(promptIds, maxTokens, sampling, bos, eos, id -> {
                     String text = decoder.append(id);

@@ -1,6 +1,7 @@
 package dev.spikeconv.cli;
 
 import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.bundle.BundleTransaction;
 import dev.spikeconv.converter.hardware.KernelManifest;
 import dev.spikeconv.converter.hardware.TargetProfile;
 import dev.spikeconv.formats.CheckpointLoader;
@@ -43,9 +44,13 @@ final class ManifestCommand implements Callable<Integer> {
             if (model.config().architecture() != Architecture.GLA_SWA || !Files.isDirectory(bundle)) {
                 throw InvalidInputException.forFile(bundle, "is not a spikeconv bundle; convert it first");
             }
-            for (TargetProfile profile : profiles) {
-                Path file = KernelManifest.write(model, bundle, profile, targetOptions.manifestOptions());
-                out.println("wrote " + file);
+            // Under the bundle's lock: a calibrate running meanwhile would otherwise commit a bundle without this manifest.
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+                for (TargetProfile profile : profiles) {
+                    String name = KernelManifest.fileName(profile.id());
+                    transaction.replaceFile(name, KernelManifest.bytes(model, bundle, profile, targetOptions.manifestOptions()));
+                    out.println("wrote " + bundle.resolve(name));
+                }
             }
         }
         out.flush();

@@ -5,9 +5,11 @@ import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.execution.Sampler;
+import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.numpy.NpyFile;
+import dev.spikeconv.formats.tensor.TensorView;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -71,6 +73,9 @@ final class RunCommand implements Callable<Integer> {
             }
             float[][] logits;
             long nanos;
+            engineOptions.checkBundle(path);
+            TerminalProgress.forStderr(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
+                    ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
             try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions());
                     InferenceSession session = engine.newSession()) {
                 long start = System.nanoTime();

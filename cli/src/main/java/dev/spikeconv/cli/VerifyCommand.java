@@ -95,6 +95,10 @@ final class VerifyCommand implements Callable<Integer> {
             description = "Mean KL of the free-running spiking engines (flips compound with depth). Default: not checked.")
     Double maxEngineKl;
 
+    @Option(names = "--allow-other-reference", description = "Compare with a --reference that is not the checkpoint the bundle was converted from "
+            + "(refused otherwise: its files' SHA-256 are recorded in the bundle's config).")
+    boolean allowOtherReference;
+
     @Option(names = "--allow-useless-linear-branch", description = "Do not fail a hybrid that is no better than itself without GLA attention.")
     boolean allowUselessLinearBranch;
 
@@ -125,7 +129,7 @@ final class VerifyCommand implements Callable<Integer> {
                 maxEngineKl != null ? maxEngineKl : goals.maxEngineKl(),
                 goals.requireLinearBranch() && !allowUselessLinearBranch);
         VerifyOptions options = new VerifyOptions(bundle, reference.source, reference.recording, dataOptions.data, dataOptions.tokenizer, skipTokens, tokens,
-                dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference);
+                dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference);
         PrintWriter err = spec.commandLine().getErr();
         boolean terminal = System.console() != null && System.console().isTerminal();
         VerifyReport report = Verifier.run(options, stage -> {

@@ -40,6 +40,35 @@ class ConvertCommandTest {
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(run.err()).contains("--force is needed to replace", "which already exists");
         assertThat(CommandRun.of("convert", stories(), "-o", bundle.toString(), "--force").exitCode()).isEqualTo(ExitCodes.OK);
+        // a bundle spikeconv wrote may be replaced again
+        assertThat(CommandRun.of("convert", stories(), "-o", bundle.toString(), "--force", "--plan", "dense").exitCode()).isEqualTo(ExitCodes.OK);
+    }
+
+    /** --force replaces an empty folder or a bundle, never a folder of the user's files, the input, or a folder holding it. */
+    @Test
+    void forceNeverDeletesAUsersFiles() throws IOException {
+        Path work = Files.createDirectories(directory.resolve("work"));
+        Files.writeString(work.resolve("thesis.txt"), "three years of work");
+        Files.createDirectories(work.resolve("sub"));
+        CommandRun run = CommandRun.of("convert", stories(), "-o", work.toString(), "--force");
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.err()).contains("will not replace " + work, "holds files and is not a spikeconv bundle");
+        assertThat(Files.readString(work.resolve("thesis.txt"))).isEqualTo("three years of work");
+        assertThat(work.resolve("sub")).isDirectory();
+
+        Path input = Files.createDirectories(directory.resolve("input"));
+        Path model = Files.copy(Path.of(stories()), input.resolve("stories260K.bin"));
+        CommandRun intoInput = CommandRun.of("convert", model.toString(), "-o", input.toString(), "--force");
+        assertThat(intoInput.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(intoInput.err()).contains("it is the input or holds it");
+        assertThat(model).exists();
+        CommandRun intoParent = CommandRun.of("convert", model.toString(), "-o", directory.toString(), "--force");
+        assertThat(intoParent.err()).contains("it is the input or holds it");
+
+        Files.writeString(directory.resolve("a-file"), "text");
+        assertThat(CommandRun.of("convert", stories(), "-o", directory.resolve("a-file").toString(), "--force").err()).contains("it is a file");
+        Path empty = Files.createDirectories(directory.resolve("empty"));
+        assertThat(CommandRun.of("convert", stories(), "-o", empty.toString(), "--force").exitCode()).isEqualTo(ExitCodes.OK);
     }
 
     @Test

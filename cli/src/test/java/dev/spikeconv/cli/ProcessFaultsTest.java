@@ -79,6 +79,33 @@ class ProcessFaultsTest {
         assertThat(entries()).containsExactly("out");
     }
 
+    /** Ctrl-C or SIGTERM runs the shutdown hook: no staging folder and no lock stay behind (only SIGKILL leaves them to the next run). */
+    @Test
+    void anInterruptedConversionCleansUpAfterItself() throws Exception {
+        String source = TestModels.stories260K().toString();
+        SplittableRandom random = new SplittableRandom(4);
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Process process = spikeconv(directory, 0, "convert", source, "-o", "out", "--plan", "spikingbrain", "--force").start();
+            Thread.sleep(random.nextInt(400, 2000));
+            process.destroy();
+            assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            try (Stream<Path> files = Files.list(directory)) {
+                assertThat(files.map(path -> path.getFileName().toString()).toList()).allMatch(name -> name.equals("out"));
+            }
+        }
+    }
+
+    @Test
+    void forceNeverReplacesTheCurrentFolder() throws Exception {
+        Files.writeString(directory.resolve("notes.txt"), "keep me");
+        Result result = run(spikeconv(directory, 0, "convert", TestModels.stories260K().toString(), "-o", ".", "--force"));
+        assertThat(result.exitCode()).as(result.err()).isEqualTo(ExitCodes.USAGE);
+        assertThat(result.err()).contains("it is the current folder or holds it");
+        assertThat(Files.readString(directory.resolve("notes.txt"))).isEqualTo("keep me");
+        Result parent = run(spikeconv(directory, 0, "convert", TestModels.stories260K().toString(), "-o", "..", "--force"));
+        assertThat(parent.err()).contains("it is the current folder or holds it");
+    }
+
     @Test
     void aFullDiskEndsWithExit74AndNoOutput() throws Exception {
         Result result = run(spikeconv(directory, 300, "convert", TestModels.stories260K().toString(), "-o", "out", "--plan", "dense"));

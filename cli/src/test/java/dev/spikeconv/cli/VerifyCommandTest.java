@@ -2,6 +2,7 @@ package dev.spikeconv.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.spikeconv.converter.bundle.BundleFileHashes;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -74,6 +75,8 @@ class VerifyCommandTest {
             SafetensorsWriter.write(rewritten, entries, Map.of("format", "pt"), (entry, channel) -> SafetensorsWriter.writeFully(channel, contents.get(entry.name())));
         }
         Files.move(rewritten, file, StandardCopyOption.REPLACE_EXISTING);
+        // An edit on purpose, recorded as spikeconv records its own writes: the structure check then looks at the tensors.
+        BundleFileHashes.record(bundle);
     }
 
     private static void rebuildGraph(Path bundle) throws IOException {
@@ -82,6 +85,7 @@ class VerifyCommandTest {
         try (ModelDescription model = CheckpointLoader.open(bundle)) {
             DecoderGraphWriter.write(model, bundle);
         }
+        BundleFileHashes.record(bundle);
     }
 
     @Test
@@ -125,7 +129,25 @@ class VerifyCommandTest {
         Files.write(bundle.resolve("model.safetensors"), bytes);
         CommandRun run = verify(bundle);
         assertThat(run.exitCode()).isEqualTo(ExitCodes.GOAL_MISSED);
-        assertThat(run.out()).contains("FAIL structure", "manifest.cpu-x86-avx2.json: tensor model.norm.weight has SHA-256");
+        assertThat(run.out()).contains("FAIL structure", "model.safetensors: SHA-256 differs",
+                "manifest.cpu-x86-avx2.json: tensor model.norm.weight has SHA-256");
+        // run and generate refuse it, unless told not to check
+        CommandRun refused = CommandRun.of("run", bundle.toString(), "--tokens", "1,2,3");
+        assertThat(refused.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(refused.err()).contains("model.safetensors: SHA-256 differs");
+        assertThat(CommandRun.of("run", bundle.toString(), "--tokens", "1,2,3", "--no-check").exitCode()).isEqualTo(ExitCodes.OK);
+    }
+
+    @Test
+    void anotherModelAsReferenceIsRefusedUnlessAllowed() throws IOException {
+        Path bundle = convert("bundle", "--plan", "dense");
+        String other = TestModels.shared("stories260K-gguf", "stories260K.gguf").toString();
+        CommandRun refused = CommandRun.of("verify", bundle.toString(), "--reference", other, "--data", text(), "--tokens", "64", "--engine-tokens", "8");
+        assertThat(refused.exitCode()).isEqualTo(ExitCodes.INVALID_INPUT);
+        assertThat(refused.err()).contains("stories260K.gguf: is not the checkpoint bundle was converted from");
+        CommandRun allowed = CommandRun.of("verify", bundle.toString(), "--reference", other, "--data", text(), "--tokens", "64", "--engine-tokens", "8",
+                "--allow-other-reference");
+        assertThat(allowed.exitCode()).as(allowed.err()).isIn(ExitCodes.OK, ExitCodes.GOAL_MISSED);
     }
 
     @Test

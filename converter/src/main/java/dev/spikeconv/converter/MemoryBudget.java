@@ -1,5 +1,9 @@
 package dev.spikeconv.converter;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.lang.management.MemoryUsage;
 import java.util.Locale;
 
 /**
@@ -12,16 +16,33 @@ public final class MemoryBudget {
 
     private MemoryBudget() {}
 
-    /** The heap a step may still plan for: the usable share of the maximum, less what is in use now. */
+    /**
+     * The heap a step may still plan for: the usable share of the maximum, less what the last collection left live
+     * (garbage not yet collected is not in the way; before any collection, everything in use counts).
+     */
     public static long available() {
+        long live = 0;
+        boolean collected = false;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            MemoryUsage afterCollection = pool.getType() == MemoryType.HEAP ? pool.getCollectionUsage() : null;
+            if (afterCollection != null && afterCollection.getUsed() > 0) {
+                live += afterCollection.getUsed();
+                collected = true;
+            }
+        }
         Runtime runtime = Runtime.getRuntime();
-        long used = runtime.totalMemory() - runtime.freeMemory();
+        long used = collected ? live : runtime.totalMemory() - runtime.freeMemory();
         return (long) (runtime.maxMemory() * USABLE_SHARE) - used;
     }
 
     /** Refuses {@code step} when it needs more than {@link #available()}; {@code option} is the setting that makes it smaller. */
     public static void require(String step, long neededBytes, String option) {
         long available = available();
+        if (neededBytes > available) {
+            // What the last collection left may have died since (an earlier step's data): look again before refusing.
+            System.gc();
+            available = available();
+        }
         if (neededBytes > available) {
             throw new InsufficientMemoryException(step, neededBytes, Runtime.getRuntime().maxMemory(), option);
         }

@@ -19,7 +19,7 @@ class BenchmarksRunOnceTest {
     static Stream<Method> benchmarks() {
         List<Method> methods = new ArrayList<>();
         for (Class<?> type : List.of(Int8QuantizerBenchmark.class, SpikeProductBenchmark.class, GatedLinearChunkBenchmark.class, TensorReadBenchmark.class,
-                StatisticsBenchmark.class)) {
+                StatisticsBenchmark.class, ProjectionBenchmark.class)) {
             for (Method method : type.getDeclaredMethods()) {
                 if (method.isAnnotationPresent(Benchmark.class)) {
                     methods.add(method);

@@ -13,7 +13,7 @@ import dev.spikeconv.formats.model.SpikeSettings;
 import java.util.Map;
 
 /**
- * The bundle's {@code config.json} (DESIGN §5): SpikingBrain's {@code gla_swa} keys, so its loaders
+ * The bundle's {@code config.json} (docs/design.md §5): SpikingBrain's {@code gla_swa} keys, so its loaders
  * read it, plus the {@code spikeconv} section, whose {@code layers} list is authoritative.
  */
 public final class BundleConfig {

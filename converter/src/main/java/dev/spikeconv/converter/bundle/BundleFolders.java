@@ -1,5 +1,7 @@
 package dev.spikeconv.converter.bundle;
 
+import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.formats.json.JsonDocuments;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,10 +21,37 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /** Staging folders beside a bundle, the lock that keeps two writers apart, and the swap that makes a finished one visible at once. */
 final class BundleFolders {
+    /**
+     * Staging folders and lock files this process holds: on Ctrl-C or a kill (SIGINT, SIGTERM) the JVM's shutdown
+     * hook removes them, so an interrupted write leaves nothing behind (a SIGKILL leaves them to the next writer).
+     */
+    private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("spikeconv-cleanup").unstarted(() -> {
+            for (Path path : List.copyOf(HELD)) {
+                if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
+                    deleteQuietly(path);
+                }
+                else {
+                    try {
+                        Files.deleteIfExists(path);
+                    }
+                    catch (IOException ignored) {
+                        // the process is ending; the next writer removes what is left
+                    }
+                }
+            }
+        }));
+    }
+
     private BundleFolders() {}
 
     /**
@@ -58,11 +87,13 @@ final class BundleFolders {
                 stale.forEach(BundleFolders::deleteQuietly);
             }
             FileLock held = lock;
+            HELD.add(lockFile);
             return () -> {
                 try {
                     Files.deleteIfExists(lockFile);
                 }
                 finally {
+                    HELD.remove(lockFile);
                     held.release();
                     channel.close();
                 }
@@ -87,11 +118,55 @@ final class BundleFolders {
         }
     }
 
+    /**
+     * Refuses to replace {@code target} unless spikeconv may: an empty folder, or a folder that is itself a spikeconv
+     * bundle (its config says so), and never the current folder, a folder holding it, the input, or a folder holding the
+     * input. A user's other files are never deleted by {@code --force}.
+     */
+    static void checkReplaceable(Path target, Path input) throws IOException {
+        Path real = target.toRealPath();
+        Path workingFolder = Path.of("").toAbsolutePath().toRealPath();
+        Path realInput = input.toAbsolutePath().toRealPath();
+        if (workingFolder.startsWith(real)) {
+            throw new InvalidOptionException("force", "will not replace " + target + ": it is the current folder or holds it");
+        }
+        if (realInput.startsWith(real)) {
+            throw new InvalidOptionException("force", "will not replace " + target + ": it is the input or holds it");
+        }
+        if (!Files.isDirectory(real, LinkOption.NOFOLLOW_LINKS)) {
+            throw new InvalidOptionException("force", "will not replace " + target + ": it is a file, not a bundle");
+        }
+        boolean empty;
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(real)) {
+            empty = !entries.iterator().hasNext();
+        }
+        if (!empty && !isBundle(real)) {
+            throw new InvalidOptionException("force", "will not replace " + target + ": it holds files and is not a spikeconv bundle "
+                    + "(choose a new or empty folder)");
+        }
+    }
+
+    /** Whether {@code folder}'s config.json is a spikeconv bundle's: model type gla_swa with a spikeconv section. */
+    static boolean isBundle(Path folder) {
+        Path config = folder.resolve("config.json");
+        if (!Files.isRegularFile(config, LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        try {
+            var json = JsonDocuments.read(config, 1 << 24);
+            return "gla_swa".equals(json.path("model_type").asText()) && json.path("spikeconv").isObject();
+        }
+        catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** A hidden, empty sibling of {@code target}, readable like any folder the user makes. */
     static Path createStaging(Path target) throws IOException {
         Path parent = target.getParent();
         Files.createDirectories(parent);
         Path staging = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp-");
+        HELD.add(staging);
         // createTempDirectory makes it private (0700).
         if (Files.getFileStore(staging).supportsFileAttributeView("posix")) {
             Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -124,6 +199,7 @@ final class BundleFolders {
             }
             throw e;
         }
+        HELD.remove(staging);
         syncDirectory(target.getParent());
         if (previous != null) {
             deleteQuietly(previous);
@@ -170,6 +246,7 @@ final class BundleFolders {
     }
 
     static void deleteQuietly(Path directory) {
+        HELD.remove(directory);
         try (Stream<Path> paths = Files.walk(directory)) {
             for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(path);

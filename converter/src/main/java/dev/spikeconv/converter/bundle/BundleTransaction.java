@@ -10,6 +10,7 @@ import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.HfCheckpointLoader;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
+import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -24,6 +25,7 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -100,6 +102,36 @@ public final class BundleTransaction implements AutoCloseable {
         files.put(name, content);
     }
 
+    /**
+     * Writes one file into the bundle now, whole or not at all (a temporary sibling renamed over it), under the
+     * transaction's lock: for a file nothing else in the bundle depends on, such as a manifest, which does not need
+     * the bundle staged again.
+     */
+    public void replaceFile(String name, byte[] content) throws IOException {
+        if (committed) {
+            throw new IllegalStateException("the transaction is committed");
+        }
+        writeAtomically(bundle.resolve(name), content);
+        // The config records every file's hash: it follows, so that the bundle still proves its integrity.
+        Path configFile = bundle.resolve(HfCheckpointLoader.CONFIG);
+        ObjectNode config = (ObjectNode) JsonDocuments.read(configFile, 1 << 24);
+        if (config.path("spikeconv").path(BundleFileHashes.FIELD).isObject()) {
+            ((ObjectNode) config.path("spikeconv").path(BundleFileHashes.FIELD)).put(name, FileHashes.sha256(bundle.resolve(name)));
+            writeAtomically(configFile, JsonDocuments.writer().writeValueAsString(config).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
+    private static void writeAtomically(Path file, byte[] content) throws IOException {
+        Path temporary = file.resolveSibling("." + file.getFileName() + ".tmp");
+        try {
+            Files.write(temporary, content);
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
+        finally {
+            Files.deleteIfExists(temporary);
+        }
+    }
+
     /** Stages the edited bundle and puts it in place of the old one; on any failure the bundle is left as it was. */
     public void commit(ConversionProgress progress) throws IOException {
         if (committed) {
@@ -159,6 +191,8 @@ public final class BundleTransaction implements AutoCloseable {
             Files.write(output.resolve(file.getKey()), file.getValue().content(output));
         }
         rewriteManifests(output, progress);
+        progress.stage("hashing the bundle's files");
+        BundleFileHashes.record(output);
     }
 
     /** Rewrites every safetensors file of the bundle; returns the new weight map of a sharded bundle, or null. */

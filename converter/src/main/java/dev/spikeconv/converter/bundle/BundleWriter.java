@@ -15,6 +15,7 @@ import dev.spikeconv.formats.tensor.DType;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,7 +23,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Converts a dense model into a spikeconv bundle (DESIGN §5). Everything is built in a hidden
+ * Converts a dense model into a spikeconv bundle (docs/design.md §5). Everything is built in a hidden
  * temporary sibling of the output folder and renamed into place at the end, so an interrupted run
  * leaves no output; the ONNX graph is written from the bundle's own safetensors as read back, so
  * graph and weights cannot disagree. The same inputs and options give byte-identical files.
@@ -56,8 +57,11 @@ public final class BundleWriter {
 
     private static Summary convertLocked(ModelDescription source, Path sourcePath, Path target, ConversionOptions options, ConversionProgress progress,
             long start) throws IOException {
-        if (Files.exists(target) && !options.force()) {
-            throw new InvalidOptionException("force", "is needed to replace " + target + ", which already exists");
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            if (!options.force()) {
+                throw new InvalidOptionException("force", "is needed to replace " + target + ", which already exists");
+            }
+            BundleFolders.checkReplaceable(target, sourcePath);
         }
         List<SourceStamp> stamps = SourceStamp.of(source.files());
         Path staging = BundleFolders.createStaging(target);
@@ -89,6 +93,8 @@ public final class BundleWriter {
                     KernelManifest.write(bundle, staging, profile, options.manifestOptions());
                 }
             }
+            progress.stage("hashing the bundle's files");
+            BundleFileHashes.record(staging);
             long written = BundleFolders.size(staging);
             BundleFolders.replace(staging, target);
             return new Summary(target, tensors.size(), sourceBytes, written, System.nanoTime() - start);

@@ -11,7 +11,7 @@ import dev.spikeconv.formats.model.ModelConfig;
  */
 final class CalibrationMemory {
     /** Histograms, the reports and everything small. */
-    private static final long SLACK = 128L << 20;
+    private static final long SLACK = 24L << 20;
 
     private CalibrationMemory() {}
 

@@ -23,6 +23,7 @@ import java.util.List;
  * @param merge           statistics files of earlier runs to add
  * @param saveStatistics  where to keep this run's statistics for a later {@code merge} (null: not kept)
  * @param statisticsOnly  gather and save the statistics, leave the bundle as it is
+ * @param allowOtherReference fit to a reference that is not the bundle's recorded source (refused otherwise)
  */
 public record CalibrationOptions(
         Path bundle,
@@ -41,7 +42,8 @@ public record CalibrationOptions(
         int checkpointEvery,
         List<Path> merge,
         Path saveStatistics,
-        boolean statisticsOnly) {
+        boolean statisticsOnly,
+        boolean allowOtherReference) {
     /** Threshold integers' width without a target: the neuromorphic profile's 16 bits. */
     public static final int DEFAULT_THRESHOLD_BITS = 16;
 

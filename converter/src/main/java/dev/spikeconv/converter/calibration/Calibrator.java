@@ -6,6 +6,7 @@ import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.MemoryBudget;
 import dev.spikeconv.converter.SpikeconvVersion;
 import dev.spikeconv.converter.bundle.BundleTransaction;
+import dev.spikeconv.converter.bundle.ReferenceCheck;
 import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.hardware.BundleTensorHashes;
 import dev.spikeconv.converter.layers.LayerKind;
@@ -16,7 +17,6 @@ import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
 import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.io.InvalidInputException;
-import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
@@ -176,18 +176,10 @@ public final class Calibrator {
         }
     }
 
-    /** Records the reference's file hashes; warns when none is the bundle's recorded source. */
+    /** Records the reference's file hashes; refuses a reference that is not the bundle's recorded source unless allowed. */
     private void checkReference(ModelDescription dense, Path bundlePath, Map<String, String> referenceFiles) throws IOException {
         progress.stage("hashing the reference checkpoint");
-        for (Path file : dense.files()) {
-            referenceFiles.put(file.getFileName().toString(), FileHashes.sha256(file));
-        }
-        var recorded = JsonDocuments.read(bundlePath.resolve("config.json"), 1 << 24).path("spikeconv").path("source").path("files");
-        boolean known = referenceFiles.values().stream().anyMatch(hash -> recorded.valueStream().anyMatch(node -> node.asText().equals(hash)));
-        if (!known) {
-            progress.warning(options.reference() + " is not the file the bundle was converted from (no SHA-256 matches its config); "
-                    + "transfer fits the bundle to it all the same");
-        }
+        referenceFiles.putAll(ReferenceCheck.check(bundlePath, options.reference(), dense, options.allowOtherReference(), progress::warning));
     }
 
     /** The tensors of one site's threshold, by canonical name, and their stored names in {@code changed}. */

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.engines;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
@@ -14,9 +15,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 
 /** Opens a model on the engine of choice. */
 public final class Engines {
+    /**
+     * The most a checkpoint other than a bundle may take as float32 in an ONNX Runtime session: its graph casts
+     * stored weights (bf16, f16, dequantized GGUF blocks) to float32 when the session loads, and a 7B model's copy
+     * (27 GB) does not fit the machines spikeconv is for. The Java engine reads them as stored at any size.
+     */
+    public static final long MAX_FLOAT_SESSION_BYTES = 8L << 30;
+
     private Engines() {}
 
     /** Runs {@code model} as described, writing a fresh ONNX graph for the ONNX engine. */
@@ -42,6 +51,12 @@ public final class Engines {
                         throw InvalidInputException.forFile(path, problems.getFirst());
                     }
                     yield OnnxRuntimeEngine.open(graph, model.config(), options);
+                }
+                long floatBytes = model.tensors().values().stream().mapToLong(tensor -> tensor.shape().elementCount()).sum() * Float.BYTES;
+                if (floatBytes > MAX_FLOAT_SESSION_BYTES) {
+                    throw new InvalidOptionException("engine", String.format(Locale.ROOT, "onnx would hold this checkpoint as float32 in ONNX Runtime "
+                            + "(%.1f GiB, more than %d GiB); choose java, which reads the weights as stored, or convert it to a bundle (int8)",
+                            floatBytes / (double) (1L << 30), MAX_FLOAT_SESSION_BYTES >> 30));
                 }
                 yield OnnxRuntimeEngine.export(model, options);
             }

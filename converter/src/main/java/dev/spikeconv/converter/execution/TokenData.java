@@ -69,6 +69,7 @@ public final class TokenData {
         long characters = (long) count * CHARACTERS_PER_TOKEN;
         while (true) {
             String text = readStart(file, characters);
+            checkText(file, text);
             int[] ids = tokenizer.encode(text, true);
             boolean wholeFile = text.length() < characters;
             if (ids.length >= count || wholeFile) {
@@ -88,6 +89,21 @@ public final class TokenData {
         }
         catch (NumberFormatException e) {
             throw InvalidInputException.forField(file, "token", "a 32-bit integer", text);
+        }
+    }
+
+    /** Refuses data that is not text: a NUL, or more than 1% of characters that were not valid UTF-8 (a checkpoint passed as data, say). */
+    private static void checkText(Path file, String text) {
+        long invalid = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char character = text.charAt(i);
+            if (character == 0) {
+                throw InvalidInputException.forFile(file, "is not text: it holds NUL bytes (give text, or token ids separated by spaces, commas or newlines)");
+            }
+            invalid += character == '\uFFFD' ? 1 : 0;
+        }
+        if (invalid > Math.max(8, text.length() / 100)) {
+            throw InvalidInputException.forFile(file, "is not UTF-8 text: " + invalid + " of its first " + text.length() + " characters are invalid");
         }
     }
 

@@ -19,7 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Writes {@code manifest.<target>.json} (DESIGN §6): which kernel runs each layer in each phase and
+ * Writes {@code manifest.<target>.json} (docs/design.md §6): which kernel runs each layer in each phase and
  * with what layout, chunk, window, state dtype, weight packing and spike coding; memory for the
  * chosen batch and context; operations and energy per token; and the SHA-256 of every tensor. A model
  * that breaks a constraint of the target is refused with every violation in one line.
@@ -33,14 +33,18 @@ public final class KernelManifest {
         return "manifest." + targetId + ".json";
     }
 
-    /** Checks the constraints and writes the manifest into {@code bundleDirectory}; returns its path. */
+    /** Checks the constraints and writes the manifest into {@code bundleDirectory} (a bundle being staged); returns its path. */
     public static Path write(ModelDescription bundle, Path bundleDirectory, TargetProfile target, ManifestOptions options) throws IOException {
-        ObjectNode manifest = build(bundle, bundleDirectory, target, options);
         Path file = bundleDirectory.resolve(fileName(target.id()));
         Path temporary = bundleDirectory.resolve("." + fileName(target.id()) + ".tmp");
-        Files.writeString(temporary, JsonDocuments.writer().writeValueAsString(manifest));
+        Files.write(temporary, bytes(bundle, bundleDirectory, target, options));
         Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return file;
+    }
+
+    /** Checks the constraints and returns the manifest's bytes. */
+    public static byte[] bytes(ModelDescription bundle, Path bundleDirectory, TargetProfile target, ManifestOptions options) throws IOException {
+        return JsonDocuments.writer().writeValueAsString(build(bundle, bundleDirectory, target, options)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     public static ObjectNode build(ModelDescription bundle, Path bundleDirectory, TargetProfile target, ManifestOptions options) throws IOException {

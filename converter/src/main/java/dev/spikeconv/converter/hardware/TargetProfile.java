@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A hardware target (DESIGN §6), as data: supported op families and their kernels, dtypes, memory,
+ * A hardware target (docs/design.md §6), as data: supported op families and their kernels, dtypes, memory,
  * the constraints a model must meet, kernel-library versions, and an energy table in picojoules.
  */
 public record TargetProfile(

@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * What {@code spikeconv inspect} reports about a model: format, hyper-parameters, attention per layer,
- * size, and the tensor table. {@link #toJson()} carries the keys of DESIGN §8 that outside scripts read.
+ * size, and the tensor table. {@link #toJson()} carries the keys of docs/design.md §8 that outside scripts read.
  */
 public record ModelInspection(String format, ModelConfig config, long parameters, long bytes, List<TensorRow> tensors, List<String> unusedTensors) {
     /** One canonical tensor as stored. */

@@ -10,7 +10,7 @@ import java.util.OptionalInt;
 import java.util.SplittableRandom;
 
 /**
- * SpikingBrain's gated linear attention (DESIGN §4): per key/value head a {@code [d, d]} state
+ * SpikingBrain's gated linear attention (docs/design.md §4): per key/value head a {@code [d, d]} state
  * {@code S_t = diag(α_t) S_{t-1} + k_tᵀ v_t}, read as {@code q_t S_t}, with a low-rank decay gate and a per-head output
  * norm. No RoPE; constant memory whatever the context.
  *

@@ -22,7 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Writes a model as an ONNX graph implementing DESIGN §4: softmax, sliding-window (with sinks) and
+ * Writes a model as an ONNX graph implementing docs/design.md §4: softmax, sliding-window (with sinks) and
  * gated linear attention layers; float, int8 and spiking projections. Inputs are {@code input_ids
  * [batch, sequence]}, {@code past_sequence_length [1]} and each layer's cache: keys and values
  * ({@code past_key_values.N.key/value [batch, kv_heads, cached, head_dim]}) or the GLA state

@@ -8,7 +8,7 @@ import dev.spikeconv.formats.onnx.proto.TensorProto;
 import java.io.IOException;
 
 /**
- * Gated linear attention layers (DESIGN §4) as graph nodes: the products within chunks for all chunks at once, the
+ * Gated linear attention layers (docs/design.md §4) as graph nodes: the products within chunks for all chunks at once, the
  * state carried across chunks by a Scan; decode is the same graph on one chunk of one token.
  */
 final class GatedLinearAttentionNodes {
@@ -39,7 +39,7 @@ final class GatedLinearAttentionNodes {
     }
 
     /**
-     * GLA (DESIGN §4) in chunked form. Within a chunk with cumulative log-decays {@code b}, a query at t
+     * GLA (docs/design.md §4) in chunked form. Within a chunk with cumulative log-decays {@code b}, a query at t
      * sees the carried state as {@code (q ⊙ e^{b_t}) S} and the chunk's earlier keys through
      * {@code Σ_i q_i k_i e^{b_t,i - b_s,i}}; every exponent is at most 0, so no decay can overflow.
      */

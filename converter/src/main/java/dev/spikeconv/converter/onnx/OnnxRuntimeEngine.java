@@ -125,7 +125,22 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
 
     private static OrtSession createSession(Path modelFile, OnnxRuntimeOptions options, List<String> tracedValues) throws IOException {
         // Loaded from memory (the graph is small: its weights stay in the data files beside it, which ONNX Runtime reads).
-        return createSession(withOutputs(readGraph(modelFile), tracedValues), modelFile.toAbsolutePath().getParent(), modelFile.toString(), options);
+        try {
+            return createSession(withOutputs(readGraph(modelFile), tracedValues), modelFile.toAbsolutePath().getParent(), modelFile.toString(), options);
+        }
+        catch (SessionLoadException e) {
+            // A graph file that parses but does not load (a flipped byte, a graph edited by hand) is bad input, not an I/O error.
+            throw InvalidInputException.forFile(modelFile, "ONNX Runtime cannot load it: " + e.getCause().getMessage());
+        }
+    }
+
+    /** ONNX Runtime refused a graph. */
+    private static final class SessionLoadException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        SessionLoadException(String message, OrtException cause) {
+            super(message, cause);
+        }
     }
 
     /**
@@ -160,7 +175,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             return ENVIRONMENT.createSession(graph.toByteArray(), sessionOptions);
         }
         catch (OrtException e) {
-            throw new IOException("ONNX Runtime could not load " + description + ": " + e.getMessage(), e);
+            throw new SessionLoadException("ONNX Runtime could not load " + description + ": " + e.getMessage(), e);
         }
     }
 

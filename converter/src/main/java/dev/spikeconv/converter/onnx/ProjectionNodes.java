@@ -11,7 +11,7 @@ import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.TensorView;
 import java.io.IOException;
 
-/** The decoder's linear layers as graph nodes: float or int8 weights, float or spiking inputs (DESIGN §4). */
+/** The decoder's linear layers as graph nodes: float or int8 weights, float or spiking inputs (docs/design.md §4). */
 final class ProjectionNodes {
     private final ModelDescription model;
     private final SpikeSettings spike;
@@ -25,11 +25,11 @@ final class ProjectionNodes {
     }
 
     /**
-     * One projection of {@code [tokens, in]}: float or int8 weights, float or spiking input (DESIGN §4).
+     * One projection of {@code [tokens, in]}: float or int8 weights, float or spiking input (docs/design.md §4).
      * Spiking: θ dynamic ({@link SpikeCountNodes#dynamicThreshold}) or static, {@code s = clamp(roundHalfEven(a/θ), ±T)} (named
      * {@link DecoderGraphWriter#spikeCounts} so analysis runs can fetch it), then {@code y = θ (s · W^T) + b}; a threshold
      * per input channel multiplies inside, {@code y = W (θ ⊙ s) + b}. With one int8 scale per weight row the product
-     * {@code s · W^T} is the exact integer one of DESIGN §4 ({@link #integerProduct}); with groups of inputs it is a
+     * {@code s · W^T} is the exact integer one of docs/design.md §4 ({@link #integerProduct}); with groups of inputs it is a
      * float GEMM on {@code code * scale} ({@link GraphWeights#dequantized}), which differs from the integer sums per group
      * only by float rounding. Whether the dequantized weights are float constants or computed per run is the session's
      * choice ({@link OnnxRuntimeOptions#foldLimitBytes}).

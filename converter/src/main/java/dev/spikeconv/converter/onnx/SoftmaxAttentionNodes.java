@@ -10,7 +10,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Softmax and sliding-window attention layers (DESIGN §4) as graph nodes: rotary positions, the cache (trimmed to the
+ * Softmax and sliding-window attention layers (docs/design.md §4) as graph nodes: rotary positions, the cache (trimmed to the
  * sinks and the last {@code window - 1} positions for a window, so decode memory stays constant) and the masks.
  */
 final class SoftmaxAttentionNodes {

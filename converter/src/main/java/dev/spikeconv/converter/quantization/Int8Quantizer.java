@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Symmetric int8 quantization of weight rows (DESIGN §4): per row or per input group of {@code group}
+ * Symmetric int8 quantization of weight rows (docs/design.md §4): per row or per input group of {@code group}
  * values, {@code scale = max|w| / 127}, {@code code = roundHalfEven(w / scale)} clamped to ±127; an
  * all-zero group has scale 0 and codes 0. The last group of a row may be shorter. Float32 throughout,
  * so every implementation that follows these steps gets the same bytes: {@link #quantize} (Vector API)

@@ -4,7 +4,7 @@ import dev.spikeconv.converter.kernels.VectorKernels;
 
 /**
  * The GLA recurrence of one key/value head, token by token: {@code S_t = diag(α_t) S_{t-1} + k_tᵀ v_t},
- * {@code o_t = q_t S_t} for each query head of its group (DESIGN §4).
+ * {@code o_t = q_t S_t} for each query head of its group (docs/design.md §4).
  */
 public final class GatedLinearRecurrence {
     private GatedLinearRecurrence() {}

@@ -21,7 +21,7 @@ import java.util.stream.IntStream;
 
 /**
  * The plain-Java forward pass of every model spikeconv reads or writes, written to read like the math
- * of DESIGN §4: softmax, sliding-window and gated linear attention (token by token, the recurrent form),
+ * of docs/design.md §4: softmax, sliding-window and gated linear attention (token by token, the recurrent form),
  * float, int8 and spiking projections. It is the oracle the ONNX graphs are tested against.
  */
 public final class ReferenceModel implements InferenceEngine {

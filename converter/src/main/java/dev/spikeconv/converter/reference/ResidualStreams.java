@@ -45,6 +45,8 @@ public final class ResidualStreams implements AutoCloseable {
         inMemory = null;
         Files.createDirectories(spillFolder);
         file = Files.createTempFile(spillFolder, "residual-streams-", ".f32");
+        // A killed run (Ctrl-C, SIGTERM) must not leave gigabytes beside the bundle.
+        file.toFile().deleteOnExit();
         arena = Arena.ofShared();
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, total, arena);

@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * A projection fed with integer spike counts {@code s = clamp(round(a / θ), ±T)}, θ dynamic per token or static per site
- * (DESIGN §4). With int8 weights: {@code y_i = θ · Σ_G σ[i,G] · Σ_{j∈G} Wq[i,j] s_j + b_i}, each group's sum exact (the
+ * (docs/design.md §4). With int8 weights: {@code y_i = θ · Σ_G σ[i,G] · Σ_{j∈G} Wq[i,j] s_j + b_i}, each group's sum exact (the
  * float products of integer counts and codes are summed in blocks of at most {@value #EXACT_BLOCK} inputs, each exact in
  * float32, and added in int32), the scaled groups added in group order; with float weights {@code y = θ · W s + b}. With
  * a threshold per input channel θ multiplies inside, {@code y = W (θ ⊙ s) + b}, over the dequantized weights.

@@ -13,13 +13,13 @@ import java.nio.ByteOrder;
  * values) in its stored dtype: float32 copied, bfloat16 and int8 widened by vector loops, everything else through the
  * tensor's own reader. Nothing is decoded before a product asks for it, and nothing decoded is kept.
  */
-final class TensorRows {
+public final class TensorRows {
     private static final ValueLayout.OfFloat SCALE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private TensorRows() {}
 
     /** The weight values, {@code code · scale} for int8 tensors. */
-    static WeightRows of(TensorView tensor) {
+    public static WeightRows of(TensorView tensor) {
         int rows = Math.toIntExact(tensor.shape().dimension(0));
         int columns = Math.toIntExact(tensor.shape().columns());
         if (tensor instanceof ScaledInt8Tensor int8) {

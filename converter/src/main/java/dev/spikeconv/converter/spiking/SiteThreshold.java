@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * How one projection site turns its input into spike counts: a dynamic threshold
  * {@code mean|a|/k} per token, or a calibrated static threshold {@code θ = integer · 2^-exponent}
- * for the whole site or per input channel (DESIGN §4).
+ * for the whole site or per input channel (docs/design.md §4).
  */
 public sealed interface SiteThreshold {
     /** The largest integer a static threshold may have: below 2^24, so float32 holds {@code integer · 2^-e} exactly. */

@@ -3,7 +3,7 @@ package dev.spikeconv.converter.spiking;
 import dev.spikeconv.converter.kernels.VectorKernels;
 
 /**
- * The spike arithmetic of DESIGN §4 to the one rule both engines follow (docs/design.md, "Spike counts"), so that the
+ * The spike arithmetic of docs/design.md §4 to the one rule both engines follow (docs/design.md, "Spike counts"), so that the
  * same activations give the same counts in the Java reference and in the ONNX graph:
  * <ul>
  *   <li>dynamic threshold: {@code Σ|a|} in float64 (any order), divided by the width in float64 and rounded once to

@@ -16,7 +16,7 @@ import java.util.SequencedMap;
 
 /**
  * The spiking projection sites of a model and the threshold of each. Calibrated values live beside the
- * weights (DESIGN §4): {@code <site>.spike_threshold_int} (I32, {@code [1]} or {@code [in]}) and
+ * weights (docs/design.md §4): {@code <site>.spike_threshold_int} (I32, {@code [1]} or {@code [in]}) and
  * {@code <site>.spike_threshold_exp} (I32) for static thresholds, and {@code <site>.spike_k} (F32
  * {@code [1]}) for a dynamic threshold calibrated per site; without it a site uses the config's k.
  */

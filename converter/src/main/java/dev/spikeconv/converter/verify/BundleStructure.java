@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.bundle.BundleFileHashes;
 import dev.spikeconv.converter.hardware.ManifestCheck;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.ExternalWeightCheck;
@@ -28,6 +29,9 @@ final class BundleStructure {
 
     static List<String> check(ModelDescription bundle, Path directory) throws IOException {
         List<String> problems = new ArrayList<>();
+        if (Files.isDirectory(directory)) {
+            problems.addAll(BundleFileHashes.mismatches(directory));
+        }
         checkFinite(bundle.tensors(), problems);
         checkFinite(bundle.extraTensors(), problems);
         long int8 = bundle.tensors().entrySet().stream()
@@ -51,8 +55,10 @@ final class BundleStructure {
         if (Files.isDirectory(directory)) {
             try (DirectoryStream<Path> manifests = Files.newDirectoryStream(directory, "manifest.*.json")) {
                 for (Path manifest : manifests) {
-                    for (String problem : ManifestCheck.check(bundle, directory, manifest)) {
-                        problems.add(manifest.getFileName() + ": " + problem);
+                    // One line per manifest: a changed tensor would otherwise repeat in every one of them.
+                    List<String> found = ManifestCheck.check(bundle, directory, manifest);
+                    if (!found.isEmpty()) {
+                        problems.add(manifest.getFileName() + ": " + found.getFirst() + (found.size() > 1 ? " (and " + (found.size() - 1) + " more)" : ""));
                     }
                 }
             }

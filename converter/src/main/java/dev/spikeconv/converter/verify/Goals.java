@@ -1,6 +1,7 @@
 package dev.spikeconv.converter.verify;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.json.JsonFields;
@@ -33,6 +34,31 @@ public record Goals(double maxKl, double maxKlP99, double minTopOne, double maxP
     public static final Goals DEFAULT = new Goals(0.5, 5.0, 0.5, 2.0, 0.0, 1e-3, 0.999, 1e-3, Double.POSITIVE_INFINITY, true);
     private static final Set<String> FIELDS = Set.of("max_kl", "max_kl_p99", "min_top1", "max_ppl_ratio", "min_sparsity", "max_engine_diff",
             "min_engine_count_agreement", "max_engine_flip_distance", "max_engine_kl", "require_linear_branch");
+
+    public Goals {
+        atLeastZero("max-kl", maxKl);
+        atLeastZero("max-kl-p99", maxKlP99);
+        share("min-top1", minTopOne);
+        atLeastZero("max-ppl-ratio", maxPerplexityRatio);
+        share("min-sparsity", minSparsity);
+        atLeastZero("max-engine-diff", maxEngineDifference);
+        share("min-engine-count-agreement", minEngineCountAgreement);
+        atLeastZero("max-engine-flip-distance", maxEngineFlipDistance);
+        atLeastZero("max-engine-kl", maxEngineKl);
+    }
+
+    /** A bound that can be met: a number at least 0 (an upper bound below 0 could never pass). */
+    private static void atLeastZero(String option, double value) {
+        if (!(value >= 0)) {
+            throw new InvalidOptionException(option, "must be a number >= 0, found " + value);
+        }
+    }
+
+    private static void share(String option, double value) {
+        if (!(value >= 0 && value <= 1)) {
+            throw new InvalidOptionException(option, "must be a share in [0, 1], found " + value);
+        }
+    }
 
     /** Whether the free-running spiking engines are compared at all. */
     public boolean checksFreeRunningEngines() {

@@ -149,7 +149,7 @@ final class LayerwiseComparison {
         int longest = Math.min(tokens, sequenceLength);
         long streams = models * (Math.min((long) tokens * config.hiddenSize() * Float.BYTES, STREAM_MEMORY_LIMIT) + 2L * longest * config.hiddenSize() * Float.BYTES);
         long logits = 4L * longest * config.vocabularySize() * Float.BYTES;
-        return (128L << 20) + streams + ReferenceModel.layerBytes(config, longest) + logits;
+        return (24L << 20) + streams + ReferenceModel.layerBytes(config, longest) + logits;
     }
 
     /** One statistics object per spiking site of the bundle, under its own threshold. */

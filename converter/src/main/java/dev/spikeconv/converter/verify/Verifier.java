@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.bundle.ReferenceCheck;
 import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
@@ -20,7 +21,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * Runs a bundle and its dense reference on the same tokens (DESIGN §7) and measures: the bundle's structure, ONNX
+ * Runs a bundle and its dense reference on the same tokens (docs/design.md §7) and measures: the bundle's structure, ONNX
  * Runtime against the Java reference on the bundle's own graph, the distance of the next-token distributions, per-layer
  * hidden-state cosine and attention shares, a baseline without the GLA layers' attention, perplexity past the sliding
  * window, and spike activity; then checks the goals. The models advance layer by layer in the Java reference engine,
@@ -57,6 +58,10 @@ public final class Verifier {
             else {
                 try (ModelDescription dense = CheckpointLoader.open(options.reference())) {
                     checkReference(options, dense.config(), config);
+                    if (Files.isDirectory(options.bundle())) {
+                        progress.accept("hashing the reference checkpoint");
+                        ReferenceCheck.check(options.bundle(), options.reference(), dense, options.allowOtherReference(), warning -> progress.accept("warning: " + warning));
+                    }
                     referenceDescription = options.reference().toString();
                     ReferenceRecording.Writer writer = options.saveReference() == null ? null
                             : new ReferenceRecording.Writer(options.saveReference(), tokens, config.layerCount(), config.hiddenSize(), config.vocabularySize());

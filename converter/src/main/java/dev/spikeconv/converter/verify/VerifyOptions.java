@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * What to verify and how: the bundle; the dense reference as a checkpoint or as logits saved by an
  * earlier run; the evaluation data (text, or token ids); how many tokens to skip (e.g. those calibration
  * used) and to evaluate, in sequences of what length;
- * how many tokens the Java engine checks; and where to save the reference for later runs.
+ * how many tokens the Java engine checks; where to save the reference for later runs; and whether a reference that is
+ * not the bundle's recorded source is allowed.
  */
 public record VerifyOptions(
         Path bundle,
@@ -22,7 +23,8 @@ public record VerifyOptions(
         int engineTokens,
         Goals goals,
         OnnxRuntimeOptions runtime,
-        Path saveReference) {
+        Path saveReference,
+        boolean allowOtherReference) {
     public VerifyOptions {
         if ((reference == null) == (referenceRecording == null)) {
             throw new InvalidOptionException("reference", "give exactly one of a reference checkpoint and saved reference logits (reference-logits)");

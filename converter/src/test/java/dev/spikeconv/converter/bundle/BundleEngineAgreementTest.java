@@ -53,7 +53,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The bundle's ONNX graph (chunked GLA, window caches, int8 and spiking projections) against the Java
  * reference (recurrent GLA, full attention with masks), for every plan and spike mode; and cached decode
  * against one prefill. Float models are compared by maximum logit difference, spiking ones by KL and
- * top-1 agreement, since a spike count may flip at a .5 boundary between two engines (DESIGN §4).
+ * top-1 agreement, since a spike count may flip at a .5 boundary between two engines (docs/design.md §4).
  */
 class BundleEngineAgreementTest {
     /** Several GLA chunks of 32 and a partial one (150 = 4 × 32 + 22), so chunking and padding are exercised. */

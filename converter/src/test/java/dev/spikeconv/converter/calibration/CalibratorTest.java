@@ -63,7 +63,7 @@ class CalibratorTest {
     private CalibrationOptions options(Path bundle, int tokens, int sequenceLength, String method, Double targetSparsity, Path reference,
             TransferOptions transfer) {
         return new CalibrationOptions(bundle, text(), null, tokens, sequenceLength, 0, ThresholdMethod.parse(method), targetSparsity, null, null, reference,
-                transfer, null, 4, List.of(), null, false);
+                transfer, null, 4, List.of(), null, false, false);
     }
 
     /** The bundle against the dense model on 2048 tokens after the calibration tokens. */
@@ -73,7 +73,7 @@ class CalibratorTest {
 
     private static VerifyReport verify(Path bundle) throws IOException {
         return Verifier.run(new VerifyOptions(bundle, source(), null, text(), null, CALIBRATION_TOKENS, 2048, 512, 32, Goals.DEFAULT,
-                OnnxRuntimeOptions.DEFAULT, null), stage -> { });
+                OnnxRuntimeOptions.DEFAULT, null, false), stage -> { });
     }
 
     @Test
@@ -142,7 +142,7 @@ class CalibratorTest {
         Path uninterrupted = convert("uninterrupted", "alternate");
         Map<String, byte[]> before = files(interrupted);
         CalibrationOptions options = new CalibrationOptions(interrupted, text(), null, 1024, 256, 0, ThresholdMethod.parse("mse"), null, null, null, source(),
-                TransferOptions.DEFAULT, null, 1, List.of(), null, false);
+                TransferOptions.DEFAULT, null, 1, List.of(), null, false, false);
         assertThatThrownBy(() -> Calibrator.run(options, new RecordingProgress(3))).hasMessage("interrupted");
         assertSameFiles(files(interrupted), before);
         assertThat(options.checkpointFile()).exists();
@@ -152,7 +152,7 @@ class CalibratorTest {
         assertThat(resumed.stages).contains("resuming calibration after layer 2 of 5");
         assertThat(options.checkpointFile()).doesNotExist();
         Calibrator.run(new CalibrationOptions(uninterrupted, text(), null, 1024, 256, 0, ThresholdMethod.parse("mse"), null, null, null, source(),
-                TransferOptions.DEFAULT, null, 1, List.of(), null, false), CalibrationProgress.NONE);
+                TransferOptions.DEFAULT, null, 1, List.of(), null, false, false), CalibrationProgress.NONE);
         // Streams, fitted tensors and statistics came back exactly: the same bundle, byte for byte.
         assertSameFiles(files(interrupted), files(uninterrupted));
     }
@@ -163,7 +163,7 @@ class CalibratorTest {
         Path userFile = directory.resolve("notes.txt");
         Files.writeString(userFile, "my own notes\n");
         CalibrationOptions options = new CalibrationOptions(bundle, text(), null, 256, 128, 0, ThresholdMethod.parse("mse"), null, null, null, null,
-                TransferOptions.NONE, userFile, 1, List.of(), null, false);
+                TransferOptions.NONE, userFile, 1, List.of(), null, false, false);
         assertThatThrownBy(() -> Calibrator.run(options, CalibrationProgress.NONE)).hasMessageContaining("is not a calibrate checkpoint");
         assertThat(Files.readString(userFile)).isEqualTo("my own notes\n");
     }
@@ -174,15 +174,15 @@ class CalibratorTest {
         Path saved = directory.resolve("first.statistics");
         Map<String, byte[]> before = files(bundle);
         Calibrator.run(new CalibrationOptions(bundle, text(), null, 512, 128, 0, ThresholdMethod.parse("mse"), null, null, null, null, TransferOptions.NONE,
-                null, 4, List.of(), saved, true), CalibrationProgress.NONE);
+                null, 4, List.of(), saved, true, false), CalibrationProgress.NONE);
         assertSameFiles(files(bundle), before);
         assertThat(CalibrationStatistics.read(saved).sequences()).isEqualTo(4);
         CalibrationReport report = Calibrator.run(new CalibrationOptions(bundle, text(), null, 256, 128, 0, ThresholdMethod.parse("max"), null, null, null,
-                null, TransferOptions.NONE, null, 4, List.of(saved), null, false), CalibrationProgress.NONE);
+                null, TransferOptions.NONE, null, 4, List.of(saved), null, false, false), CalibrationProgress.NONE);
         assertThat(report.sequences()).isEqualTo(2);
         // a merge into a bundle whose tensors changed since is refused
         assertThatThrownBy(() -> Calibrator.run(new CalibrationOptions(bundle, text(), null, 256, 128, 0, ThresholdMethod.parse("max"), null, null, null,
-                null, TransferOptions.NONE, null, 4, List.of(saved), null, false), CalibrationProgress.NONE))
+                null, TransferOptions.NONE, null, 4, List.of(saved), null, false, false), CalibrationProgress.NONE))
                 .hasMessageContaining("was measured on another model state");
     }
 

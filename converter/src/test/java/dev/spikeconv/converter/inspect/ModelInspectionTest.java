@@ -16,7 +16,7 @@ class ModelInspectionTest {
         JsonNode json = ModelInspection.inspect(TestModels.testdata("reference", "tiny-qwen3")).toJson();
         List<String> keys = new ArrayList<>();
         json.fieldNames().forEachRemaining(keys::add);
-        // DESIGN §8: outside scripts read these
+        // docs/design.md §8: outside scripts read these
         assertThat(keys).containsSubsequence("format", "architecture", "vocab_size", "hidden_size", "intermediate_size", "num_layers",
                 "num_heads", "num_kv_heads", "head_dim", "rope_theta", "tie_word_embeddings", "parameters", "bytes", "layers", "tensors");
         assertThat(json.get("format").asText()).isEqualTo("safetensors");

@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The statistics against a plain recount of every value from DESIGN §4's spike counts, for each threshold kind and coding. */
+/** The statistics against a plain recount of every value from docs/design.md §4's spike counts, for each threshold kind and coding. */
 class SpikeStatisticsTest {
     /** Channel counts below one vector, with a tail, and long. */
     @ParameterizedTest

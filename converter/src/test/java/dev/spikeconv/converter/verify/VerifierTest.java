@@ -8,27 +8,27 @@ import dev.spikeconv.converter.bundle.ConversionOptions;
 import dev.spikeconv.converter.bundle.ConversionProgress;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.converter.execution.TokenData;
-import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
-import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.hardware.ManifestOptions;
 import dev.spikeconv.converter.hardware.TargetProfiles;
+import dev.spikeconv.converter.onnx.DecoderGraphWriter;
+import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
+import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
-import dev.spikeconv.formats.testing.TestModels;
-import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.formats.onnx.proto.GraphProto;
 import dev.spikeconv.formats.onnx.proto.ModelProto;
 import dev.spikeconv.formats.onnx.proto.NodeProto;
+import dev.spikeconv.formats.testing.TestModels;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.io.TempDir;
 
 class VerifierTest {
     private static final SpikeSettings DYNAMIC = new SpikeSettings(SpikeSettings.Mode.DYNAMIC, 3, 127, SpikeSettings.Coding.TERNARY, List.of());
@@ -53,7 +53,7 @@ class VerifierTest {
     }
 
     private VerifyOptions options(Path bundle, Goals goals) {
-        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null);
+        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null, false);
     }
 
     @Test
@@ -119,13 +119,13 @@ class VerifierTest {
     void aSavedReferenceGivesTheSameReport() throws IOException {
         Path bundle = convert("dense", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
         Path recording = directory.resolve("reference.safetensors");
-        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording);
+        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording, false);
         VerifyReport live = Verifier.run(first, stage -> { });
-        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
+        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false);
         VerifyReport saved = Verifier.run(replay, stage -> { });
         assertThat(saved.distance().meanKl()).isEqualTo(live.distance().meanKl());
         assertThat(saved.layers().get(2).cosine()).isEqualTo(live.layers().get(2).cosine());
-        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null);
+        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false);
         assertInvalid(() -> Verifier.run(otherData, stage -> { }), "recorded on other tokens");
     }
 

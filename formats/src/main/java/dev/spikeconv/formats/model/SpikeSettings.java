@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * How projection inputs become integer spike counts (DESIGN §4): off (float activations), dynamic
+ * How projection inputs become integer spike counts (docs/design.md §4): off (float activations), dynamic
  * ({@code θ = clamp(mean|a| / k, 1e-5, 1e4)} per token) or static (calibrated integer thresholds),
  * counts clamped to ±{@code timeSteps}. The coding only decides how counts are sent as spikes.
  * {@code exclude} lists site suffixes (e.g. {@code mlp.down_proj}) that stay in float.
