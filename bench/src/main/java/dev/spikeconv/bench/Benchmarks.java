@@ -3,17 +3,15 @@ package dev.spikeconv.bench;
 import dev.spikeconv.bench.BenchReport.ContextResult;
 import dev.spikeconv.bench.BenchReport.ConvertResult;
 import dev.spikeconv.bench.BenchReport.PassResult;
+import dev.spikeconv.formats.io.FileTrees;
 import dev.spikeconv.formats.tensor.DType;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /** Runs the chosen bench sections in a work folder and collects their results. */
 public final class Benchmarks {
@@ -77,18 +75,6 @@ public final class Benchmarks {
     }
 
     static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> {
-                try {
-                    Files.delete(path);
-                }
-                catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
+        FileTrees.delete(root);
     }
 }

@@ -5,6 +5,7 @@ import dev.spikeconv.converter.bundle.ConversionOptions;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.converter.hardware.KernelManifest;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
+import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.formats.CheckpointLoader;
@@ -113,6 +114,11 @@ final class ConvertCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  tensors       %d, %s read, %s written in %.1f s (%s/s)%n", summary.tensorCount(),
                     ModelInspectionText.humanBytes(summary.sourceBytes()), ModelInspectionText.humanBytes(summary.writtenBytes()), seconds,
                     ModelInspectionText.humanBytes((long) (summary.sourceBytes() / Math.max(seconds, 1e-9))));
+            if (options.plan().layers().stream().anyMatch(layer -> LayerKind.of(layer).keepsState())) {
+                // GLA layers start from a fixed decay and the source's q/k/v/o: without calibrate the model is poor.
+                out.printf(Locale.ROOT, "next: fit its GLA layers to the source and set spike thresholds on your text:%n  spikeconv calibrate %s --reference %s "
+                        + "--data TEXT%n", summary.output(), input);
+            }
             out.flush();
             return ExitCodes.OK;
         }

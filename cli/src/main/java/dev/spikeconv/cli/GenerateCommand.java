@@ -75,45 +75,62 @@ final class GenerateCommand implements Callable<Integer> {
             if (promptIds.length == 0) {
                 throw new InvalidOptionException("prompt", "must not be empty: the tokenizer has no BOS token to start from");
             }
+            // The decoder sees the prompt too: a continuation's first piece keeps the space it starts with.
             TextDecoder decoder = new TextDecoder(tokenizer);
+            StringBuilder prompted = new StringBuilder();
+            for (int id : promptIds) {
+                prompted.append(decoder.append(id));
+            }
             if (!json) {
-                for (int id : promptIds) {
-                    out.print(decoder.append(id));
-                }
+                out.print(prompted);
                 out.flush();
             }
+            StringBuilder continuation = new StringBuilder();
             TextGenerator.Generation generation;
             engineOptions.checkBundle(path);
+            CalibrationWarning.warnIfUncalibrated(path, description.config(), spec.commandLine().getErr());
             TerminalProgress.forStderr(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
                     ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
+            long loadStart = System.nanoTime();
+            double loadSeconds;
             try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
+                loadSeconds = (System.nanoTime() - loadStart) / 1e9;
                 generation = new TextGenerator(engine).generate(promptIds, maxTokens, sampling, bos, eos, id -> {
                     String text = decoder.append(id);
+                    continuation.append(text);
                     if (!json) {
                         out.print(text);
                         out.flush();
                     }
                 });
             }
+            String rest = decoder.finish();
+            continuation.append(rest);
             if (json) {
-                out.println(JsonDocuments.writer().writeValueAsString(toJson(tokenizer, generation, chosenSeed)));
+                out.println(JsonDocuments.writer().writeValueAsString(toJson(generation, continuation.toString(), chosenSeed)));
             }
             else {
-                out.println(decoder.finish());
+                out.println(rest);
             }
             out.flush();
-            err.printf(Locale.ROOT, "spikeconv: %s, seed %d: prefill %d tokens at %.1f tokens/s, decode %d tokens at %.1f tokens/s%s%n",
-                    engineOptions.engineName(), chosenSeed, generation.promptIds().length, generation.prefillTokensPerSecond(),
-                    generation.generatedIds().length, generation.decodeTokensPerSecond(), generation.stoppedByToken() ? ", stopped at an end token" : "");
+            // The seed matters only when sampling; greedy decoding does not draw.
+            String seedText = temperature > 0 ? ", seed " + chosenSeed : "";
+            err.printf(Locale.ROOT, "spikeconv: %s%s: loaded in %.1f s, prefill %s at %.1f tokens/s, decode %s at %.1f tokens/s%s%n",
+                    engineOptions.engineName(), seedText, loadSeconds, tokens(generation.promptIds().length), generation.prefillTokensPerSecond(),
+                    tokens(generation.generatedIds().length), generation.decodeTokensPerSecond(), generation.stoppedByToken() ? ", stopped at an end token" : "");
             err.flush();
             return ExitCodes.OK;
         }
     }
 
-    private ObjectNode toJson(Tokenizer tokenizer, TextGenerator.Generation generation, long chosenSeed) {
+    private static String tokens(int count) {
+        return count == 1 ? "1 token" : count + " tokens";
+    }
+
+    private ObjectNode toJson(TextGenerator.Generation generation, String text, long chosenSeed) {
         ObjectNode json = JsonNodeFactory.instance.objectNode();
         json.put("prompt", prompt);
-        json.put("text", tokenizer.decode(generation.generatedIds()));
+        json.put("text", text);
         ArrayNode promptIds = json.putArray("prompt_ids");
         Arrays.stream(generation.promptIds()).forEach(promptIds::add);
         ArrayNode ids = json.putArray("ids");

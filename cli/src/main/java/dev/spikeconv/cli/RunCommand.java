@@ -4,13 +4,14 @@ import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.engines.Engines;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
-import dev.spikeconv.converter.execution.Sampler;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
+import dev.spikeconv.converter.metrics.Divergence;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.numpy.NpyFile;
 import dev.spikeconv.formats.tensor.TensorView;
 import dev.spikeconv.formats.tokenizer.Tokenizer;
+import dev.spikeconv.formats.tokenizer.TokenizerLoader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -61,7 +62,9 @@ final class RunCommand implements Callable<Integer> {
         EngineOptions engineOptions = model.engine;
         try (ModelDescription description = CheckpointLoader.open(path)) {
             int vocabulary = description.config().vocabularySize();
-            Tokenizer tokenizer = input.text != null || model.tokenizer.tokenizer != null ? model.tokenizer.load(path, vocabulary) : null;
+            // The model's own tokenizer, when it has one, also names the top-1 tokens of --tokens runs.
+            Tokenizer tokenizer = input.text != null || model.tokenizer.tokenizer != null ? model.tokenizer.load(path, vocabulary)
+                    : TokenizerLoader.forModel(path, vocabulary).orElse(null);
             int[] tokens = input.text != null ? tokenizer.encode(input.text, !noBos) : input.tokens;
             if (tokens.length == 0) {
                 throw new InvalidOptionException(input.text != null ? "text" : "tokens", "gives no tokens to run");
@@ -74,6 +77,7 @@ final class RunCommand implements Callable<Integer> {
             float[][] logits;
             long nanos;
             engineOptions.checkBundle(path);
+            CalibrationWarning.warnIfUncalibrated(path, description.config(), spec.commandLine().getErr());
             TerminalProgress.forStderr(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
                     ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
             try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions());
@@ -90,7 +94,7 @@ final class RunCommand implements Callable<Integer> {
                     out.printf("%8s%n", "...");
                     t = tokens.length - SUMMARY_ROWS / 2;
                 }
-                int top = Sampler.argmax(logits[t]);
+                int top = Divergence.argmax(logits[t]);
                 out.printf(Locale.ROOT, "%8d  %8d  %8s  %10.4f%n", t, tokens[t], top + describe(tokenizer, top), logits[t][top]);
             }
             if (dumpLogits != null) {

@@ -18,12 +18,16 @@ public final class Spikeconv {
     private Spikeconv() {}
 
     public static void main(String[] args) {
+        StandardError.restore();
         System.exit(commandLine().execute(args));
     }
 
     /** The configured command line; tests set its writers and call {@code execute}. */
     public static CommandLine commandLine() {
         CommandLine commandLine = new CommandLine(new SpikeconvCommand());
+        // Wide enough that option descriptions rarely wrap, and as wide as the terminal when there is one.
+        commandLine.setUsageHelpWidth(100);
+        commandLine.setUsageHelpAutoWidth(true);
         commandLine.setExecutionExceptionHandler(Spikeconv::handleFailure);
         commandLine.setParameterExceptionHandler(Spikeconv::handleUsageError);
         // Errors (the heap or the stack running out) are not exceptions: picocli lets them through, and they end here as one line too.

@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(
         name = "spikeconv",
@@ -26,6 +27,7 @@ import picocli.CommandLine.Spec;
             GenerateCommand.class,
             BenchCommand.class,
             AutoComplete.GenerateCompletion.class,
+            CommandLine.HelpCommand.class,
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -33,7 +35,7 @@ import picocli.CommandLine.Spec;
             "1:a verify goal was missed",
             "2:usage error",
             "65:invalid, corrupt or unsupported input",
-            "70:internal error (a bug; --debug shows the stack trace)",
+            "70:internal error (a bug; --debug shows the stack trace), or a step that does not fit the Java heap",
             "74:I/O error",
         })
 final class SpikeconvCommand implements Runnable {

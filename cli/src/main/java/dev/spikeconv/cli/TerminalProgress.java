@@ -25,7 +25,7 @@ final class TerminalProgress implements CalibrationProgress {
     }
 
     static TerminalProgress forStderr(PrintWriter err) {
-        return new TerminalProgress(err, System.console() != null && System.console().isTerminal());
+        return new TerminalProgress(err, StandardError.isTerminal());
     }
 
     @Override

@@ -8,7 +8,9 @@ import dev.spikeconv.converter.verify.VerifyOptions;
 import dev.spikeconv.converter.verify.VerifyReport;
 import dev.spikeconv.converter.verify.VerifyReportJson;
 import dev.spikeconv.converter.verify.VerifyReportText;
+import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.json.JsonDocuments;
+import dev.spikeconv.formats.model.ModelDescription;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,9 @@ import picocli.CommandLine.Spec;
     "Compares a bundle with its dense original on the same tokens and gates CI with the exit code.",
     "Exit 0 when every goal holds, 1 when one is missed."})
 final class VerifyCommand implements Callable<Integer> {
+    /** How the verifier marks a warning among its progress messages. */
+    private static final String WARNING = "warning: ";
+
     @Spec
     CommandSpec spec;
 
@@ -62,7 +67,7 @@ final class VerifyCommand implements Callable<Integer> {
     ThreadsOption threads;
 
     @Option(names = "--goals", paramLabel = "FILE", description = "Goals as JSON: max_kl, max_kl_p99, min_top1, max_ppl_ratio, min_sparsity, max_engine_diff, min_engine_count_agreement, "
-                    + "max_engine_flip_distance, max_engine_kl, require_linear_branch.")
+                    + "max_engine_flip_distance, max_engine_kl, require_linear_branch, max_long_range_nll_ratio.")
     Path goalsFile;
 
     @Option(names = "--max-kl", paramLabel = "X", description = "Mean KL(dense || bundle), nats. Default: 0.5.")
@@ -94,6 +99,11 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--max-engine-kl", paramLabel = "X",
             description = "Mean KL of the free-running spiking engines (flips compound with depth). Default: not checked.")
     Double maxEngineKl;
+
+    @Option(names = "--max-long-range-nll-ratio", paramLabel = "X",
+            description = "Bundle over dense NLL of tokens that last occurred only beyond the smallest sliding window (64 without one). "
+                    + "Default: not checked.")
+    Double maxLongRangeNllRatio;
 
     @Option(names = "--allow-other-reference", description = "Compare with a --reference that is not the checkpoint the bundle was converted from "
             + "(refused otherwise: its files' SHA-256 are recorded in the bundle's config).")
@@ -127,27 +137,43 @@ final class VerifyCommand implements Callable<Integer> {
                 minEngineCountAgreement != null ? minEngineCountAgreement : goals.minEngineCountAgreement(),
                 maxEngineFlipDistance != null ? maxEngineFlipDistance : goals.maxEngineFlipDistance(),
                 maxEngineKl != null ? maxEngineKl : goals.maxEngineKl(),
-                goals.requireLinearBranch() && !allowUselessLinearBranch);
+                goals.requireLinearBranch() && !allowUselessLinearBranch,
+                maxLongRangeNllRatio != null ? maxLongRangeNllRatio : goals.maxLongRangeNllRatio());
         VerifyOptions options = new VerifyOptions(bundle, reference.source, reference.recording, dataOptions.data, dataOptions.tokenizer, skipTokens, tokens,
                 dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference);
         PrintWriter err = spec.commandLine().getErr();
-        boolean terminal = System.console() != null && System.console().isTerminal();
+        TerminalProgress progress = TerminalProgress.forStderr(err);
+        try (ModelDescription model = CheckpointLoader.open(bundle)) {
+            CalibrationWarning.warnIfUncalibrated(bundle, model.config(), err);
+        }
         VerifyReport report = Verifier.run(options, stage -> {
-            if (terminal) {
-                err.println("spikeconv: " + stage);
-                err.flush();
+            if (stage.startsWith(WARNING)) {
+                progress.warning(stage.substring(WARNING.length()));
+            }
+            else {
+                progress.stage(stage);
             }
         });
         PrintWriter out = spec.commandLine().getOut();
-        out.print(VerifyReportText.render(report));
-        if (reportFile != null) {
+        // --report - puts the JSON on stdout, for a pipe: the table then stays off it.
+        boolean jsonOnStdout = reportFile != null && reportFile.toString().equals("-");
+        if (jsonOnStdout) {
+            out.println(JsonDocuments.writer().writeValueAsString(VerifyReportJson.toJson(report)));
+        }
+        else {
+            out.print(VerifyReportText.render(report));
+        }
+        if (reportFile != null && !jsonOnStdout) {
             Files.writeString(reportFile, JsonDocuments.writer().writeValueAsString(VerifyReportJson.toJson(report)));
+            progress.stage("wrote the JSON report to " + reportFile);
         }
         if (junitFile != null) {
             Files.writeString(junitFile, JunitReport.render(report));
+            progress.stage("wrote the JUnit report to " + junitFile);
         }
         if (htmlFile != null) {
             Files.writeString(htmlFile, VerifyHtmlReport.render(report));
+            progress.stage("wrote the HTML report to " + htmlFile);
         }
         out.flush();
         return report.passed() ? ExitCodes.OK : ExitCodes.GOAL_MISSED;

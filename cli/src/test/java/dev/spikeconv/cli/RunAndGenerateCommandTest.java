@@ -39,7 +39,7 @@ class RunAndGenerateCommandTest {
         CommandRun run = CommandRun.of("generate", stories("llama2c"), "--temperature", "0", "--max-tokens", "40", "--engine", engine);
         assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.OK);
         assertThat(run.out()).startsWith(STORY);
-        assertThat(run.err()).contains("prefill 1 tokens at", "decode 40 tokens at", "tokens/s");
+        assertThat(run.err()).contains("prefill 1 token at", "decode 40 tokens at", "tokens/s");
     }
 
     @Test

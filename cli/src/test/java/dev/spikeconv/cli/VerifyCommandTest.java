@@ -104,7 +104,7 @@ class VerifyCommandTest {
         assertThat(cases.getLength()).isEqualTo(8);
         assertThat(document.getElementsByTagName("failure").getLength()).isZero();
         assertThat(((Element) cases.item(0)).getAttribute("name")).isEqualTo("structure");
-        assertRendersInChromium(html, 4);
+        assertRendersInChromium(html, 5);
     }
 
     @Test

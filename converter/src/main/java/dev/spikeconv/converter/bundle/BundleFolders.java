@@ -1,6 +1,7 @@
 package dev.spikeconv.converter.bundle;
 
 import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.formats.io.FileTrees;
 import dev.spikeconv.formats.json.JsonDocuments;
 import java.io.Closeable;
 import java.io.IOException;
@@ -247,13 +248,6 @@ final class BundleFolders {
 
     static void deleteQuietly(Path directory) {
         HELD.remove(directory);
-        try (Stream<Path> paths = Files.walk(directory)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
-        catch (IOException ignored) {
-            // best effort: the folder is hidden and named as temporary
-        }
+        FileTrees.deleteQuietly(directory);
     }
 }

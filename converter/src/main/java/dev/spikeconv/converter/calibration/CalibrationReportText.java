@@ -15,10 +15,11 @@ public final class CalibrationReportText {
                 report.method()));
         if (!report.transfer().isEmpty()) {
             text.append(String.format(Locale.ROOT, "%nattention transfer: layer output error ||y - y_dense||^2 / ||y_dense||^2 on held-out tokens%n"));
-            text.append(String.format(Locale.ROOT, "%-6s %10s %10s %10s %10s %9s%n", "layer", "before", "decay", "readout", "adam", "ridge"));
+            boolean adam = report.transfer().stream().anyMatch(layer -> !Double.isNaN(layer.errorAfterAdam()));
+            text.append(String.format(Locale.ROOT, "%-6s %10s %10s %10s %10s %9s%n", "layer", "before", "decay", "readout", adam ? "adam" : "", "ridge"));
             for (LayerTransfer layer : report.transfer()) {
-                text.append(String.format(Locale.ROOT, "%-6d %10.4f %10.4f %10.4f %10.4f %9s%n", layer.layer(), layer.errorBefore(), layer.errorAfterDecay(),
-                        layer.errorAfterReadout(), layer.errorAfterAdam(),
+                text.append(String.format(Locale.ROOT, "%-6d %10.4f %10.4f %10.4f %10s %9s%n", layer.layer(), layer.errorBefore(), layer.errorAfterDecay(),
+                        layer.errorAfterReadout(), Double.isNaN(layer.errorAfterAdam()) ? "" : String.format(Locale.ROOT, "%.4f", layer.errorAfterAdam()),
                         Double.isNaN(layer.ridgePenalty()) ? "-" : String.format(Locale.ROOT, "%.0e", layer.ridgePenalty())));
             }
         }

@@ -17,6 +17,7 @@ import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
 import dev.spikeconv.formats.io.FileHashes;
 import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
@@ -215,6 +216,18 @@ public final class Calibrator {
         ArrayNode names = calibration.putArray("changed_tensors");
         changed.forEach(names::add);
         return config;
+    }
+
+    /**
+     * Whether {@code bundle} (a bundle folder) has GLA layers that attention transfer never fitted: they start from a
+     * fixed decay and the source's projections, and such a model is poor until calibrated.
+     */
+    public static boolean hasUnfittedLinearLayers(Path bundle, ModelConfig config) throws IOException {
+        if (config.architecture() != Architecture.GLA_SWA || !Files.isRegularFile(bundle.resolve("config.json"))
+                || !AttentionTransfer.hasLayersToFit(config)) {
+            return false;
+        }
+        return !JsonDocuments.read(bundle.resolve("config.json"), 1 << 24).path("spikeconv").path("calibration").path("attention_transfer").asBoolean(false);
     }
 
     /** SHA-256 of the token ids, little-endian int32: binds statistics and calibration.json to the data. */

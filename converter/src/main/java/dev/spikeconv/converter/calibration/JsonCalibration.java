@@ -54,8 +54,9 @@ final class JsonCalibration {
                 decays.add(decay);
             }
             putNullable(node, "ridge_penalty", Double.isNaN(layer.ridgePenalty()) ? null : layer.ridgePenalty());
-            node.putObject("output_error").put("before", layer.errorBefore()).put("after_decay", layer.errorAfterDecay())
-                    .put("after_readout", layer.errorAfterReadout()).put("after_adam", layer.errorAfterAdam());
+            ObjectNode errors = node.putObject("output_error").put("before", layer.errorBefore()).put("after_decay", layer.errorAfterDecay())
+                    .put("after_readout", layer.errorAfterReadout());
+            putNullable(errors, "after_adam", Double.isNaN(layer.errorAfterAdam()) ? null : layer.errorAfterAdam());
         }
         ArrayNode changedTensors = root.putArray("changed_tensors");
         changed.forEach(changedTensors::add);

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.execution;
 
+import dev.spikeconv.converter.metrics.Divergence;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -15,10 +16,10 @@ public final class Sampler {
 
     public int next(float[] logits) {
         if (options.temperature() == 0) {
-            return argmax(logits);
+            return Divergence.argmax(logits);
         }
         double[] probabilities = new double[logits.length];
-        double maximum = logits[argmax(logits)];
+        double maximum = logits[Divergence.argmax(logits)];
         double sum = 0;
         for (int i = 0; i < logits.length; i++) {
             probabilities[i] = Math.exp((logits[i] - maximum) / options.temperature());
@@ -28,16 +29,6 @@ public final class Sampler {
             probabilities[i] /= sum;
         }
         return options.topP() < 1 ? sampleNucleus(probabilities) : sample(probabilities, random.nextDouble());
-    }
-
-    public static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static int sample(double[] probabilities, double coin) {

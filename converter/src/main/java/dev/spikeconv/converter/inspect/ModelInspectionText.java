@@ -31,6 +31,15 @@ public final class ModelInspectionText {
         row(text, "q/k norm", config.qkNorm() ? "yes" : "no");
         row(text, "embeddings", config.tiedEmbeddings() ? "tied to the output head" : "separate output head");
         row(text, "attention", attentionSummary(config.layers()));
+        ModelInspection.BundleState bundle = inspection.bundle();
+        if (bundle != null) {
+            row(text, "bundle", "spikeconv plan " + bundle.plan() + "; weights " + bundle.quantization() + "; spikes " + bundle.spikeMode());
+            row(text, "calibration", !bundle.calibrated() ? "none yet" + (config.layers().stream().anyMatch(layer -> layer.kind().decayGate())
+                    ? " (its GLA layers are untrained: run spikeconv calibrate)" : "")
+                    : String.format(Locale.ROOT, "method %s%s%s, %d threshold tensor(s)", bundle.calibrationMethod(),
+                            bundle.calibrationTokens() != null ? " on " + bundle.calibrationTokens() + " tokens" : "",
+                            bundle.attentionTransfer() ? ", attention transfer" : "", bundle.thresholdTensors()));
+        }
         if (!inspection.unusedTensors().isEmpty()) {
             row(text, "unused", inspection.unusedTensors().size() + " tensor(s) not part of the model: " + firstNames(inspection.unusedTensors(), 4));
         }

@@ -123,6 +123,7 @@ public final class Divergence {
                 .mapToDouble(t -> kullbackLeibler(reference[t], referenceLogSums[t], candidate[t], candidateLogSums[t])).toArray();
     }
 
+    /** The index of the largest logit, the first of equal ones: greedy decoding's choice and top-1 agreement's. */
     public static int argmax(float[] logits) {
         int best = 0;
         for (int i = 1; i < logits.length; i++) {

@@ -10,6 +10,7 @@ import ai.onnxruntime.OrtSession;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
+import dev.spikeconv.formats.io.FileTrees;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -20,21 +21,18 @@ import dev.spikeconv.formats.onnx.proto.TypeProto;
 import dev.spikeconv.formats.onnx.proto.ValueInfoProto;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Runs a graph of {@link DecoderGraphWriter}'s form on ONNX Runtime (CPU): threads as configured,
@@ -118,7 +116,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             return new OnnxRuntimeEngine(model.config(), createSession(file, options, tracedValues), directory);
         }
         catch (IOException | RuntimeException e) {
-            deleteRecursively(directory);
+            FileTrees.deleteQuietly(directory);
             throw e;
         }
     }
@@ -293,19 +291,8 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         }
         finally {
             if (temporaryDirectory != null) {
-                deleteRecursively(temporaryDirectory);
+                FileTrees.deleteQuietly(temporaryDirectory);
             }
-        }
-    }
-
-    private static void deleteRecursively(Path directory) {
-        try (Stream<Path> paths = Files.walk(directory)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
-        catch (IOException e) {
-            throw new UncheckedIOException("could not remove " + directory, e);
         }
     }
 

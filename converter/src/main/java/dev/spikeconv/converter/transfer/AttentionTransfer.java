@@ -165,7 +165,7 @@ public final class AttentionTransfer {
             model = withLayer(model, layer);
         }
         double afterReadout = error(model, layer, streams, targets.outputs(), evaluation);
-        double afterAdam = afterReadout;
+        double afterAdam = Double.NaN;
         if (options.adamSteps() > 0) {
             fineTune(model, layer, streams, targets.outputs());
             model = withLayer(model, layer);

@@ -2,8 +2,8 @@ package dev.spikeconv.converter.transfer;
 
 /**
  * What transfer did to one GLA layer. Errors are {@code ||y - y_dense||² / ||y_dense||²} of the layer's
- * attention output on the held-out sequences, with the bundle's own int8 weights and spikes; a step
- * that did not run repeats the previous error. {@code errorAfterAdam} follows step 3 and a second readout fit.
+ * attention output on the held-out sequences, with the bundle's own int8 weights and spikes; step 1 or 2 not run
+ * repeats the previous error. {@code errorAfterAdam} follows step 3 and a second readout fit (NaN when step 3 did not run).
  *
  * @param decays the fitted decay γ of every key channel, {@code [kvHeads·d]} (empty when step 1 did not run)
  * @param ridgePenalty the λ step 2 chose, relative to the mean feature variance (NaN when it did not run)

@@ -20,11 +20,13 @@ final class DistanceMeasure {
     private double referenceLossBeyond;
     private double bundleLossBeyond;
     private int positionsBeyond;
+    private final RecurrenceMeasure recurrence;
 
-    /** {@code window}: the largest sliding window, 0 without one. */
-    DistanceMeasure(int tokens, int window) {
+    /** {@code window}: the largest sliding window, 0 without one; {@code horizon}: the smallest (64 without one), for the long-range split. */
+    DistanceMeasure(int tokens, int window, int horizon, int vocabulary) {
         this.klPerPosition = new double[tokens];
         this.window = window;
+        this.recurrence = new RecurrenceMeasure(horizon, vocabulary);
     }
 
     /**
@@ -38,6 +40,8 @@ final class DistanceMeasure {
         double[] bundleSums = Divergence.logSumExps(bundle);
         double[] kl = Divergence.kullbackLeiblers(reference, referenceSums, bundle, bundleSums);
         System.arraycopy(kl, 0, klPerPosition, start, kl.length);
+        double[] referenceTrue = new double[sequence.length];
+        double[] bundleTrue = new double[sequence.length];
         for (int t = 0; t < sequence.length; t++) {
             positions++;
             if (Divergence.argmax(reference[t]) == Divergence.argmax(bundle[t])) {
@@ -49,6 +53,8 @@ final class DistanceMeasure {
             int next = sequence[t + 1];
             double logReference = reference[t][next] - referenceSums[t];
             double logBundle = bundle[t][next] - bundleSums[t];
+            referenceTrue[t] = logReference;
+            bundleTrue[t] = logBundle;
             referenceLoss -= logReference;
             bundleLoss -= logBundle;
             probabilityChange += Math.exp(logBundle) - Math.exp(logReference);
@@ -59,6 +65,11 @@ final class DistanceMeasure {
                 positionsBeyond++;
             }
         }
+        recurrence.add(sequence, referenceTrue, bundleTrue, kl);
+    }
+
+    VerifyReport.LongRange longRange() {
+        return recurrence.result();
     }
 
     /** The mean KL over every position so far, for a baseline that only needs that. */

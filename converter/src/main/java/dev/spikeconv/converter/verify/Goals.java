@@ -30,10 +30,10 @@ import java.util.Set;
  * @param requireLinearBranch a hybrid must beat the same model with its GLA attention removed
  */
 public record Goals(double maxKl, double maxKlP99, double minTopOne, double maxPerplexityRatio, double minSparsity, double maxEngineDifference,
-        double minEngineCountAgreement, double maxEngineFlipDistance, double maxEngineKl, boolean requireLinearBranch) {
-    public static final Goals DEFAULT = new Goals(0.5, 5.0, 0.5, 2.0, 0.0, 1e-3, 0.999, 1e-3, Double.POSITIVE_INFINITY, true);
+        double minEngineCountAgreement, double maxEngineFlipDistance, double maxEngineKl, boolean requireLinearBranch, double maxLongRangeNllRatio) {
+    public static final Goals DEFAULT = new Goals(0.5, 5.0, 0.5, 2.0, 0.0, 1e-3, 0.999, 1e-3, Double.POSITIVE_INFINITY, true, Double.POSITIVE_INFINITY);
     private static final Set<String> FIELDS = Set.of("max_kl", "max_kl_p99", "min_top1", "max_ppl_ratio", "min_sparsity", "max_engine_diff",
-            "min_engine_count_agreement", "max_engine_flip_distance", "max_engine_kl", "require_linear_branch");
+            "min_engine_count_agreement", "max_engine_flip_distance", "max_engine_kl", "require_linear_branch", "max_long_range_nll_ratio");
 
     public Goals {
         atLeastZero("max-kl", maxKl);
@@ -45,6 +45,12 @@ public record Goals(double maxKl, double maxKlP99, double minTopOne, double maxP
         share("min-engine-count-agreement", minEngineCountAgreement);
         atLeastZero("max-engine-flip-distance", maxEngineFlipDistance);
         atLeastZero("max-engine-kl", maxEngineKl);
+        atLeastZero("max-long-range-nll-ratio", maxLongRangeNllRatio);
+    }
+
+    /** Whether the long-range goal is checked (it is not by default: its bar depends on the model and the text). */
+    public boolean checksLongRange() {
+        return maxLongRangeNllRatio != Double.POSITIVE_INFINITY;
     }
 
     /** A bound that can be met: a number at least 0 (an upper bound below 0 could never pass). */
@@ -83,7 +89,8 @@ public record Goals(double maxKl, double maxKlP99, double minTopOne, double maxP
                 fraction(fields, "min_engine_count_agreement", defaults.minEngineCountAgreement()),
                 nonNegative(fields, "max_engine_flip_distance", defaults.maxEngineFlipDistance()),
                 nonNegative(fields, "max_engine_kl", defaults.maxEngineKl()),
-                fields.optionalBoolean("require_linear_branch").orElse(defaults.requireLinearBranch()));
+                fields.optionalBoolean("require_linear_branch").orElse(defaults.requireLinearBranch()),
+                nonNegative(fields, "max_long_range_nll_ratio", defaults.maxLongRangeNllRatio()));
     }
 
     private static double nonNegative(JsonFields fields, String name, double fallback) {

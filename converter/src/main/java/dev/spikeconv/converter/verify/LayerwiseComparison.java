@@ -40,7 +40,7 @@ final class LayerwiseComparison {
     record Recorded(ReferenceRecording recording) implements DenseSide {}
 
     record Result(double[] cosines, double[] attentionShares, double[] referenceAttentionShares, VerifyReport.Distance distance,
-            VerifyReport.BeyondWindow beyondWindow, Double baselineMeanKl, List<SpikeStatistics> spikes) {}
+            VerifyReport.BeyondWindow beyondWindow, VerifyReport.LongRange longRange, Double baselineMeanKl, List<SpikeStatistics> spikes) {}
 
     static Result run(ModelDescription bundle, DenseSide dense, int[] tokens, int sequenceLength, boolean baseline, Path spillFolder,
             Consumer<String> progress) throws IOException {
@@ -116,7 +116,9 @@ final class LayerwiseComparison {
             }
             progress.accept("logits and distances");
             int window = config.layers().stream().mapToInt(attention -> attention.window()).max().orElse(0);
-            DistanceMeasure distance = new DistanceMeasure(tokens.length, window);
+            int horizon = config.layers().stream().filter(attention -> attention.kind().windowed()).mapToInt(attention -> attention.window()).min()
+                    .orElse(RecurrenceMeasure.BUCKET_ENDS[0]);
+            DistanceMeasure distance = new DistanceMeasure(tokens.length, window, horizon, vocabulary);
             double baselineKlSum = 0;
             for (int s = 0; s < sequences.size(); s++) {
                 int count = lengths[s];
@@ -136,7 +138,7 @@ final class LayerwiseComparison {
                 }
             }
             double[] referenceShares = denseModel != null ? denseShares.shares() : ((Recorded) dense).recording().attentionShares();
-            return new Result(cosines, bundleShares.shares(), referenceShares, distance.distance(), distance.beyondWindow(),
+            return new Result(cosines, bundleShares.shares(), referenceShares, distance.distance(), distance.beyondWindow(), distance.longRange(),
                     baselineModel != null ? baselineKlSum / tokens.length : null, new ArrayList<>(spikes.values()));
         }
     }

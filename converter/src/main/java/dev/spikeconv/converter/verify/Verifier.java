@@ -79,12 +79,17 @@ public final class Verifier {
                     }
                 }
             }
+            boolean windowed = config.layers().stream().anyMatch(attention -> attention.kind().windowed());
+            if (windowed && !result.longRange().sequencesExceedHorizon()) {
+                progress.accept("warning: every evaluation sequence fits inside the smallest sliding window (" + result.longRange().horizon()
+                        + " tokens), where it equals softmax: nothing here measures memory past the window (evaluate longer sequences, seq-len)");
+            }
             VerifyReport.Baseline baselineReport = result.baselineMeanKl() == null ? null
                     : new VerifyReport.Baseline(result.baselineMeanKl(), result.distance().meanKl() < USEFUL_BRANCH_FACTOR * result.baselineMeanKl());
             List<VerifyReport.LayerReport> layers = layers(config, result);
-            List<GoalResult> goals = goals(options.goals(), structure, engines, result.distance(), baselineReport, result.spikes(), config);
+            List<GoalResult> goals = goals(options.goals(), structure, engines, result.distance(), result.longRange(), baselineReport, result.spikes(), config);
             return new VerifyReport(options.bundle().toString(), referenceDescription, tokens.length, options.sequenceLength(), structure, engines,
-                    result.distance(), result.beyondWindow(), layers, baselineReport, result.spikes(), goals);
+                    result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, result.spikes(), goals);
         }
     }
 
@@ -140,7 +145,7 @@ public final class Verifier {
     }
 
     private static List<GoalResult> goals(Goals goals, List<String> structure, VerifyReport.EngineAgreement engines, VerifyReport.Distance distance,
-            VerifyReport.Baseline baseline, List<SpikeStatistics> spikes, ModelConfig config) {
+            VerifyReport.LongRange longRange, VerifyReport.Baseline baseline, List<SpikeStatistics> spikes, ModelConfig config) {
         List<GoalResult> results = new ArrayList<>();
         results.add(new GoalResult("structure", structure.isEmpty(),
                 structure.isEmpty() ? "tensors, checksums, finite values and manifests are consistent" : structure.size() + " problem(s): " + String.join("; ", structure)));
@@ -170,6 +175,16 @@ public final class Verifier {
             double sparsity = VerifyReport.sparsity(spikes);
             results.add(new GoalResult("min_sparsity", config.spike().spiking() && sparsity >= goals.minSparsity(),
                     config.spike().spiking() ? format("spike sparsity %.4f (goal >= %.4f)", sparsity, goals.minSparsity()) : "the bundle does not spike"));
+        }
+        if (goals.checksLongRange()) {
+            VerifyReport.Bucket beyond = longRange.onlyBeyondHorizon();
+            results.add(beyond.positions() == 0
+                    ? new GoalResult("max_long_range_nll_ratio", false, format("no token recurs only beyond %d tokens in these sequences: evaluate longer "
+                            + "sequences (seq-len) to measure what lies past the window", longRange.horizon()))
+                    : new GoalResult("max_long_range_nll_ratio", beyond.nllRatio() <= goals.maxLongRangeNllRatio(),
+                            format("tokens that last occurred only beyond %d back: NLL %.3f vs dense %.3f, ratio %.3f over %d positions (goal <= %.3f)",
+                                    longRange.horizon(), beyond.bundleNll(), beyond.referenceNll(), beyond.nllRatio(), beyond.positions(),
+                                    goals.maxLongRangeNllRatio())));
         }
         if (baseline != null && goals.requireLinearBranch()) {
             results.add(new GoalResult("linear_branch_useful", baseline.linearBranchUseful(),

@@ -42,6 +42,19 @@ public final class VerifyHtmlReport {
                 .append("<br>Ran on ").append(escape(engines.platform().summary())).append("; integer products: ").append(escape(RuntimePlatform.INTEGER_PRODUCTS))
                 .append(".</p>\n");
         html.append(SvgCharts.line("kl-per-position", "KL(dense || bundle) per position", report.distance().klPerPosition()));
+        // NLL by how far back the predicted token last occurred: what a window loses and GLA should carry.
+        List<VerifyReport.Bucket> recurrence = new ArrayList<>(report.longRange().buckets());
+        recurrence.add(report.longRange().firstOccurrences());
+        recurrence.removeIf(bucket -> bucket.positions() == 0);
+        if (!recurrence.isEmpty()) {
+            List<String> bucketLabels = recurrence.stream().map(bucket -> bucket.name() + " (" + bucket.positions() + ")").toList();
+            double[] bundleNll = recurrence.stream().mapToDouble(VerifyReport.Bucket::bundleNll).toArray();
+            double[] referenceNll = recurrence.stream().mapToDouble(VerifyReport.Bucket::referenceNll).toArray();
+            double top = Math.max(java.util.Arrays.stream(bundleNll).max().orElse(1), java.util.Arrays.stream(referenceNll).max().orElse(1)) * 1.1;
+            html.append(SvgCharts.bars("recurrence-nll", "NLL of the true token by how far back it last occurred (horizon "
+                    + report.longRange().horizon() + ")", bucketLabels, List.of(new SvgCharts.Series("bundle", bundleNll, "#d62728"),
+                            new SvgCharts.Series("dense", referenceNll, "#7f7f7f")), top));
+        }
         List<String> labels = new ArrayList<>();
         double[] cosine = new double[report.layers().size()];
         double[] share = new double[report.layers().size()];

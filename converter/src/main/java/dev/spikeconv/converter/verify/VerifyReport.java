@@ -14,6 +14,7 @@ public record VerifyReport(
         EngineAgreement engines,
         Distance distance,
         BeyondWindow beyondWindow,
+        LongRange longRange,
         List<LayerReport> layers,
         Baseline baseline,
         List<SpikeStatistics> spikes,
@@ -54,6 +55,30 @@ public record VerifyReport(
     /** Next-token distributions of the bundle against the dense model, over every position. */
     public record Distance(double meanKl, double medianKl, double p90Kl, double p99Kl, double topOne, double referencePerplexity,
             double bundlePerplexity, double perplexityRatio, double meanTrueTokenProbabilityChange, double[] klPerPosition) {}
+
+    /**
+     * The prediction of each token by how far back it last occurred in its sequence: what a sliding window cannot see
+     * and GLA is meant to carry. {@code horizon} is the bundle's smallest sliding window (64 without one);
+     * {@code buckets} split by that distance (0–64, 64–256, 256–1k, 1k–4k, beyond), then the first occurrences.
+     */
+    public record LongRange(int horizon, int longestSequence, List<Bucket> buckets, Bucket withinHorizon, Bucket onlyBeyondHorizon, Bucket firstOccurrences) {
+        public LongRange {
+            buckets = List.copyOf(buckets);
+        }
+
+        /** Whether some sequence is longer than the horizon: otherwise a window sees everything and SWA equals softmax. */
+        public boolean sequencesExceedHorizon() {
+            return longestSequence > horizon;
+        }
+    }
+
+    /** Positions of one kind, with both models' mean NLL of the true token and the mean KL there. */
+    public record Bucket(String name, int positions, double referenceNll, double bundleNll, double meanKl) {
+        /** Bundle NLL over dense NLL (NaN without positions). */
+        public double nllRatio() {
+            return positions == 0 ? Double.NaN : bundleNll / referenceNll;
+        }
+    }
 
     /** Perplexity over positions past the largest sliding window. */
     public record BeyondWindow(int window, int positions, double referencePerplexity, double bundlePerplexity) {

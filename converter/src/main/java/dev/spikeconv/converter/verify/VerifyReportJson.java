@@ -32,6 +32,13 @@ public final class VerifyReportJson {
         else {
             root.putNull("beyond_window");
         }
+        VerifyReport.LongRange longRange = report.longRange();
+        ObjectNode recurrence = root.putObject("recurrence").put("horizon", longRange.horizon()).put("longest_sequence", longRange.longestSequence());
+        ArrayNode buckets = recurrence.putArray("distance_buckets");
+        longRange.buckets().forEach(bucket -> bucket(buckets.addObject(), bucket));
+        bucket(recurrence.putObject("first_occurrences"), longRange.firstOccurrences());
+        bucket(recurrence.putObject("within_horizon"), longRange.withinHorizon());
+        bucket(recurrence.putObject("only_beyond_horizon"), longRange.onlyBeyondHorizon());
         if (report.baseline() != null) {
             root.putObject("baseline_without_gla_attention").put("kl_mean", report.baseline().meanKl()).put("linear_branch_useful", report.baseline().linearBranchUseful());
         }
@@ -91,5 +98,14 @@ public final class VerifyReportJson {
                 .put("integer_products", RuntimePlatform.INTEGER_PRODUCTS);
         ArrayNode features = machine.putArray("cpu_features");
         platform.features().forEach(features::add);
+    }
+
+    private static void bucket(ObjectNode node, VerifyReport.Bucket bucket) {
+        node.put("name", bucket.name()).put("positions", bucket.positions());
+        if (bucket.positions() == 0) {
+            node.putNull("nll_reference").putNull("nll_bundle").putNull("nll_ratio").putNull("kl_mean");
+            return;
+        }
+        node.put("nll_reference", bucket.referenceNll()).put("nll_bundle", bucket.bundleNll()).put("nll_ratio", bucket.nllRatio()).put("kl_mean", bucket.meanKl());
     }
 }

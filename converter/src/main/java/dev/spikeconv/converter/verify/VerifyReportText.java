@@ -20,6 +20,14 @@ public final class VerifyReportText {
             line(text, "past the window of %d: perplexity %.3f (dense %.3f) over %d positions", beyond.window(), beyond.bundlePerplexity(),
                     beyond.referencePerplexity(), beyond.positions());
         }
+        VerifyReport.LongRange longRange = report.longRange();
+        line(text, "recurrence NLL of tokens by how far back they last occurred (bundle / dense, KL):");
+        for (VerifyReport.Bucket bucket : longRange.buckets()) {
+            bucket(text, bucket);
+        }
+        bucket(text, longRange.firstOccurrences());
+        bucket(text, longRange.withinHorizon());
+        bucket(text, longRange.onlyBeyondHorizon());
         VerifyReport.EngineAgreement engines = report.engines();
         line(text, "engines    on %d tokens: logits %.2e apart on the same spike counts%s", engines.tokens(), engines.largestLogitDifference(),
                 engines.counts().isEmpty() ? ""
@@ -46,6 +54,15 @@ public final class VerifyReportText {
         long failed = report.goals().stream().filter(goal -> !goal.passed()).count();
         line(text, failed == 0 ? "all %d goals met" : "%d of %d goals missed", failed == 0 ? report.goals().size() : failed, report.goals().size());
         return text.toString();
+    }
+
+    private static void bucket(StringBuilder text, VerifyReport.Bucket bucket) {
+        if (bucket.positions() == 0) {
+            line(text, "           %-18s %7d positions", bucket.name(), 0);
+            return;
+        }
+        line(text, "           %-18s %7d positions  NLL %.3f / %.3f (ratio %.3f)  KL %.4f", bucket.name(), bucket.positions(), bucket.bundleNll(),
+                bucket.referenceNll(), bucket.nllRatio(), bucket.meanKl());
     }
 
     private static void line(StringBuilder text, String pattern, Object... values) {

@@ -59,7 +59,7 @@ class VerifierTest {
     @Test
     void aLosslessBundlePassesTightGoals() throws IOException {
         Path bundle = convert("lossless", "dense", QuantizationOptions.NONE, SpikeSettings.OFF);
-        Goals tight = new Goals(1e-6, 1e-5, 1.0, 1.0001, 0, 1e-4, 1, 0, 1e-4, true);
+        Goals tight = new Goals(1e-6, 1e-5, 1.0, 1.0001, 0, 1e-4, 1, 0, 1e-4, true, 1.0001);
         VerifyReport report = Verifier.run(options(bundle, tight), stage -> { });
         assertThat(report.goals()).allMatch(GoalResult::passed);
         assertThat(report.engines().counts()).isEmpty();
