@@ -1,7 +1,5 @@
 package dev.spikeconv.converter.onnx;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.onnx.proto.ModelProto;
 import dev.spikeconv.formats.onnx.proto.StringStringEntryProto;
 import dev.spikeconv.formats.onnx.proto.TensorProto;
@@ -9,7 +7,6 @@ import dev.spikeconv.formats.safetensors.SafetensorsFile;
 import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,15 +25,9 @@ public final class ExternalWeightCheck {
 
     private ExternalWeightCheck() {}
 
-    /** One line per problem; empty when every reference holds. A file that is not an ONNX model is an input error. */
+    /** One line per problem; empty when every reference holds. A file that is not an ONNX model is an {@link UnloadableGraphException}. */
     public static List<String> problems(Path graphFile) throws IOException {
-        ModelProto model;
-        try (InputStream in = Files.newInputStream(graphFile)) {
-            model = ModelProto.parseFrom(in);
-        }
-        catch (InvalidProtocolBufferException e) {
-            throw InvalidInputException.forFile(graphFile, "is not an ONNX model: " + e.getMessage());
-        }
+        ModelProto model = OnnxRuntimeEngine.readGraph(graphFile);
         Path folder = graphFile.toAbsolutePath().getParent();
         Map<String, Map<Long, StoredRange>> safetensors = new HashMap<>();
         List<String> problems = new ArrayList<>();

@@ -11,7 +11,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.formats.io.FileTrees;
-import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.onnx.proto.GraphProto;
@@ -128,7 +127,7 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         }
         catch (SessionLoadException e) {
             // A graph file that parses but does not load (a flipped byte, a graph edited by hand) is bad input, not an I/O error.
-            throw InvalidInputException.forFile(modelFile, "ONNX Runtime cannot load it: " + e.getCause().getMessage());
+            throw new UnloadableGraphException(modelFile, "ONNX Runtime cannot load it: " + firstSentence(e.getCause().getMessage()), e);
         }
     }
 
@@ -191,8 +190,8 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             slice = GraphSlicer.slice(graph, start, 2, outputs);
         }
         catch (IllegalArgumentException e) {
-            throw InvalidInputException.forFile(folder.resolve(DecoderGraphWriter.MODEL_FILE), e.getMessage()
-                    + ": it was written by another version of spikeconv; convert the checkpoint again");
+            throw new UnloadableGraphException(folder.resolve(DecoderGraphWriter.MODEL_FILE), e.getMessage()
+                    + ": it was written by another version of spikeconv; convert the checkpoint again", e);
         }
         List<String> inputs = slice.getGraph().getInputList().stream().map(ValueInfoProto::getName).toList();
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
@@ -221,6 +220,10 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
                 return values;
             }
         }
+        catch (SessionLoadException e) {
+            throw new UnloadableGraphException(folder.resolve(DecoderGraphWriter.MODEL_FILE), "ONNX Runtime cannot load a layer of it: "
+                    + firstSentence(e.getCause().getMessage()), e);
+        }
         catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
         }
@@ -247,12 +250,19 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             model = ModelProto.parseFrom(in);
         }
         catch (InvalidProtocolBufferException e) {
-            throw InvalidInputException.forFile(modelFile, "is not an ONNX model: " + e.getMessage());
+            throw new UnloadableGraphException(modelFile, "is not an ONNX model: " + firstSentence(e.getMessage()), e);
         }
         if (!model.hasGraph()) {
-            throw InvalidInputException.forFile(modelFile, "is not an ONNX model: it has no graph");
+            throw new UnloadableGraphException(modelFile, "is not an ONNX model: it has no graph", null);
         }
         return model;
+    }
+
+    /** The first sentence of a library's message: protobuf and ONNX Runtime add paragraphs of advice a one-line error cannot hold. */
+    static String firstSentence(String message) {
+        String oneLine = message.strip().replaceAll("\\s+", " ");
+        int end = oneLine.indexOf(". ");
+        return end < 0 ? oneLine : oneLine.substring(0, end + 1);
     }
 
     /** {@code model} with {@code tracedValues} added as float outputs. */

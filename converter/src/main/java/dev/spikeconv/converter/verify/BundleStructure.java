@@ -4,8 +4,8 @@ import dev.spikeconv.converter.bundle.BundleFileHashes;
 import dev.spikeconv.converter.hardware.ManifestCheck;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.ExternalWeightCheck;
+import dev.spikeconv.converter.onnx.UnloadableGraphException;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
-import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.TensorView;
@@ -48,8 +48,8 @@ final class BundleStructure {
             try {
                 problems.addAll(ExternalWeightCheck.problems(graph));
             }
-            catch (InvalidInputException e) {
-                problems.add(e.getMessage());
+            catch (UnloadableGraphException e) {
+                problems.add(DecoderGraphWriter.MODEL_FILE + " " + e.reason());
             }
         }
         if (Files.isDirectory(directory)) {

@@ -5,12 +5,12 @@ import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
+import dev.spikeconv.converter.onnx.UnloadableGraphException;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
-import dev.spikeconv.formats.onnx.proto.ModelProto;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,10 +39,10 @@ public final class Verifier {
         try (ModelDescription bundle = CheckpointLoader.open(options.bundle())) {
             ModelConfig config = bundle.config();
             progress.accept("checking the bundle's structure");
-            List<String> structure = BundleStructure.check(bundle, options.bundle());
+            List<String> structure = new ArrayList<>(BundleStructure.check(bundle, options.bundle()));
             int[] tokens = tokens(options, config);
             progress.accept("comparing ONNX Runtime with the Java reference engine on the bundle's first tokens");
-            VerifyReport.EngineAgreement engines = engines(bundle, options, tokens);
+            VerifyReport.EngineAgreement engines = engines(bundle, options, tokens, structure);
             boolean baseline = LayerKind.of(config).stream().anyMatch(LayerKind::keepsState);
             Path spillFolder = Path.of(System.getProperty("java.io.tmpdir"));
             LayerwiseComparison.Result result;
@@ -115,14 +115,30 @@ public final class Verifier {
         }
     }
 
-    /** ONNX Runtime against the Java reference on the first tokens, on the bundle's own graph ({@link EngineAgreementCheck}). */
-    private static VerifyReport.EngineAgreement engines(ModelDescription bundle, VerifyOptions options, int[] tokens) throws IOException {
-        int count = Math.min(Math.min(options.engineTokens(), options.sequenceLength()), tokens.length);
+    /**
+     * ONNX Runtime against the Java reference on the first tokens, on the bundle's own graph ({@link EngineAgreementCheck}).
+     * A bundle without its graph, or with one that cannot be loaded, fails the structure goal (a line is added to
+     * {@code structure}); the engines are then compared on the graph spikeconv would write, so the rest of the report holds.
+     */
+    private static VerifyReport.EngineAgreement engines(ModelDescription bundle, VerifyOptions options, int[] tokens, List<String> structure)
+            throws IOException {
+        int[] first = Arrays.copyOf(tokens, Math.min(Math.min(options.engineTokens(), options.sequenceLength()), tokens.length));
         Path folder = options.bundle().toAbsolutePath().normalize();
         Path graphFile = folder.resolve(DecoderGraphWriter.MODEL_FILE);
-        // A bundle without its graph fails the structure goal; the engines are compared on the graph spikeconv would write.
-        ModelProto graph = Files.isRegularFile(graphFile) ? OnnxRuntimeEngine.readGraph(graphFile) : OnnxRuntimeEngine.graphOf(bundle, folder);
-        return EngineAgreementCheck.measure(bundle, graph, folder, options.runtime(), Arrays.copyOf(tokens, count), options.goals().checksFreeRunningEngines());
+        if (Files.isRegularFile(graphFile)) {
+            try {
+                return EngineAgreementCheck.measure(bundle, OnnxRuntimeEngine.readGraph(graphFile), folder, options.runtime(), first,
+                        options.goals().checksFreeRunningEngines());
+            }
+            catch (UnloadableGraphException e) {
+                String problem = DecoderGraphWriter.MODEL_FILE + " " + e.reason();
+                if (!structure.contains(problem)) {
+                    structure.add(problem);
+                }
+            }
+        }
+        return EngineAgreementCheck.measure(bundle, OnnxRuntimeEngine.graphOf(bundle, folder), folder, options.runtime(), first,
+                options.goals().checksFreeRunningEngines());
     }
 
     static double percentile(double[] sorted, double fraction) {

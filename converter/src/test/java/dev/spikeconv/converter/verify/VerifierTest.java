@@ -115,6 +115,32 @@ class VerifierTest {
         assertThat(report.goals()).filteredOn(goal -> goal.name().equals(failedGoal)).singleElement().matches(goal -> !goal.passed(), "failed");
     }
 
+    /**
+     * A graph that is not an ONNX model, or one ONNX Runtime refuses, fails the structure goal with one line naming it; the
+     * engines are compared on the graph spikeconv would write, so the rest of the report still holds.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"truncated, is not an ONNX model", "unknown operator, ONNX Runtime cannot load"})
+    void anUnloadableGraphFailsTheStructureGoalAndTheCheckGoesOn(String damage, String reason) throws IOException {
+        Path bundle = convert("damaged", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
+        Path graph = bundle.resolve(DecoderGraphWriter.MODEL_FILE);
+        byte[] bytes = Files.readAllBytes(graph);
+        if (damage.equals("truncated")) {
+            Files.write(graph, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        }
+        else {
+            ModelProto model = ModelProto.parseFrom(bytes);
+            GraphProto.Builder nodes = model.getGraph().toBuilder();
+            nodes.getNodeBuilder(nodes.getNodeCount() / 2).setOpType("NoSuchOperator");
+            Files.write(graph, model.toBuilder().setGraph(nodes).build().toByteArray());
+        }
+        VerifyReport report = Verifier.run(options(bundle, Goals.DEFAULT), stage -> { });
+        assertThat(report.structureProblems()).anySatisfy(line -> assertThat(line).startsWith("model.onnx " + reason).doesNotContain("\n"));
+        assertThat(report.goals()).filteredOn(goal -> goal.name().equals("structure")).singleElement().matches(goal -> !goal.passed(), "failed");
+        assertThat(report.goals()).filteredOn(goal -> goal.name().contains("engine")).isNotEmpty().allMatch(GoalResult::passed);
+        assertThat(report.tokens()).isEqualTo(192);
+    }
+
     @Test
     void aSavedReferenceGivesTheSameReport() throws IOException {
         Path bundle = convert("dense", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
