@@ -1,8 +1,10 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.verify.Goals;
 import dev.spikeconv.converter.verify.JunitReport;
 import dev.spikeconv.converter.verify.Verifier;
+import dev.spikeconv.converter.verify.VerifyBaseline;
 import dev.spikeconv.converter.verify.VerifyHtmlReport;
 import dev.spikeconv.converter.verify.VerifyOptions;
 import dev.spikeconv.converter.verify.VerifyReport;
@@ -17,11 +19,13 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 @Command(name = "verify", description = {
     "Compares a bundle with its dense original on the same tokens and gates CI with the exit code.",
@@ -109,8 +113,27 @@ final class VerifyCommand implements Callable<Integer> {
             + "(refused otherwise: its files' SHA-256 are recorded in the bundle's config).")
     boolean allowOtherReference;
 
-    @Option(names = "--allow-useless-linear-branch", description = "Do not fail a hybrid that is no better than itself without GLA attention.")
+    @Option(names = "--baseline", paramLabel = "KIND", defaultValue = "no-gla-attention", converter = BaselineConverter.class,
+            description = "What a bundle with GLA layers is also compared with: no-gla-attention (the bundle without their attention; goal "
+                    + "linear_branch_useful, on KL) or all-swa (the dense attention over the smallest sliding window in their place; goal "
+                    + "gla_beyond_window, on the NLL of tokens that recur only beyond that window). Default: ${DEFAULT-VALUE}.")
+    VerifyBaseline baseline;
+
+    @Option(names = "--allow-useless-linear-branch", description = "Do not fail a hybrid whose GLA layers do no better than the baseline.")
     boolean allowUselessLinearBranch;
+
+    /** Baselines by their option names. */
+    static final class BaselineConverter implements ITypeConverter<VerifyBaseline> {
+        @Override
+        public VerifyBaseline convert(String value) {
+            try {
+                return VerifyBaseline.parse(value);
+            }
+            catch (InvalidOptionException e) {
+                throw new TypeConversionException(e.problem());
+            }
+        }
+    }
 
     @Option(names = "--report", paramLabel = "FILE.json", description = "Write every number as JSON.")
     Path reportFile;
@@ -140,7 +163,7 @@ final class VerifyCommand implements Callable<Integer> {
                 goals.requireLinearBranch() && !allowUselessLinearBranch,
                 maxLongRangeNllRatio != null ? maxLongRangeNllRatio : goals.maxLongRangeNllRatio());
         VerifyOptions options = new VerifyOptions(bundle, reference.source, reference.recording, dataOptions.data, dataOptions.tokenizer, skipTokens, tokens,
-                dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference);
+                dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference, baseline);
         PrintWriter err = spec.commandLine().getErr();
         TerminalProgress progress = TerminalProgress.forStderr(err);
         try (ModelDescription model = CheckpointLoader.open(bundle)) {

@@ -220,6 +220,12 @@ class VerifyCommandTest {
         assertThat(CommandRun.of("verify", bundle.toString(), "--reference", source(), "--reference-logits", "x", "--data", text()).exitCode())
                 .isEqualTo(ExitCodes.USAGE);
         assertThat(CommandRun.of("verify", bundle.toString(), "--reference", source(), "--data", text()).exitCode()).isEqualTo(ExitCodes.IO_ERROR);
+        CommandRun unknownBaseline = CommandRun.of("verify", bundle.toString(), "--reference", source(), "--data", text(), "--baseline", "softmax");
+        assertThat(unknownBaseline.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(unknownBaseline.err()).contains("'softmax' is not a baseline; expected no-gla-attention or all-swa");
+        CommandRun withoutWeights = CommandRun.of("verify", bundle.toString(), "--reference-logits", "saved", "--data", text(), "--baseline", "all-swa");
+        assertThat(withoutWeights.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(withoutWeights.err()).contains("all-swa runs the dense model's attention");
     }
 
     /** Opens the page in headless Chromium and checks that every chart drew. */

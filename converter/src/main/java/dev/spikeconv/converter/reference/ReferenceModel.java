@@ -181,6 +181,28 @@ public final class ReferenceModel implements InferenceEngine {
         return new ReferenceModel(config, embedding, layers, finalNorm, outputHead, dropped);
     }
 
+    /**
+     * The same model with every recurrent (GLA) layer's attention replaced by {@code dense}'s attention of that layer, run as
+     * {@code window}: verify's all-SWA baseline, which says what the GLA layers add beyond the window. The replaced
+     * attention keeps {@code dense}'s weights as it stores them (a bundle's GLA layers were refitted and cannot serve);
+     * norms and MLPs stay this model's.
+     */
+    public ReferenceModel withRecurrentAttentionFrom(ReferenceModel dense, SlidingWindowLayer window) {
+        if (dense.layers.length != layers.length) {
+            throw new IllegalArgumentException("the dense model has " + dense.layers.length + " layers, this one " + layers.length);
+        }
+        DecoderLayer[] replaced = layers.clone();
+        for (int index = 0; index < layers.length; index++) {
+            DecoderLayer own = layers[index];
+            DecoderLayer source = dense.layers[index];
+            if (own.kind().keepsState()) {
+                replaced[index] = new DecoderLayer(window, own.attentionNorm(), source.query(), source.key(), source.value(), source.output(),
+                        source.queryNorm(), source.keyNorm(), null, null, null, own.mlpNorm(), own.gate(), own.up(), own.down());
+            }
+        }
+        return new ReferenceModel(config, embedding, replaced, finalNorm, outputHead, droppedAttention);
+    }
+
     /** The normed attention input of layer {@code index} for the residual stream {@code x}. */
     public float[] attentionInput(int index, float[] x, int count) {
         return Normalization.rms(x, count, layers[index].attentionNorm(), config.normEpsilon());

@@ -72,12 +72,6 @@ final class DistanceMeasure {
         return recurrence.result();
     }
 
-    /** The mean KL over every position so far, for a baseline that only needs that. */
-    static double meanKl(float[] referenceLogits, float[] candidateLogits, int count, int vocabulary) {
-        return Divergence.mean(Divergence.kullbackLeiblers(rows(referenceLogits, count, vocabulary), Divergence.logSumExps(rows(referenceLogits, count,
-                vocabulary)), rows(candidateLogits, count, vocabulary), Divergence.logSumExps(rows(candidateLogits, count, vocabulary))));
-    }
-
     VerifyReport.Distance distance() {
         double[] sorted = klPerPosition.clone();
         Arrays.sort(sorted);

@@ -2,12 +2,14 @@ package dev.spikeconv.converter.verify;
 
 import dev.spikeconv.converter.MemoryBudget;
 import dev.spikeconv.converter.hardware.ModelFootprint;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.reference.ResidualStreams;
 import dev.spikeconv.converter.reference.SpikingSiteHooks;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
+import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
@@ -40,9 +42,13 @@ final class LayerwiseComparison {
     record Recorded(ReferenceRecording recording) implements DenseSide {}
 
     record Result(double[] cosines, double[] attentionShares, double[] referenceAttentionShares, VerifyReport.Distance distance,
-            VerifyReport.BeyondWindow beyondWindow, VerifyReport.LongRange longRange, Double baselineMeanKl, List<SpikeStatistics> spikes) {}
+            VerifyReport.BeyondWindow beyondWindow, VerifyReport.LongRange longRange, BaselineResult baseline, List<SpikeStatistics> spikes) {}
 
-    static Result run(ModelDescription bundle, DenseSide dense, int[] tokens, int sequenceLength, boolean baseline, Path spillFolder,
+    /** The baseline's distance to the dense model, its long-range split, and a name for the model it ran. */
+    record BaselineResult(VerifyBaseline kind, String model, VerifyReport.Distance distance, VerifyReport.LongRange longRange) {}
+
+    /** {@code baseline}: what runs beside the bundle, or null for nothing. */
+    static Result run(ModelDescription bundle, DenseSide dense, int[] tokens, int sequenceLength, VerifyBaseline baseline, Path spillFolder,
             Consumer<String> progress) throws IOException {
         ModelConfig config = bundle.config();
         int layers = config.layerCount();
@@ -55,10 +61,28 @@ final class LayerwiseComparison {
             sequences.add(java.util.Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + sequenceLength)));
         }
         int[] lengths = sequences.stream().mapToInt(sequence -> sequence.length).toArray();
-        MemoryBudget.require("verify's layer-by-layer pass", passBytes(config, tokens.length, sequenceLength, baseline ? 3 : 2), "tokens");
+        MemoryBudget.require("verify's layer-by-layer pass", passBytes(config, tokens.length, sequenceLength, baseline != null ? 3 : 2), "tokens");
         ReferenceModel bundleModel = ReferenceModel.load(bundle);
-        ReferenceModel baselineModel = baseline ? bundleModel.withoutRecurrentAttention() : null;
         ReferenceModel denseModel = dense instanceof Live live ? ReferenceModel.load(live.model()) : null;
+        // The long-range split is at the smallest sliding window; the all-SWA baseline puts that window in the GLA layers' place.
+        SlidingWindowLayer smallestWindow = smallestWindow(config);
+        ReferenceModel baselineModel = null;
+        String baselineName = null;
+        if (baseline != null) {
+            switch (baseline) {
+                case WITHOUT_GLA_ATTENTION -> {
+                    baselineModel = bundleModel.withoutRecurrentAttention();
+                    baselineName = "the bundle without GLA attention";
+                }
+                case ALL_SWA -> {
+                    if (denseModel == null) {
+                        throw new IllegalArgumentException("the all-SWA baseline needs the dense model's weights");
+                    }
+                    baselineModel = bundleModel.withRecurrentAttentionFrom(denseModel, smallestWindow);
+                    baselineName = "the bundle with dense " + smallestWindow + " attention in its GLA layers";
+                }
+            }
+        }
         SequencedMap<String, SpikeStatistics> spikes = spikeStatistics(bundle);
         SpikingSiteHooks counting = new SpikingSiteHooks() {
             @Override
@@ -85,7 +109,7 @@ final class LayerwiseComparison {
                 }
             }
             for (int layer = 0; layer < layers; layer++) {
-                progress.accept(String.format(java.util.Locale.ROOT, "layer %d of %d: dense model, bundle%s", layer + 1, layers, baseline ? " and baseline" : ""));
+                progress.accept(String.format(java.util.Locale.ROOT, "layer %d of %d: dense model, bundle%s", layer + 1, layers, baseline != null ? " and baseline" : ""));
                 double cosineSum = 0;
                 for (int s = 0; s < sequences.size(); s++) {
                     int count = lengths[s];
@@ -116,10 +140,9 @@ final class LayerwiseComparison {
             }
             progress.accept("logits and distances");
             int window = config.layers().stream().mapToInt(attention -> attention.window()).max().orElse(0);
-            int horizon = config.layers().stream().filter(attention -> attention.kind().windowed()).mapToInt(attention -> attention.window()).min()
-                    .orElse(RecurrenceMeasure.BUCKET_ENDS[0]);
+            int horizon = smallestWindow.window();
             DistanceMeasure distance = new DistanceMeasure(tokens.length, window, horizon, vocabulary);
-            double baselineKlSum = 0;
+            DistanceMeasure baselineDistance = baselineModel == null ? null : new DistanceMeasure(tokens.length, window, horizon, vocabulary);
             for (int s = 0; s < sequences.size(); s++) {
                 int count = lengths[s];
                 float[] referenceLogits;
@@ -134,13 +157,24 @@ final class LayerwiseComparison {
                 }
                 distance.add(starts.get(s), sequences.get(s), referenceLogits, bundleModel.logits(bundleStreams.get(s), count), vocabulary);
                 if (baselineModel != null) {
-                    baselineKlSum += DistanceMeasure.meanKl(referenceLogits, baselineModel.logits(baselineStreams.get(s), count), count, vocabulary) * count;
+                    baselineDistance.add(starts.get(s), sequences.get(s), referenceLogits, baselineModel.logits(baselineStreams.get(s), count), vocabulary);
                 }
             }
             double[] referenceShares = denseModel != null ? denseShares.shares() : ((Recorded) dense).recording().attentionShares();
             return new Result(cosines, bundleShares.shares(), referenceShares, distance.distance(), distance.beyondWindow(), distance.longRange(),
-                    baselineModel != null ? baselineKlSum / tokens.length : null, new ArrayList<>(spikes.values()));
+                    baselineModel == null ? null : new BaselineResult(baseline, baselineName, baselineDistance.distance(), baselineDistance.longRange()),
+                    new ArrayList<>(spikes.values()));
         }
+    }
+
+    /**
+     * The bundle's smallest sliding window with its sinks: where the long-range split falls and what the all-SWA baseline
+     * runs; {@link RecurrenceMeasure#BUCKET_ENDS}[0] tokens without sinks when the bundle has no window.
+     */
+    static SlidingWindowLayer smallestWindow(ModelConfig config) {
+        return config.layers().stream().filter(attention -> attention.kind().windowed()).min(java.util.Comparator.comparingInt(LayerAttention::window))
+                .map(attention -> new SlidingWindowLayer(attention.window(), attention.sinks()))
+                .orElse(new SlidingWindowLayer(RecurrenceMeasure.BUCKET_ENDS[0], 0));
     }
 
     /**

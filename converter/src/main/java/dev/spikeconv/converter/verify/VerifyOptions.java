@@ -8,8 +8,8 @@ import java.nio.file.Path;
  * What to verify and how: the bundle; the dense reference as a checkpoint or as logits saved by an
  * earlier run; the evaluation data (text, or token ids); how many tokens to skip (e.g. those calibration
  * used) and to evaluate, in sequences of what length;
- * how many tokens the Java engine checks; where to save the reference for later runs; and whether a reference that is
- * not the bundle's recorded source is allowed.
+ * how many tokens the Java engine checks; where to save the reference for later runs; whether a reference that is
+ * not the bundle's recorded source is allowed; and what a bundle with GLA layers is compared with besides the dense model.
  */
 public record VerifyOptions(
         Path bundle,
@@ -24,8 +24,14 @@ public record VerifyOptions(
         Goals goals,
         OnnxRuntimeOptions runtime,
         Path saveReference,
-        boolean allowOtherReference) {
+        boolean allowOtherReference,
+        VerifyBaseline baseline) {
     public VerifyOptions {
+        java.util.Objects.requireNonNull(baseline, "baseline");
+        if (baseline == VerifyBaseline.ALL_SWA && reference == null) {
+            throw new InvalidOptionException("baseline", "all-swa runs the dense model's attention in place of the GLA layers: give the reference "
+                    + "checkpoint, not saved reference logits");
+        }
         if ((reference == null) == (referenceRecording == null)) {
             throw new InvalidOptionException("reference", "give exactly one of a reference checkpoint and saved reference logits (reference-logits)");
         }

@@ -90,8 +90,12 @@ public record VerifyReport(
     /** One layer: hidden-state cosine to the dense model and each model's attention share of the residual update. */
     public record LayerReport(int index, String attention, double cosine, double attentionShare, double referenceAttentionShare, boolean negligible) {}
 
-    /** The bundle with its GLA layers' attention removed, against the dense model. */
-    public record Baseline(double meanKl, boolean linearBranchUseful) {}
+    /**
+     * What the bundle was compared with besides the dense model ({@link VerifyBaseline}): its mean KL to the dense model,
+     * its NLL on the tokens that recur only beyond the horizon, and whether the bundle's GLA layers beat it on the
+     * baseline's own terms (KL for the bundle without their attention, long-range NLL for all SWA).
+     */
+    public record Baseline(VerifyBaseline kind, String model, double meanKl, Bucket onlyBeyondHorizon, boolean glaBetter) {}
 
     public boolean passed() {
         return goals.stream().allMatch(GoalResult::passed);

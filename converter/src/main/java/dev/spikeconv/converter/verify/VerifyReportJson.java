@@ -40,10 +40,13 @@ public final class VerifyReportJson {
         bucket(recurrence.putObject("within_horizon"), longRange.withinHorizon());
         bucket(recurrence.putObject("only_beyond_horizon"), longRange.onlyBeyondHorizon());
         if (report.baseline() != null) {
-            root.putObject("baseline_without_gla_attention").put("kl_mean", report.baseline().meanKl()).put("linear_branch_useful", report.baseline().linearBranchUseful());
+            VerifyReport.Baseline baseline = report.baseline();
+            ObjectNode node = root.putObject("baseline").put("kind", baseline.kind().id()).put("model", baseline.model()).put("kl_mean", baseline.meanKl())
+                    .put("gla_better", baseline.glaBetter());
+            bucket(node.putObject("only_beyond_horizon"), baseline.onlyBeyondHorizon());
         }
         else {
-            root.putNull("baseline_without_gla_attention");
+            root.putNull("baseline");
         }
         ArrayNode layers = root.putArray("layers");
         for (VerifyReport.LayerReport layer : report.layers()) {

@@ -35,8 +35,15 @@ public final class VerifyReportText {
                                 engines.largestEdgeDistance()));
         line(text, "           %s", engines.platform().summary());
         if (report.baseline() != null) {
-            line(text, "baseline   without GLA attention: KL %.4f -> the linear branch is %s", report.baseline().meanKl(),
-                    report.baseline().linearBranchUseful() ? "useful" : "USELESS (the model ignores it; calibrate)");
+            VerifyReport.Baseline baseline = report.baseline();
+            switch (baseline.kind()) {
+                case WITHOUT_GLA_ATTENTION -> line(text, "baseline   without GLA attention: KL %.4f -> the linear branch is %s", baseline.meanKl(),
+                        baseline.glaBetter() ? "useful" : "USELESS (the model ignores it; calibrate)");
+                case ALL_SWA -> line(text, "baseline   all SWA (%s): KL %.4f, %s", baseline.model(), baseline.meanKl(),
+                        baseline.onlyBeyondHorizon().positions() == 0 ? "no token recurs only beyond the window: evaluate longer sequences"
+                                : String.format(Locale.ROOT, "NLL only beyond the window %.3f -> the GLA layers %s memory past it",
+                                        baseline.onlyBeyondHorizon().bundleNll(), baseline.glaBetter() ? "add" : "do not add"));
+            }
         }
         if (!report.spikes().isEmpty()) {
             line(text, "spikes     sparsity %.4f, saturation %.5f, silent channels %d", report.totalSparsity(), report.totalSaturation(), report.totalSilentChannels());

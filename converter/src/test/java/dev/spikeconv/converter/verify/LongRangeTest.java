@@ -48,11 +48,11 @@ class LongRangeTest {
         return bundle;
     }
 
-    private static VerifyReport verify(Path bundle, double longRangeRatio) throws IOException {
-        Goals goals = new Goals(100, 100, 0, 100, 0, 1e-3, 0.999, 1e-3, Double.POSITIVE_INFINITY, false, longRangeRatio);
+    private static VerifyReport verify(Path bundle, double longRangeRatio, VerifyBaseline baseline) throws IOException {
+        Goals goals = new Goals(100, 100, 0, 100, 0, 1e-3, 0.999, 1e-3, Double.POSITIVE_INFINITY, true, longRangeRatio);
         List<String> warnings = new ArrayList<>();
         VerifyReport report = Verifier.run(new VerifyOptions(bundle, TestModels.stories260K(), null, TestModels.tinyStories(), null, 4096, 2048, 512, 16,
-                goals, OnnxRuntimeOptions.DEFAULT, null, false), stage -> {
+                goals, OnnxRuntimeOptions.DEFAULT, null, false, baseline), stage -> {
                     if (stage.startsWith("warning")) {
                         warnings.add(stage);
                     }
@@ -63,8 +63,9 @@ class LongRangeTest {
 
     @Test
     void theLongRangeGoalSeparatesAWindowFromAHybridThatLosesMore() throws IOException {
-        VerifyReport window = verify(calibrated("all-swa"), 1.2);
-        VerifyReport hybrid = verify(calibrated("alternate"), 1.2);
+        VerifyReport window = verify(calibrated("all-swa"), 1.2, VerifyBaseline.WITHOUT_GLA_ATTENTION);
+        Path alternate = calibrated("alternate");
+        VerifyReport hybrid = verify(alternate, 1.2, VerifyBaseline.WITHOUT_GLA_ATTENTION);
         VerifyReport.Bucket windowBeyond = window.longRange().onlyBeyondHorizon();
         VerifyReport.Bucket hybridBeyond = hybrid.longRange().onlyBeyondHorizon();
         assertThat(window.longRange().horizon()).isEqualTo(64);
@@ -77,6 +78,13 @@ class LongRangeTest {
         assertThat(windowGoal.passed()).isTrue();
         assertThat(hybridGoal.passed()).isFalse();
         assertThat(hybridGoal.detail()).contains("tokens that last occurred only beyond 64 back", "goal <= 1.200").doesNotContain("\n");
+
+        // against SWA-64 in their place, the GLA layers lose memory past the window: the baseline's goal says so in one line
+        VerifyReport againstWindow = verify(alternate, Double.POSITIVE_INFINITY, VerifyBaseline.ALL_SWA);
+        assertThat(againstWindow.baseline().onlyBeyondHorizon().bundleNll()).isLessThan(hybridBeyond.bundleNll());
+        GoalResult beyondWindow = againstWindow.goals().stream().filter(goal -> goal.name().equals("gla_beyond_window")).findFirst().orElseThrow();
+        assertThat(beyondWindow.passed()).isFalse();
+        assertThat(beyondWindow.detail()).contains("with SWA in their place", "the GLA layers lose memory past the window").doesNotContain("\n");
     }
 
     private static GoalResult goal(VerifyReport report) {

@@ -2,6 +2,7 @@ package dev.spikeconv.converter.verify;
 
 import static dev.spikeconv.formats.testing.InputErrors.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.spikeconv.converter.bundle.BundleWriter;
 import dev.spikeconv.converter.bundle.ConversionOptions;
@@ -53,7 +54,7 @@ class VerifierTest {
     }
 
     private VerifyOptions options(Path bundle, Goals goals) {
-        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null, false);
+        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
     }
 
     @Test
@@ -79,7 +80,7 @@ class VerifierTest {
         assertThat(report.goals()).filteredOn(goal -> goal.name().startsWith("m") && goal.name().contains("engine")).hasSize(3).allMatch(GoalResult::passed);
         assertThat(report.baseline()).isNotNull();
         // uncalibrated GLA layers make things worse than leaving them out: the gate must say so
-        assertThat(report.baseline().linearBranchUseful()).isFalse();
+        assertThat(report.baseline().glaBetter()).isFalse();
         assertThat(report.goals()).filteredOn(goal -> goal.name().equals("linear_branch_useful")).singleElement().matches(goal -> !goal.passed());
         assertThat(report.beyondWindow()).isNotNull();
         assertThat(report.beyondWindow().window()).isEqualTo(64);
@@ -116,6 +117,27 @@ class VerifierTest {
     }
 
     /**
+     * The all-SWA baseline of a hybrid is the hybrid with the dense attention over its smallest window in place of its GLA
+     * layers: for a bundle that neither quantizes nor spikes, exactly the all-SWA bundle of that window.
+     */
+    @Test
+    void theAllSwaBaselineIsTheAllSwaBundle() throws IOException {
+        Path hybrid = convert("hybrid", "alternate", QuantizationOptions.NONE, SpikeSettings.OFF);
+        Path window = convert("window", "all-swa", QuantizationOptions.NONE, SpikeSettings.OFF);
+        VerifyOptions options = new VerifyOptions(hybrid, source(), null, text(), null, 0, 192, 96, 32, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false,
+                VerifyBaseline.ALL_SWA);
+        VerifyReport report = Verifier.run(options, stage -> { });
+        VerifyReport windowReport = Verifier.run(options(window, Goals.DEFAULT), stage -> { });
+        assertThat(report.baseline().kind()).isEqualTo(VerifyBaseline.ALL_SWA);
+        assertThat(report.baseline().model()).contains("swa/64");
+        assertThat(report.baseline().meanKl()).isEqualTo(windowReport.distance().meanKl());
+        assertThat(report.baseline().onlyBeyondHorizon()).isEqualTo(windowReport.longRange().onlyBeyondHorizon());
+        assertThat(report.goals()).extracting(GoalResult::name).contains("gla_beyond_window").doesNotContain("linear_branch_useful");
+        assertThatThrownBy(() -> new VerifyOptions(hybrid, null, directory.resolve("saved"), text(), null, 0, 192, 96, 32, Goals.DEFAULT,
+                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.ALL_SWA)).hasMessageContaining("all-swa runs the dense model's attention");
+    }
+
+    /**
      * A graph that is not an ONNX model, or one ONNX Runtime refuses, fails the structure goal with one line naming it; the
      * engines are compared on the graph spikeconv would write, so the rest of the report still holds.
      */
@@ -145,13 +167,13 @@ class VerifierTest {
     void aSavedReferenceGivesTheSameReport() throws IOException {
         Path bundle = convert("dense", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
         Path recording = directory.resolve("reference.safetensors");
-        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording, false);
+        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
         VerifyReport live = Verifier.run(first, stage -> { });
-        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false);
+        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
         VerifyReport saved = Verifier.run(replay, stage -> { });
         assertThat(saved.distance().meanKl()).isEqualTo(live.distance().meanKl());
         assertThat(saved.layers().get(2).cosine()).isEqualTo(live.layers().get(2).cosine());
-        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false);
+        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
         assertInvalid(() -> Verifier.run(otherData, stage -> { }), "recorded on other tokens");
     }
 
