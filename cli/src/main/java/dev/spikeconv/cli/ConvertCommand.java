@@ -42,7 +42,7 @@ final class ConvertCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--plan", paramLabel = "PLAN", defaultValue = "spikingbrain", completionCandidates = Choices.PlanNames.class,
-            description = "spikingbrain, alternate, all-gla, all-swa, dense, or a list such as 0-3:gla,4:swa/512+4,5:softmax. Default: ${DEFAULT-VALUE}.")
+            description = "spikingbrain, alternate, all-gla, all-swa, dense, or a list such as 0-3:gla,4:swa/512+4,5:softmax (kinds softmax, gla, swa/W+S, hybrid/W+S). Default: ${DEFAULT-VALUE}.")
     String plan;
 
     @Option(names = "--window", paramLabel = "W", defaultValue = "4096",

@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -210,14 +211,21 @@ public final class BundleTransaction implements AutoCloseable {
         else {
             shards.add(BundleWriter.SAFETENSORS);
         }
+        // Tensors the files hold but the model does not describe (a previous calibration's thresholds) are replaced where they lie.
+        Set<String> stored = new HashSet<>();
+        for (String shard : shards) {
+            try (SafetensorsFile safetensors = SafetensorsFile.open(bundle.resolve(shard))) {
+                safetensors.tensors().keySet().forEach(name -> stored.add(SpikingBrainNames.toCanonical(name).orElse(name)));
+            }
+        }
         Map<String, TensorView> pending = new LinkedHashMap<>();
         tensors.forEach((name, tensor) -> {
             TensorView existing = model.tensors().get(name);
-            if (existing == null) {
-                pending.put(name, tensor);
-            }
-            else {
+            if (existing != null) {
                 checkReplaceable(name, existing, tensor);
+            }
+            else if (!stored.contains(name)) {
+                pending.put(name, tensor);
             }
         });
         Map<String, String> weightMap = new LinkedHashMap<>();

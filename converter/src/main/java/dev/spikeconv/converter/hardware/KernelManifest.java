@@ -75,18 +75,26 @@ public final class KernelManifest {
             ObjectNode node = layers.addObject();
             LayerAttention attention = layer.kind().attention();
             node.put("index", layer.index()).put("attention", attention.kind().id());
-            OpSupport support = target.ops().get(layer.attentionFamily());
+            // The first family runs the layer's token mixing; a hybrid's linear branch is described beside it.
+            OpFamily family = layer.attentionFamilies().getFirst();
+            OpSupport support = target.ops().get(family);
             ObjectNode phases = node.putObject("phases");
             for (String phase : new String[] {"prefill", "decode"}) {
                 ObjectNode phaseNode = phases.putObject(phase);
                 KernelChoice kernel = phase.equals("prefill") ? support.prefill() : support.decode();
-                phaseNode.put("op_family", layer.attentionFamily().id());
+                phaseNode.put("op_family", family.id());
                 kernel(phaseNode, kernel);
-                if (layer.kind().keepsState()) {
+                if (family == OpFamily.GLA) {
                     phaseNode.put("state_dtype", support.stateDtype());
                 }
                 if (layer.kind().keepsKeys()) {
                     phaseNode.put("kv_dtype", support.cacheDtype());
+                }
+                for (OpFamily branch : layer.attentionFamilies().subList(1, layer.attentionFamilies().size())) {
+                    OpSupport branchSupport = target.ops().get(branch);
+                    ObjectNode branchNode = phaseNode.putObject("linear_branch").put("op_family", branch.id());
+                    kernel(branchNode, phase.equals("prefill") ? branchSupport.prefill() : branchSupport.decode());
+                    branchNode.put("state_dtype", branchSupport.stateDtype());
                 }
                 if (attention.kind().windowed()) {
                     phaseNode.put("window", attention.window()).put("sinks", attention.sinks())

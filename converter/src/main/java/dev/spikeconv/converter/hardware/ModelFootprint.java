@@ -27,8 +27,8 @@ public record ModelFootprint(ModelConfig config, List<LayerNeeds> layers, long w
     /** One layer: attention and projections. */
     public record LayerNeeds(int index, LayerKind kind, List<Projection> projections) {
         /** The op family of the layer's token mixing. */
-        public OpFamily attentionFamily() {
-            return kind.opFamily();
+        public List<OpFamily> attentionFamilies() {
+            return kind.opFamilies();
         }
     }
 
@@ -78,7 +78,7 @@ public record ModelFootprint(ModelConfig config, List<LayerNeeds> layers, long w
     public Set<OpFamily> families() {
         Set<OpFamily> families = new LinkedHashSet<>(List.of(OpFamily.EMBEDDING, OpFamily.RMS_NORM, OpFamily.HEAD));
         for (LayerNeeds layer : layers) {
-            families.add(layer.attentionFamily());
+            families.addAll(layer.attentionFamilies());
             if (layer.kind().attention().kind().rotary()) {
                 families.add(OpFamily.ROPE);
             }

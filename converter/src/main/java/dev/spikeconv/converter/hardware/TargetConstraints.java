@@ -21,7 +21,7 @@ public final class TargetConstraints {
         for (OpFamily family : model.families()) {
             if (!target.supports(family)) {
                 String where = model.layers().stream()
-                        .filter(layer -> layer.attentionFamily() == family || layer.projections().stream().anyMatch(p -> p.family() == family))
+                        .filter(layer -> layer.attentionFamilies().contains(family) || layer.projections().stream().anyMatch(p -> p.family() == family))
                         .map(layer -> "layer " + layer.index()).findFirst().orElse("the model");
                 violations.add("op_family: " + where + " needs " + family.id() + ", which the target has no kernel for");
             }
@@ -82,7 +82,7 @@ public final class TargetConstraints {
                 }
             }
         }
-        if (model.layers().stream().anyMatch(layer -> layer.attentionFamily() == OpFamily.SWA) && target.supports(OpFamily.SWA)
+        if (model.layers().stream().anyMatch(layer -> layer.attentionFamilies().contains(OpFamily.SWA)) && target.supports(OpFamily.SWA)
                 && target.ops().get(OpFamily.SWA).windowConvention() == null) {
             violations.add("window_convention: the target's swa kernels do not state their window convention");
         }

@@ -16,11 +16,12 @@ public record TargetMemory(long weightBytes, long stateBytesPerSequence, long wi
         long window = 0;
         long full = 0;
         for (ModelFootprint.LayerNeeds layer : model.layers()) {
+            // Each kind of memory is kept by one family's kernels, whatever the layer: a recurrent state by GLA's, a windowed cache
+            // by SWA's, a growing cache by softmax's (a hybrid layer has a state and a windowed cache).
             LayerKind.SequenceMemory memory = layer.kind().sequenceMemory(config, options.context());
-            OpFamily family = layer.attentionFamily();
-            state += memory.stateValues() * dtypeBytes(target, family, true);
-            window += memory.windowCacheValues() * dtypeBytes(target, family, false);
-            full += memory.growingCacheValues() * dtypeBytes(target, family, false);
+            state += memory.stateValues() * dtypeBytes(target, OpFamily.GLA, true);
+            window += memory.windowCacheValues() * dtypeBytes(target, OpFamily.SWA, false);
+            full += memory.growingCacheValues() * dtypeBytes(target, OpFamily.SOFTMAX, false);
         }
         return new TargetMemory(model.weightBytes(), state, window, full, options.batch(), options.context());
     }

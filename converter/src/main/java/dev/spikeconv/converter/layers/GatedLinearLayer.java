@@ -5,6 +5,7 @@ import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
@@ -34,8 +35,8 @@ public record GatedLinearLayer() implements LayerKind {
     }
 
     @Override
-    public OpFamily opFamily() {
-        return OpFamily.GLA;
+    public List<OpFamily> opFamilies() {
+        return List.of(OpFamily.GLA);
     }
 
     @Override

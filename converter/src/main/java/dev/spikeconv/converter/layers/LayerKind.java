@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * ({@code onnx.DecoderGraphWriter}) and its reference step ({@code reference.ReferenceModel}). A new kind needs a class
  * here, a nodes class, a reference method, and its name in the formats' {@code AttentionKind}; see docs/design.md.
  */
-public sealed interface LayerKind permits SoftmaxLayer, SlidingWindowLayer, GatedLinearLayer {
+public sealed interface LayerKind permits SoftmaxLayer, SlidingWindowLayer, GatedLinearLayer, HybridLayer {
     /** One layer's plan syntax: a kind name, optionally {@code /window} and {@code +sinks}. */
     Pattern SPEC = Pattern.compile("([a-z]+)(?:/(\\d+)(?:\\+(\\d+))?)?");
 
@@ -30,6 +30,7 @@ public sealed interface LayerKind permits SoftmaxLayer, SlidingWindowLayer, Gate
             case SOFTMAX -> new SoftmaxLayer();
             case SLIDING_WINDOW -> new SlidingWindowLayer(attention.window(), attention.sinks());
             case GATED_LINEAR -> new GatedLinearLayer();
+            case HYBRID -> new HybridLayer(attention.window(), attention.sinks());
         };
     }
 
@@ -47,13 +48,13 @@ public sealed interface LayerKind permits SoftmaxLayer, SlidingWindowLayer, Gate
     }
 
     /**
-     * Parses one layer's plan syntax ({@code softmax}, {@code gla}, {@code swa}, {@code swa/512}, {@code swa/512+4});
+     * Parses one layer's plan syntax ({@code softmax}, {@code gla}, {@code swa}, {@code swa/512}, {@code swa/512+4}, {@code hybrid/64+4});
      * windowed kinds without their own window take {@code window} and {@code sinks}.
      */
     static LayerKind parse(String spec, int window, int sinks) {
         Matcher matcher = SPEC.matcher(spec);
         if (!matcher.matches()) {
-            throw new InvalidOptionException("plan", "'" + spec + "' is not a layer kind: expected softmax, gla, swa, swa/W or swa/W+S");
+            throw new InvalidOptionException("plan", "'" + spec + "' is not a layer kind: expected softmax, gla, swa, swa/W, swa/W+S or hybrid/W+S");
         }
         String name = matcher.group(1);
         boolean windowGiven = matcher.group(2) != null;
@@ -62,17 +63,17 @@ public sealed interface LayerKind permits SoftmaxLayer, SlidingWindowLayer, Gate
         return switch (name) {
             case "softmax", "gla" -> {
                 if (windowGiven) {
-                    throw new InvalidOptionException("plan", "'" + spec + "': only windowed kinds (swa) take a window");
+                    throw new InvalidOptionException("plan", "'" + spec + "': only windowed kinds (swa, hybrid) take a window");
                 }
                 yield name.equals("gla") ? new GatedLinearLayer() : new SoftmaxLayer();
             }
-            case "swa" -> {
+            case "swa", "hybrid" -> {
                 if (itemWindow < 1) {
                     throw new InvalidOptionException("plan", "'" + spec + "': the window must be at least 1");
                 }
-                yield new SlidingWindowLayer(itemWindow, itemSinks);
+                yield name.equals("swa") ? new SlidingWindowLayer(itemWindow, itemSinks) : new HybridLayer(itemWindow, itemSinks);
             }
-            default -> throw new InvalidOptionException("plan", "'" + spec + "': unknown layer kind '" + name + "'; expected softmax, gla or swa");
+            default -> throw new InvalidOptionException("plan", "'" + spec + "': unknown layer kind '" + name + "'; expected softmax, gla, swa or hybrid");
         };
     }
 
@@ -88,8 +89,8 @@ public sealed interface LayerKind permits SoftmaxLayer, SlidingWindowLayer, Gate
     /** The formats' description of this kind: what a config records. */
     LayerAttention attention();
 
-    /** The hardware op family that runs this kind's token mixing. */
-    OpFamily opFamily();
+    /** The hardware op families that run this kind's token mixing (a hybrid needs two). */
+    List<OpFamily> opFamilies();
 
     /** Whether a query at position {@code query} weighs the key at {@code key} with softmax; a recurrent kind weighs none directly. */
     boolean seesKey(int key, int query);

@@ -3,6 +3,7 @@ package dev.spikeconv.converter.layers;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 
@@ -23,8 +24,8 @@ public record SlidingWindowLayer(int window, int sinks) implements LayerKind {
     }
 
     @Override
-    public OpFamily opFamily() {
-        return OpFamily.SWA;
+    public List<OpFamily> opFamilies() {
+        return List.of(OpFamily.SWA);
     }
 
     @Override

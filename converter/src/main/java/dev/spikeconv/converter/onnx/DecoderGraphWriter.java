@@ -2,6 +2,7 @@ package dev.spikeconv.converter.onnx;
 
 import dev.spikeconv.converter.SpikeconvVersion;
 import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.HybridLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.layers.SoftmaxLayer;
@@ -231,22 +232,22 @@ public final class DecoderGraphWriter {
     private String layer(int layer, String hidden) throws IOException {
         String normed = context.rmsNorm(hidden, weights.floatWeight(LayerTensor.ATTENTION_NORM.name(layer)));
         LayerKind kind = LayerKind.of(config, layer);
-        boolean dropped = options.withoutGatedLinearAttention() && kind.keepsState();
-        if (!dropped) {
-            // The one switch from a layer's kind to the nodes that compute it.
-            String mixed = switch (kind) {
-                case SoftmaxLayer softmax -> softmaxAttention.attention(layer, normed, null);
-                case SlidingWindowLayer window -> softmaxAttention.attention(layer, normed, window);
-                case GatedLinearLayer linear -> gatedLinearAttention.attention(layer, normed);
-            };
-            String attention = projections.projection(mixed, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS);
-            graph.addNode("Identity", new String[] {attention}, new String[] {attentionOutput(layer)});
-            hidden = graph.node("Add", hidden, attentionOutput(layer));
-        }
-        else {
-            // The baseline keeps the layer's state input and output so engines feed it as usual.
-            graph.addNode("Identity", new String[] {pastState(layer)}, new String[] {presentState(layer)});
-        }
+        // The one switch from a layer's kind to the nodes that compute it.
+        String mixed = switch (kind) {
+            case SoftmaxLayer softmax -> softmaxAttention.attention(layer, normed, null);
+            case SlidingWindowLayer window -> softmaxAttention.attention(layer, normed, window);
+            case GatedLinearLayer linear -> gatedLinearAttention.attention(layer, normed);
+            case HybridLayer hybrid -> {
+                // One projection of q, k and v feeds both branches; o_proj reads the softmax heads, then the GLA heads.
+                LayerContext.QueryKeyValue projected = context.queryKeyValue(normed, layer);
+                String window = softmaxAttention.attention(layer, projected, hybrid.slidingWindow());
+                String linear = gatedLinearAttention.attention(layer, normed, projected);
+                yield graph.node("Concat", new String[] {window, linear}, Attribute.integer("axis", 1));
+            }
+        };
+        String attention = projections.projection(mixed, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS);
+        graph.addNode("Identity", new String[] {attention}, new String[] {attentionOutput(layer)});
+        hidden = graph.node("Add", hidden, attentionOutput(layer));
         String mlpInput = context.rmsNorm(hidden, weights.floatWeight(LayerTensor.MLP_NORM.name(layer)));
         String gate = projections.projection(mlpInput, layer, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS);
         String up = projections.projection(mlpInput, layer, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_UP_BIAS);

@@ -48,9 +48,13 @@ final class SoftmaxAttentionNodes {
 
     /** Softmax attention over the cache and the new tokens, within {@code window} unless it is null; returns {@code [tokens, heads * d]}. */
     String attention(int layer, String normed, SlidingWindowLayer window) throws IOException {
+        return attention(layer, context.queryKeyValue(normed, layer), window);
+    }
+
+    /** The same on the layer's projected q, k and v (a hybrid layer shares them with its linear branch). */
+    String attention(int layer, LayerContext.QueryKeyValue projected, SlidingWindowLayer window) {
         int heads = config.headCount();
         int d = config.headDimension();
-        LayerContext.QueryKeyValue projected = context.queryKeyValue(normed, layer);
         String query = rotate(projected.query());
         String key = rotate(projected.key());
         String value = projected.value();

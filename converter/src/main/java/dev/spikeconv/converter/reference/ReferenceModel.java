@@ -4,6 +4,7 @@ import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.kernels.VectorKernels;
 import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.HybridLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.layers.SoftmaxLayer;
@@ -32,7 +33,7 @@ public final class ReferenceModel implements InferenceEngine {
     private final float[] finalNorm;
     private final FloatProjection outputHead;
     private final float[] inverseFrequencies;
-    /** Layers whose token mixing is left out (verify's baseline without the linear branch). */
+    /** Layers whose linear branch is left out (verify's baseline): a GLA layer's whole token mixing, a hybrid's GLA heads. */
     private final boolean[] droppedAttention;
 
     private ReferenceModel(ModelConfig config, TensorView embedding, DecoderLayer[] layers, float[] finalNorm, FloatProjection outputHead) {
@@ -170,8 +171,8 @@ public final class ReferenceModel implements InferenceEngine {
     }
 
     /**
-     * The same model without the token mixing of its recurrent (GLA) layers: their attention adds nothing to the residual
-     * stream, the MLP still runs. Verify's baseline: a hybrid whose linear branch is useful must beat it.
+     * The same model without its linear branches: a GLA layer's attention adds nothing to the residual stream (the MLP
+     * still runs), a hybrid layer's o_proj reads zeros for its GLA heads. Verify's baseline: GLA that is useful must beat it.
      */
     public ReferenceModel withoutRecurrentAttention() {
         boolean[] dropped = new boolean[layers.length];
@@ -210,7 +211,7 @@ public final class ReferenceModel implements InferenceEngine {
 
     /** The q, k, v and decays GLA layer {@code index} computes from its normed input. */
     public GatedLinearInputs gatedLinearInputs(int index, float[] normed, int count) {
-        if (!(layers[index].kind() instanceof GatedLinearLayer)) {
+        if (!(layers[index].kind() instanceof GatedLinearLayer || layers[index].kind() instanceof HybridLayer)) {
             throw new IllegalArgumentException("layer " + index + " is " + layers[index].kind() + ", not gated linear attention");
         }
         return gatedLinearInputs(layers[index], normed, count, SpikingSiteHooks.NONE);
@@ -231,8 +232,12 @@ public final class ReferenceModel implements InferenceEngine {
     }
 
     private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, int count, SpikingSiteHooks hooks) {
+        return gatedLinearInputs(layer, input, projectQueryKeyValue(layer, input, count, hooks), count);
+    }
+
+    /** GLA's inputs from projected q, k, v (taken over: a hybrid passes copies, its softmax branch rotates the originals). */
+    private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, QueryKeyValue projected, int count) {
         int d = config.headDimension();
-        QueryKeyValue projected = projectQueryKeyValue(layer, input, count, hooks);
         float[] queries = projected.queries();
         float[] keys = projected.keys();
         float[] values = projected.values();
@@ -312,7 +317,7 @@ public final class ReferenceModel implements InferenceEngine {
         LayerStep layer(int index, float[] x, int count) {
             DecoderLayer layer = layers[index];
             float[] normed = Normalization.rms(x, count, layer.attentionNorm(), config.normEpsilon());
-            if (droppedAttention[index]) {
+            if (droppedAttention[index] && layer.kind() instanceof GatedLinearLayer) {
                 return mlp(layer, x, count, normed, null, new float[x.length]);
             }
             // The one switch from a layer's kind to the reference step that computes it.
@@ -320,6 +325,7 @@ public final class ReferenceModel implements InferenceEngine {
                 case SoftmaxLayer softmax -> softmaxAttention(layer, softmax, caches[index], normed, count);
                 case SlidingWindowLayer window -> softmaxAttention(layer, window, caches[index], normed, count);
                 case GatedLinearLayer linear -> gatedLinearAttention(layer, states[index], normed, count);
+                case HybridLayer hybrid -> hybridAttention(layer, hybrid, caches[index], states[index], normed, count, droppedAttention[index]);
             };
             float[] attentionOutput = layer.output().apply(mixed, count, hooks);
             add(x, attentionOutput);
@@ -336,10 +342,14 @@ public final class ReferenceModel implements InferenceEngine {
 
         /** Softmax attention over the causal (optionally windowed) past; returns {@code [count, heads * headDim]}. */
         private float[] softmaxAttention(DecoderLayer layer, LayerKind kind, KeyValueCache cache, float[] input, int count) {
+            return softmaxAttention(kind, cache, projectQueryKeyValue(layer, input, count, hooks), count);
+        }
+
+        /** The same from projected q, k, v, which it rotates in place. */
+        private float[] softmaxAttention(LayerKind kind, KeyValueCache cache, QueryKeyValue projected, int count) {
             int heads = config.headCount();
             int keyValueHeads = config.keyValueHeadCount();
             int headDimension = config.headDimension();
-            QueryKeyValue projected = projectQueryKeyValue(layer, input, count, hooks);
             float[] queries = projected.queries();
             float[] keys = projected.keys();
             float[] values = projected.values();
@@ -384,9 +394,33 @@ public final class ReferenceModel implements InferenceEngine {
             return output;
         }
 
+        /**
+         * Both branches of a hybrid layer on one projection of q, k and v: the windowed softmax heads and the GLA heads side by
+         * side per token, {@code [count, 2 · heads · d]}, as its {@code o_proj} reads them.
+         */
+        private float[] hybridAttention(DecoderLayer layer, HybridLayer hybrid, KeyValueCache cache, float[][] state, float[] input, int count,
+                boolean withoutLinearBranch) {
+            QueryKeyValue projected = projectQueryKeyValue(layer, input, count, hooks);
+            QueryKeyValue copies = new QueryKeyValue(projected.queries().clone(), projected.keys().clone(), projected.values().clone());
+            float[] linear = gatedLinearAttention(layer, state, gatedLinearInputs(layer, input, copies, count), count);
+            float[] window = softmaxAttention(hybrid.slidingWindow(), cache, projected, count);
+            int width = config.headCount() * config.headDimension();
+            float[] both = new float[2 * count * width];
+            for (int t = 0; t < count; t++) {
+                System.arraycopy(window, t * width, both, 2 * t * width, width);
+                if (!withoutLinearBranch) {
+                    System.arraycopy(linear, t * width, both, (2 * t + 1) * width, width);
+                }
+            }
+            return both;
+        }
+
         /** GLA, one token at a time: the recurrence of every key/value head, then {@code RMSNorm(o) · g_norm} per head. */
         private float[] gatedLinearAttention(DecoderLayer layer, float[][] state, float[] input, int count) {
-            GatedLinearInputs inputs = gatedLinearInputs(layer, input, count, hooks);
+            return gatedLinearAttention(layer, state, gatedLinearInputs(layer, input, count, hooks), count);
+        }
+
+        private float[] gatedLinearAttention(DecoderLayer layer, float[][] state, GatedLinearInputs inputs, int count) {
             int heads = config.headCount();
             float[] output = new float[count * heads * config.headDimension()];
             // Key/value heads carry their own states and write their own query heads' outputs: they run in parallel.

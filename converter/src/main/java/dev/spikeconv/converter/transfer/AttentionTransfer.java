@@ -2,6 +2,7 @@ package dev.spikeconv.converter.transfer;
 
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.HybridLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.layers.SoftmaxLayer;
@@ -97,6 +98,10 @@ public final class AttentionTransfer {
      */
     public static AttentionTransfer start(ModelDescription bundle, ModelConfig dense, int sequences, TransferOptions options, Consumer<String> progress) {
         checkCompatible(bundle.config(), dense);
+        if (options.adamSteps() > 0 && LayerKind.of(bundle.config()).stream().anyMatch(HybridLayer.class::isInstance)) {
+            throw new InvalidOptionException("adam-steps", "attention transfer's Adam step does not train hybrid layers yet: use 0 (their readout is "
+                    + "fitted in closed form)");
+        }
         if (sequences < 1) {
             throw new IllegalArgumentException("attention transfer needs at least one calibration sequence");
         }
@@ -152,6 +157,8 @@ public final class AttentionTransfer {
      */
     public ReferenceModel fitLayer(int layer, ReferenceModel model, ResidualStreams streams, LayerTargets targets) {
         progress.accept("attention transfer: layer " + layer);
+        ReferenceModel unfitted = model;
+        Map<String, TensorView> unfittedTensors = new LinkedHashMap<>(fitted);
         double before = error(model, layer, streams, targets.outputs(), evaluation);
         double[] decays = new double[0];
         if (options.fitDecay()) {
@@ -173,6 +180,16 @@ public final class AttentionTransfer {
             model = withLayer(model, layer);
             afterAdam = error(model, layer, streams, targets.outputs(), evaluation);
         }
+        double after = Double.isNaN(afterAdam) ? afterReadout : afterAdam;
+        if (after > before && LayerKind.of(config, layer) instanceof HybridLayer) {
+            // A hybrid starts as its sliding window; a fit that does worse than that on the evaluation sequences is not kept.
+            progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d kept as it was (fit %.4f, before %.4f)", layer, after, before));
+            fitted.clear();
+            fitted.putAll(unfittedTensors);
+            model = unfitted;
+            afterReadout = before;
+            afterAdam = Double.isNaN(afterAdam) ? afterAdam : before;
+        }
         reports.add(new LayerTransfer(layer, decays, penalty, before, afterDecay, afterReadout, afterAdam));
         progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d output error %.4f -> %.4f (decay) -> %.4f (readout)%s", layer, before,
                 afterDecay, afterReadout, options.adamSteps() > 0 ? String.format(Locale.ROOT, " -> %.4f (Adam)", afterAdam) : ""));
@@ -183,6 +200,7 @@ public final class AttentionTransfer {
     public static boolean fits(LayerKind kind) {
         return switch (kind) {
             case GatedLinearLayer linear -> true;
+            case HybridLayer hybrid -> true;
             case SoftmaxLayer softmax -> false;
             case SlidingWindowLayer window -> false;
         };
@@ -231,16 +249,19 @@ public final class AttentionTransfer {
     }
 
     /**
-     * Step 1: for each key/value head the grid decay whose normed GLA heads best explain the dense heads linearly:
-     * every other grid point first, then the two between the best and its neighbours. The gate becomes
-     * input-independent: {@code gk_proj.1.weight} zero, the decays in its bias. Returns the decay of every key channel.
+     * Step 1: for each key/value head the grid decay whose normed GLA heads best explain the dense heads linearly (a hybrid
+     * layer's beside its softmax heads, so the decay is chosen for what the window misses): every other grid point first,
+     * then the two between the best and its neighbours. The gate becomes input-independent: {@code gk_proj.1.weight} zero,
+     * the decays in its bias. Returns the decay of every key channel.
      */
     private double[] fitDecays(ReferenceModel model, int layer, ResidualStreams streams, float[][] targetHeads) {
         int keyValueHeads = config.keyValueHeadCount();
         int d = config.headDimension();
+        boolean hybrid = LayerKind.of(config, layer) instanceof HybridLayer;
         float[] headNorm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
         List<GatedLinearInputs> inputs = new ArrayList<>();
         List<float[]> targets = new ArrayList<>();
+        List<float[]> windowHeads = hybrid ? new ArrayList<>() : null;
         int tokens = 0;
         for (int s : training) {
             if (tokens >= DECAY_SCORING_TOKENS) {
@@ -249,6 +270,9 @@ public final class AttentionTransfer {
             int count = streams.length(s);
             inputs.add(model.gatedLinearInputs(layer, model.attentionInput(layer, streams.copy(s), count), count));
             targets.add(targetHeads[s]);
+            if (hybrid) {
+                windowHeads.add(firstHalves(model.runLayer(layer, streams.copy(s), count).attentionHeads(), count));
+            }
             tokens += count;
         }
         double[] channelDecays = new double[keyValueHeads * d];
@@ -257,12 +281,12 @@ public final class AttentionTransfer {
             Arrays.fill(scores, Double.NaN);
             int best = -1;
             for (int index = 0; index < DECAY_GRID.length; index += 2) {
-                best = better(inputs, targets, headNorm, keyHead, scores, index, best);
+                best = better(inputs, windowHeads, targets, headNorm, keyHead, scores, index, best);
             }
             int coarse = best;
             for (int index : new int[] {coarse - 1, coarse + 1}) {
                 if (index >= 0 && index < DECAY_GRID.length) {
-                    best = better(inputs, targets, headNorm, keyHead, scores, index, best);
+                    best = better(inputs, windowHeads, targets, headNorm, keyHead, scores, index, best);
                 }
             }
             Arrays.fill(channelDecays, keyHead * d, (keyHead + 1) * d, DECAY_GRID[best]);
@@ -273,22 +297,50 @@ public final class AttentionTransfer {
         }
         replace(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer), new float[keyValueHeads * d * config.gateLowRankDimension()]);
         replace(LayerTensor.DECAY_GATE_UP_BIAS.name(layer), bias);
+        if (hybrid) {
+            // o_proj's input spikes with one threshold per token over both branches: the GLA heads (RMS-normed to 1) are
+            // scaled to the softmax heads' RMS so that neither branch's counts are coarsened by the other's magnitude.
+            double sum = 0;
+            long values = 0;
+            for (float[] heads : windowHeads) {
+                for (float value : heads) {
+                    sum += (double) value * value;
+                }
+                values += heads.length;
+            }
+            float scale = values == 0 ? 1f : (float) Math.sqrt(sum / values);
+            float[] norm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
+            float mean = 0;
+            for (float weight : norm) {
+                mean += Math.abs(weight) / norm.length;
+            }
+            for (int i = 0; i < norm.length; i++) {
+                norm[i] = mean == 0 ? scale : norm[i] / mean * scale;
+            }
+            replace(LayerTensor.HEAD_OUTPUT_NORM.name(layer), norm);
+        }
         return channelDecays;
     }
 
     /** Scores grid point {@code index} for one head; returns it when it beats {@code best} (ties keep the earlier point). */
-    private int better(List<GatedLinearInputs> inputs, List<float[]> targets, float[] headNorm, int keyHead, double[] scores, int index, int best) {
-        scores[index] = proxyScore(inputs, targets, headNorm, keyHead, DECAY_GRID[index]);
+    private int better(List<GatedLinearInputs> inputs, List<float[]> windowHeads, List<float[]> targets, float[] headNorm, int keyHead, double[] scores,
+            int index, int best) {
+        scores[index] = proxyScore(inputs, windowHeads, targets, headNorm, keyHead, DECAY_GRID[index]);
         return best < 0 || scores[index] < scores[best] ? index : best;
     }
 
-    /** How well the normed outputs of one key/value head with decay {@code decay} linearly explain its dense heads: the residual share. */
-    private double proxyScore(List<GatedLinearInputs> inputs, List<float[]> targetHeads, float[] headNorm, int keyHead, double decay) {
+    /**
+     * How well the normed outputs of one key/value head with decay {@code decay} (beside the same heads' softmax outputs
+     * when {@code windowHeads} is not null) linearly explain its dense heads: the residual share.
+     */
+    private double proxyScore(List<GatedLinearInputs> inputs, List<float[]> windowHeads, List<float[]> targetHeads, float[] headNorm, int keyHead,
+            double decay) {
         int heads = config.headCount();
         int keyValueHeads = config.keyValueHeadCount();
         int d = config.headDimension();
         int group = heads / keyValueHeads;
-        NormalEquations equations = new NormalEquations(group * d, group * d);
+        int width = group * d;
+        NormalEquations equations = new NormalEquations(windowHeads == null ? width : 2 * width, width);
         for (int i = 0; i < inputs.size(); i++) {
             GatedLinearInputs base = inputs.get(i);
             int count = base.count();
@@ -297,8 +349,9 @@ public final class AttentionTransfer {
             float[] output = new float[count * heads * d];
             GatedLinearRecurrence.run(new GatedLinearInputs(base.queries(), base.keys(), base.values(), decays, count), heads, keyValueHeads, d, keyHead,
                     new float[d * d], output);
-            equations.add(groupSlice(Normalization.rms(output, count * heads, headNorm, config.normEpsilon()), count, keyHead, group, d, heads),
-                    groupSlice(targetHeads.get(i), count, keyHead, group, d, heads), count);
+            float[] linear = groupSlice(Normalization.rms(output, count * heads, headNorm, config.normEpsilon()), count, keyHead, group, d, heads);
+            float[] features = windowHeads == null ? linear : sideBySide(groupSlice(windowHeads.get(i), count, keyHead, group, d, heads), linear, count, width);
+            equations.add(features, groupSlice(targetHeads.get(i), count, keyHead, group, d, heads), count);
         }
         double total = equations.centredTargetSumOfSquares();
         return total == 0 ? 0 : equations.residualSumOfSquares(SCORING_PENALTY * equations.meanVariance()) / total;
@@ -320,6 +373,26 @@ public final class AttentionTransfer {
         return (float) (Math.log(power) - Math.log1p(-power));
     }
 
+    /** The first half of each of {@code count} rows: a hybrid layer's softmax heads from its {@code [count, 2 · heads · d]} outputs. */
+    private static float[] firstHalves(float[] rows, int count) {
+        int width = rows.length / count / 2;
+        float[] halves = new float[count * width];
+        for (int t = 0; t < count; t++) {
+            System.arraycopy(rows, 2 * t * width, halves, t * width, width);
+        }
+        return halves;
+    }
+
+    /** Rows of {@code left} and {@code right} ({@code [count, width]} each) side by side, {@code [count, 2 · width]}. */
+    private static float[] sideBySide(float[] left, float[] right, int count, int width) {
+        float[] both = new float[2 * count * width];
+        for (int t = 0; t < count; t++) {
+            System.arraycopy(left, t * width, both, 2 * t * width, width);
+            System.arraycopy(right, t * width, both, (2 * t + 1) * width, width);
+        }
+        return both;
+    }
+
     /** Columns of one key/value head's query heads, {@code [count, group·d]}. */
     private static float[] groupSlice(float[] values, int count, int keyHead, int group, int d, int heads) {
         float[] slice = new float[count * group * d];
@@ -331,7 +404,8 @@ public final class AttentionTransfer {
 
     /** Step 2: ridge readout from the GLA heads to the dense attention output, λ chosen on the held-out sequences; returns λ relative. */
     private double fitReadout(ReferenceModel model, int layer, ResidualStreams streams, float[][] targets) {
-        int features = config.headCount() * config.headDimension();
+        // The heads o_proj reads: a hybrid layer's softmax and GLA heads side by side, fitted together.
+        int features = Math.toIntExact(LayerTensor.OUTPUT_WEIGHT.shape(config, config.layer(layer).kind()).columns());
         int hidden = config.hiddenSize();
         String site = SpikeSites.site(LayerTensor.OUTPUT_WEIGHT, layer);
         NormalEquations equations = new NormalEquations(features, hidden);

@@ -11,6 +11,7 @@ import dev.spikeconv.converter.bundle.ConversionProgress;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.plan.LayerPlans;
+import dev.spikeconv.converter.transfer.LayerTransfer;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.converter.verify.Goals;
 import dev.spikeconv.converter.verify.Verifier;
@@ -21,6 +22,7 @@ import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.safetensors.SafetensorsFile;
 import dev.spikeconv.formats.testing.TestModels;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -135,6 +137,40 @@ class CalibratorTest {
         Map<String, byte[]> firstFiles = files(first);
         assertThat(firstFiles).containsKey("calibration.json");
         assertSameFiles(files(second), firstFiles);
+    }
+
+    /**
+     * Hybrid layers start as their sliding windows; transfer fits the readout of both branches together and leaves every
+     * hybrid layer closer to the dense attention than its window alone was, on the held-out calibration sequences.
+     */
+    @Test
+    void hybridLayersAreFittedOnBothBranches() throws IOException {
+        Path bundle = convert("hybrid", "0:hybrid/64+4,1:swa/64+4,2:hybrid/64+4,3:swa/64+4,4:hybrid/64+4");
+        CalibrationReport report = Calibrator.run(options(bundle, 2048, 512, "keep", null, source(), TransferOptions.DEFAULT), CalibrationProgress.NONE);
+        assertThat(report.transfer()).extracting(LayerTransfer::layer).containsExactly(0, 2, 4);
+        assertThat(report.transfer()).allMatch(layer -> layer.errorAfterReadout() < layer.errorBefore());
+        try (ModelDescription model = CheckpointLoader.open(bundle)) {
+            assertThat(model.tensor("model.layers.0.self_attn.o_proj.weight").shape().columns()).isEqualTo(2L * 8 * 8);
+        }
+        assertThatThrownBy(() -> Calibrator.run(options(bundle, 2048, 512, "keep", null, source(), new TransferOptions(true, true, 10, 1e-3, 0.25, 1)),
+                CalibrationProgress.NONE)).hasMessageContaining("does not train hybrid layers");
+    }
+
+    /** A calibrated bundle calibrated again: its thresholds are replaced where they lie, none added twice. */
+    @Test
+    void calibratingAgainReplacesTheThresholds() throws IOException {
+        Path bundle = convert("twice", "all-swa");
+        Calibrator.run(options(bundle, 1024, 256, "mse", null, null, TransferOptions.NONE), CalibrationProgress.NONE);
+        List<String> once = storedNames(bundle);
+        assertThat(once).anyMatch(name -> name.endsWith(".spike_threshold_int"));
+        Calibrator.run(options(bundle, 512, 256, "max", null, null, TransferOptions.NONE), CalibrationProgress.NONE);
+        assertThat(storedNames(bundle)).containsExactlyElementsOf(once);
+    }
+
+    private static List<String> storedNames(Path bundle) throws IOException {
+        try (SafetensorsFile file = SafetensorsFile.open(bundle.resolve("model.safetensors"))) {
+            return List.copyOf(file.tensors().keySet());
+        }
     }
 
     @Test

@@ -34,6 +34,8 @@ class LayerPlansTest {
         assertThat(plan.layers()).containsExactly(GLA, GLA, GLA, LayerAttention.slidingWindow(512, 4), LayerAttention.softmax(),
                 LayerAttention.slidingWindow(256, 1));
         assertThat(plan.name()).isEqualTo("0-2:gla, 3:swa/512+4,4:softmax,5:swa");
+        assertThat(LayerPlans.parse("0:hybrid/64+4,1:hybrid,2-5:swa", 128, 2, SIX_LAYERS).layers()).startsWith(LayerAttention.hybrid(64, 4),
+                LayerAttention.hybrid(128, 2), LayerAttention.slidingWindow(128, 2));
     }
 
     @Test
@@ -42,9 +44,10 @@ class LayerPlansTest {
         assertThatThrownBy(() -> LayerPlans.parse("0-3:gla,3-5:softmax", 64, 0, SIX_LAYERS)).hasMessageContaining("names layer 3 twice");
         assertThatThrownBy(() -> LayerPlans.parse("0-3:gla,5:softmax", 64, 0, SIX_LAYERS)).hasMessageContaining("does not name layer(s) [4]");
         assertThatThrownBy(() -> LayerPlans.parse("0-6:gla", 64, 0, SIX_LAYERS)).hasMessageContaining("the model has layers 0-5");
-        assertThatThrownBy(() -> LayerPlans.parse("0-5:gla/16", 64, 0, SIX_LAYERS)).hasMessageContaining("only windowed kinds (swa) take a window");
+        assertThatThrownBy(() -> LayerPlans.parse("0-5:gla/16", 64, 0, SIX_LAYERS)).hasMessageContaining("only windowed kinds (swa, hybrid) take a window");
         assertThatThrownBy(() -> LayerPlans.parse("3-1:gla", 64, 0, SIX_LAYERS)).hasMessageContaining("is empty");
         assertThatThrownBy(() -> LayerPlans.parse("0-5:swa/0", 64, 0, SIX_LAYERS)).hasMessageContaining("at least 1");
+        assertThatThrownBy(() -> LayerPlans.parse("0-5:hybrid/0", 64, 0, SIX_LAYERS)).hasMessageContaining("at least 1");
         assertThatThrownBy(() -> LayerPlans.parse("all-swa", 0, 0, SIX_LAYERS)).isInstanceOf(InvalidOptionException.class)
                 .extracting(error -> ((InvalidOptionException) error).option()).isEqualTo("window");
         assertThat(List.of()).isEmpty();

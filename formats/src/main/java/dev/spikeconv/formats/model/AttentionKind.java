@@ -11,7 +11,13 @@ public enum AttentionKind {
     /** Softmax attention over the most recent keys (and optional sink positions). */
     SLIDING_WINDOW("swa", true, true, false),
     /** Gated linear attention with a recurrent state (SpikingBrain's GLA). */
-    GATED_LINEAR("gla", false, false, true);
+    GATED_LINEAR("gla", false, false, true),
+    /**
+     * spikeconv's hybrid: per head, softmax over the sinks and the last keys of a window (with RoPE) beside gated linear
+     * attention over every key (without), both read out by one {@code o_proj} over their concatenated outputs. SpikingBrain's
+     * loaders do not know it.
+     */
+    HYBRID("hybrid", true, true, true);
 
     private final String id;
     private final boolean rotary;
@@ -43,6 +49,11 @@ public enum AttentionKind {
     /** The layer has GLA's decay gate ({@code gk_proj.0/1}) and per-head output norm ({@code g_norm}). */
     public boolean decayGate() {
         return decayGate;
+    }
+
+    /** {@code o_proj} reads two branches, the windowed softmax heads then the GLA heads: twice the heads' width. */
+    public boolean concatenatesBranches() {
+        return this == HYBRID;
     }
 
     public static AttentionKind fromId(String id) {

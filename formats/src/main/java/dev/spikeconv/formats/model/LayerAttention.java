@@ -9,7 +9,7 @@ public record LayerAttention(AttentionKind kind, int window, int sinks) {
     public LayerAttention {
         if (kind.windowed()) {
             if (window <= 0 || sinks < 0) {
-                throw new IllegalArgumentException("sliding window needs window > 0 and sinks >= 0, found " + window + "+" + sinks);
+                throw new IllegalArgumentException(kind.id() + " attention needs window > 0 and sinks >= 0, found " + window + "+" + sinks);
             }
         }
         else if (window != 0 || sinks != 0) {
@@ -27,6 +27,10 @@ public record LayerAttention(AttentionKind kind, int window, int sinks) {
 
     public static LayerAttention slidingWindow(int window, int sinks) {
         return new LayerAttention(AttentionKind.SLIDING_WINDOW, window, sinks);
+    }
+
+    public static LayerAttention hybrid(int window, int sinks) {
+        return new LayerAttention(AttentionKind.HYBRID, window, sinks);
     }
 
     @Override

@@ -58,8 +58,8 @@ public enum LayerTensor {
         };
     }
 
-    /** The row-major shape this tensor must have under {@code config}. */
-    public Shape shape(ModelConfig config) {
+    /** The row-major shape this tensor must have under {@code config} in a layer of the given attention kind. */
+    public Shape shape(ModelConfig config, AttentionKind attention) {
         long hidden = config.hiddenSize();
         long queryWidth = (long) config.headCount() * config.headDimension();
         long keyValueWidth = (long) config.keyValueHeadCount() * config.headDimension();
@@ -71,7 +71,7 @@ public enum LayerTensor {
             case QUERY_BIAS -> Shape.of(queryWidth);
             case KEY_WEIGHT, VALUE_WEIGHT -> Shape.of(keyValueWidth, hidden);
             case KEY_BIAS, VALUE_BIAS, DECAY_GATE_UP_BIAS -> Shape.of(keyValueWidth);
-            case OUTPUT_WEIGHT -> Shape.of(hidden, queryWidth);
+            case OUTPUT_WEIGHT -> Shape.of(hidden, attention.concatenatesBranches() ? 2 * queryWidth : queryWidth);
             case QUERY_NORM, KEY_NORM, HEAD_OUTPUT_NORM -> Shape.of(config.headDimension());
             case DECAY_GATE_DOWN_WEIGHT -> Shape.of(lowRank, hidden);
             case DECAY_GATE_UP_WEIGHT -> Shape.of(keyValueWidth, lowRank);

@@ -25,7 +25,7 @@ public final class TensorNames {
             AttentionKind attention = config.layer(layer).kind();
             for (LayerTensor tensor : LayerTensor.values()) {
                 if (tensor.isPresent(config, attention)) {
-                    expected.put(tensor.name(layer), tensor.shape(config));
+                    expected.put(tensor.name(layer), tensor.shape(config, attention));
                 }
             }
         }
