@@ -30,6 +30,9 @@ final class CalibrateCommand implements Callable<Integer> {
     @Mixin
     HelpOption help;
 
+    @Mixin
+    QuietOption quiet;
+
     @Parameters(paramLabel = "BUNDLE", description = "A bundle written by spikeconv convert.")
     Path bundle;
 
@@ -113,7 +116,7 @@ final class CalibrateCommand implements Callable<Integer> {
         CalibrationOptions options = new CalibrationOptions(bundle, dataOptions.data, dataOptions.tokenizer, tokens, dataOptions.sequenceLength, seed,
                 ThresholdMethod.parse(method), targetSparsity, maxError, profile, reference, transferOptions(), checkpoint, checkpointEvery, merge,
                 saveStatistics, statisticsOnly, allowOtherReference);
-        CalibrationReport report = Calibrator.run(options, TerminalProgress.forStderr(spec.commandLine().getErr()));
+        CalibrationReport report = Calibrator.run(options, quiet.progress(spec.commandLine().getErr()));
         PrintWriter out = spec.commandLine().getOut();
         out.print(CalibrationReportText.render(report));
         out.flush();

@@ -33,6 +33,9 @@ final class ConvertCommand implements Callable<Integer> {
     HelpOption help;
 
     @Mixin
+    QuietOption quiet;
+
+    @Mixin
     TargetOptions targetOptions;
 
     @Parameters(paramLabel = "INPUT", description = "The dense checkpoint: Hugging Face folder, GGUF file or llama2.c .bin.")
@@ -100,7 +103,7 @@ final class ConvertCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (ModelDescription source = CheckpointLoader.open(input)) {
             ConversionOptions options = options(source);
-            BundleWriter.Summary summary = BundleWriter.convert(source, input, output, options, TerminalProgress.forStderr(spec.commandLine().getErr()));
+            BundleWriter.Summary summary = BundleWriter.convert(source, input, output, options, quiet.progress(spec.commandLine().getErr()));
             double seconds = summary.nanos() / 1e9;
             out.printf(Locale.ROOT, "wrote %s%n", summary.output());
             out.printf(Locale.ROOT, "  plan          %s: %s%n", options.plan().name(), ModelInspectionText.attentionSummary(options.plan().layers()));

@@ -36,6 +36,9 @@ final class GenerateCommand implements Callable<Integer> {
     HelpOption help;
 
     @Mixin
+    QuietOption quiet;
+
+    @Mixin
     ModelOptions model;
 
     @Option(names = "--prompt", paramLabel = "TEXT", defaultValue = "", description = "Text to continue (BOS is always put first). Default: empty.")
@@ -89,7 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
             TextGenerator.Generation generation;
             engineOptions.checkBundle(path);
             CalibrationWarning.warnIfUncalibrated(path, description.config(), spec.commandLine().getErr());
-            TerminalProgress.forStderr(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
+            quiet.progress(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
                     ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
             long loadStart = System.nanoTime();
             double loadSeconds;

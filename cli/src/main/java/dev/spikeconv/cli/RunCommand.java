@@ -36,6 +36,9 @@ final class RunCommand implements Callable<Integer> {
     HelpOption help;
 
     @Mixin
+    QuietOption quiet;
+
+    @Mixin
     ModelOptions model;
 
     @ArgGroup(multiplicity = "1")
@@ -78,7 +81,7 @@ final class RunCommand implements Callable<Integer> {
             long nanos;
             engineOptions.checkBundle(path);
             CalibrationWarning.warnIfUncalibrated(path, description.config(), spec.commandLine().getErr());
-            TerminalProgress.forStderr(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
+            quiet.progress(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
                     ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
             try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions());
                     InferenceSession session = engine.newSession()) {

@@ -15,21 +15,36 @@ final class TerminalProgress implements CalibrationProgress {
 
     private final PrintWriter err;
     private final boolean terminal;
+    /** Only warnings print ({@code --quiet}). */
+    private final boolean quiet;
     private final long start = System.nanoTime();
     private long lastDraw;
     private long phaseStart = System.nanoTime();
 
     TerminalProgress(PrintWriter err, boolean terminal) {
+        this(err, terminal, false);
+    }
+
+    private TerminalProgress(PrintWriter err, boolean terminal, boolean quiet) {
         this.err = err;
         this.terminal = terminal;
+        this.quiet = quiet;
     }
 
     static TerminalProgress forStderr(PrintWriter err) {
         return new TerminalProgress(err, StandardError.isTerminal());
     }
 
+    /** Progress that prints warnings alone. */
+    static TerminalProgress warningsOnly(PrintWriter err) {
+        return new TerminalProgress(err, StandardError.isTerminal(), true);
+    }
+
     @Override
     public void stage(String description) {
+        if (quiet) {
+            return;
+        }
         if (terminal) {
             err.print("\r\033[K" + description + "\n");
         }
@@ -42,7 +57,7 @@ final class TerminalProgress implements CalibrationProgress {
     @Override
     public void tensor(String name, long bytesDone, long bytesTotal) {
         long now = System.nanoTime();
-        if (!terminal || (now - lastDraw < REDRAW_NANOS && bytesDone < bytesTotal)) {
+        if (quiet || !terminal || (now - lastDraw < REDRAW_NANOS && bytesDone < bytesTotal)) {
             return;
         }
         lastDraw = now;
@@ -64,7 +79,7 @@ final class TerminalProgress implements CalibrationProgress {
     @Override
     public void step(String phase, int done, int total) {
         long now = System.nanoTime();
-        if (!terminal || (now - lastDraw < REDRAW_NANOS && done < total)) {
+        if (quiet || !terminal || (now - lastDraw < REDRAW_NANOS && done < total)) {
             return;
         }
         if (done <= 1) {

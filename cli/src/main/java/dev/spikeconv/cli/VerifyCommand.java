@@ -40,6 +40,9 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     HelpOption help;
 
+    @Mixin
+    QuietOption quiet;
+
     @Parameters(paramLabel = "BUNDLE", description = "A bundle written by spikeconv convert.")
     Path bundle;
 
@@ -165,7 +168,7 @@ final class VerifyCommand implements Callable<Integer> {
         VerifyOptions options = new VerifyOptions(bundle, reference.source, reference.recording, dataOptions.data, dataOptions.tokenizer, skipTokens, tokens,
                 dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference, baseline);
         PrintWriter err = spec.commandLine().getErr();
-        TerminalProgress progress = TerminalProgress.forStderr(err);
+        TerminalProgress progress = quiet.progress(err);
         try (ModelDescription model = CheckpointLoader.open(bundle)) {
             CalibrationWarning.warnIfUncalibrated(bundle, model.config(), err);
         }

@@ -33,6 +33,19 @@ class ConvertCommandTest {
         assertThat(generate.out()).startsWith("Once upon a time");
     }
 
+    /** {@code --quiet}: no progress on stderr, the summary still on stdout, warnings still on stderr. */
+    @Test
+    void quietLeavesWarningsAlone() {
+        Path bundle = directory.resolve("quiet");
+        CommandRun convert = CommandRun.of("convert", stories(), "-o", bundle.toString(), "--quiet");
+        assertThat(convert.exitCode()).as(convert.err()).isEqualTo(ExitCodes.OK);
+        assertThat(convert.err()).isEmpty();
+        assertThat(convert.out()).contains("wrote " + bundle, "spikeconv calibrate");
+        CommandRun run = CommandRun.of("run", bundle.toString(), "--tokens", "1,2,3", "-q");
+        assertThat(run.exitCode()).as(run.err()).isEqualTo(ExitCodes.OK);
+        assertThat(run.err().lines()).singleElement().asString().startsWith("spikeconv: warning: ").contains("never fitted");
+    }
+
     @Test
     void refusesToOverwrite() throws IOException {
         Path bundle = Files.createDirectories(directory.resolve("taken"));
