@@ -23,7 +23,7 @@ public final class JunitReport {
             }
             else {
                 xml.append(">\n      <failure type=\"GoalMissed\" message=\"").append(escape(goal.detail())).append("\">")
-                        .append(escape(goal.detail())).append("</failure>\n    </testcase>\n");
+                        .append(escape(goal.detail() + (goal.nextStep() == null ? "" : "\nnext: " + goal.nextStep()))).append("</failure>\n    </testcase>\n");
             }
         }
         xml.append("  </testsuite>\n</testsuites>\n");

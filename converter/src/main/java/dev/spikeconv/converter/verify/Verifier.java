@@ -1,6 +1,7 @@
 package dev.spikeconv.converter.verify;
 
 import dev.spikeconv.converter.bundle.ReferenceCheck;
+import dev.spikeconv.converter.calibration.Calibrator;
 import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
@@ -86,7 +87,10 @@ public final class Verifier {
             }
             VerifyReport.Baseline baselineReport = result.baseline() == null ? null : baselineReport(result.baseline(), result);
             List<VerifyReport.LayerReport> layers = layers(config, result);
-            List<GoalResult> goals = goals(options.goals(), structure, engines, result.distance(), result.longRange(), baselineReport, result.spikes(), config);
+            boolean unfittedGla = Calibrator.hasUnfittedLinearLayers(options.bundle(), config);
+            List<GoalResult> goals = goals(options.goals(), structure, engines, result.distance(), result.longRange(), baselineReport, result.spikes(), config)
+                    .stream().map(goal -> goal.passed() ? goal : goal.withNextStep(NextSteps.forGoal(goal.name(), options.bundle().toString(), unfittedGla)))
+                    .toList();
             return new VerifyReport(options.bundle().toString(), referenceDescription, tokens.length, options.sequenceLength(), structure, engines,
                     result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, result.spikes(), goals);
         }

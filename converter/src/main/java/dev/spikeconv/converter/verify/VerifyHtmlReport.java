@@ -30,7 +30,8 @@ public final class VerifyHtmlReport {
                 + report.goals().size() + " goals missed").append("</h2>\n<table id=\"goals\"><tr><th>goal</th><th>result</th><th>detail</th></tr>\n");
         for (GoalResult goal : report.goals()) {
             html.append("<tr><td>").append(escape(goal.name())).append("</td><td class=\"").append(goal.passed() ? "ok\">met" : "fail\">missed")
-                    .append("</td><td>").append(escape(goal.detail())).append("</td></tr>\n");
+                    .append("</td><td>").append(escape(goal.detail()))
+                    .append(goal.nextStep() == null ? "" : "<br><strong>next:</strong> " + escape(goal.nextStep())).append("</td></tr>\n");
         }
         html.append("</table>\n");
         VerifyReport.EngineAgreement engines = report.engines();

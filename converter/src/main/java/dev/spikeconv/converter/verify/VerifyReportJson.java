@@ -68,7 +68,7 @@ public final class VerifyReportJson {
         }
         ArrayNode goals = root.putArray("goals");
         for (GoalResult goal : report.goals()) {
-            goals.addObject().put("name", goal.name()).put("passed", goal.passed()).put("detail", goal.detail());
+            goals.addObject().put("name", goal.name()).put("passed", goal.passed()).put("detail", goal.detail()).put("next_step", goal.nextStep());
         }
         return root;
     }

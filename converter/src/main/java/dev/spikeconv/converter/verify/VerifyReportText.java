@@ -60,6 +60,8 @@ public final class VerifyReportText {
         }
         long failed = report.goals().stream().filter(goal -> !goal.passed()).count();
         line(text, failed == 0 ? "all %d goals met" : "%d of %d goals missed", failed == 0 ? report.goals().size() : failed, report.goals().size());
+        // Several goals often miss for one reason: each next step once, in the order of the goals.
+        report.goals().stream().map(GoalResult::nextStep).filter(java.util.Objects::nonNull).distinct().forEach(step -> line(text, "next: %s", step));
         return text.toString();
     }
 
