@@ -3,7 +3,7 @@ package dev.spikeconv.converter.report;
 import java.util.List;
 import java.util.Locale;
 
-/** Small SVG charts written directly: grouped bars per label, and a line over positions. */
+/** Small SVG charts written directly: grouped bars per label, and a line over positions with its running mean. */
 public final class SvgCharts {
     private static final int WIDTH = 720;
     private static final int HEIGHT = 260;
@@ -18,16 +18,22 @@ public final class SvgCharts {
     private SvgCharts() {}
 
     public static String bars(String id, String title, List<String> labels, List<Series> series, double maximum) {
+        return bars(id, title, labels, series, 0, maximum);
+    }
+
+    /** Bars on an axis from {@code minimum} to {@code maximum}: values that differ in their third digit stay apart. */
+    public static String bars(String id, String title, List<String> labels, List<Series> series, double minimum, double maximum) {
         StringBuilder svg = start(id, title);
-        double top = maximum > 0 ? maximum : 1;
-        axis(svg, top);
+        double top = maximum > minimum ? maximum : minimum + 1;
+        double bottom = minimum;
+        axis(svg, bottom, top);
         int plotWidth = WIDTH - LEFT - RIGHT;
         double slot = (double) plotWidth / Math.max(1, labels.size());
         double barWidth = slot * 0.8 / Math.max(1, series.size());
         for (int i = 0; i < labels.size(); i++) {
             for (int s = 0; s < series.size(); s++) {
-                double value = Math.max(0, Math.min(top, series.get(s).values()[i]));
-                double height = value / top * (HEIGHT - TOP - BOTTOM);
+                double value = Math.max(bottom, Math.min(top, series.get(s).values()[i]));
+                double height = (value - bottom) / (top - bottom) * (HEIGHT - TOP - BOTTOM);
                 double x = LEFT + i * slot + slot * 0.1 + s * barWidth;
                 svg.append(String.format(Locale.ROOT, "<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s %s: %.4f</title></rect>%n",
                         x, HEIGHT - BOTTOM - height, barWidth, height, series.get(s).color(), escape(series.get(s).name()),
@@ -43,25 +49,51 @@ public final class SvgCharts {
         return svg.append("</svg>\n").toString();
     }
 
-    public static String line(String id, String title, double[] values) {
+    /**
+     * {@code values} over positions, faint, with their running mean over {@code window} positions drawn over them: a
+     * trace of thousands of spiky points says little by itself. The axis ends at the values' 99th percentile.
+     */
+    public static String line(String id, String title, double[] values, int window) {
         StringBuilder svg = start(id, title);
-        double top = 0;
-        for (double value : values) {
-            top = Math.max(top, value);
-        }
+        // The axis ends at the 99th percentile: a few spikes would otherwise flatten everything else (they are clipped).
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        double top = sorted.length == 0 ? 1 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(0.99 * sorted.length) - 1)];
         top = top > 0 ? top : 1;
-        axis(svg, top);
+        axis(svg, 0, top);
+        svg.append(polyline("series", values, top, "#9ecae1", 1));
+        svg.append(polyline("running-mean", runningMean(values, window), top, "#08519c", 2));
+        svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"#08519c\"/><text x=\"%d\" y=\"%d\" font-size=\"11\">"
+                + "mean of %d positions</text>%n", WIDTH - RIGHT - 150, TOP - 14, WIDTH - RIGHT - 136, TOP - 5, window));
+        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">position 0</text><text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">%d</text>%n",
+                LEFT, HEIGHT - BOTTOM + 14, WIDTH - RIGHT, HEIGHT - BOTTOM + 14, values.length - 1));
+        return svg.append("</svg>\n").toString();
+    }
+
+    private static String polyline(String className, double[] values, double top, String color, double width) {
         StringBuilder points = new StringBuilder();
         int plotWidth = WIDTH - LEFT - RIGHT;
         for (int i = 0; i < values.length; i++) {
             double x = LEFT + (values.length == 1 ? 0 : (double) i / (values.length - 1) * plotWidth);
-            double y = HEIGHT - BOTTOM - values[i] / top * (HEIGHT - TOP - BOTTOM);
+            double y = HEIGHT - BOTTOM - Math.min(values[i], top) / top * (HEIGHT - TOP - BOTTOM);
             points.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
         }
-        svg.append("<polyline class=\"series\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.2\" points=\"").append(points.toString().strip()).append("\"/>\n");
-        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">position 0</text><text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">%d</text>%n",
-                LEFT, HEIGHT - BOTTOM + 14, WIDTH - RIGHT, HEIGHT - BOTTOM + 14, values.length - 1));
-        return svg.append("</svg>\n").toString();
+        return String.format(Locale.ROOT, "<polyline class=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" points=\"%s\"/>%n", className, color, width,
+                points.toString().strip());
+    }
+
+    /** The mean of the {@code window} values ending at each position (fewer at the start). */
+    static double[] runningMean(double[] values, int window) {
+        double[] means = new double[values.length];
+        double sum = 0;
+        for (int i = 0; i < values.length; i++) {
+            sum += values[i];
+            if (i >= window) {
+                sum -= values[i - window];
+            }
+            means[i] = sum / Math.min(i + 1, window);
+        }
+        return means;
     }
 
     private static StringBuilder start(String id, String title) {
@@ -72,14 +104,16 @@ public final class SvgCharts {
         return svg;
     }
 
-    private static void axis(StringBuilder svg, double top) {
+    private static void axis(StringBuilder svg, double bottom, double top) {
         svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>%n", LEFT, TOP, LEFT, HEIGHT - BOTTOM));
         svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>%n", LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, HEIGHT - BOTTOM));
+        // Enough decimals that the five ticks differ.
+        int decimals = Math.max(2, (int) Math.ceil(-Math.log10((top - bottom) / 4)) + 1);
         for (int tick = 0; tick <= 4; tick++) {
-            double value = top * tick / 4;
+            double value = bottom + (top - bottom) * tick / 4;
             double y = HEIGHT - BOTTOM - (double) tick / 4 * (HEIGHT - TOP - BOTTOM);
             svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>%n", LEFT - 4, y + 3,
-                    String.format(Locale.ROOT, top < 0.1 ? "%.3f" : "%.2f", value)));
+                    String.format(Locale.ROOT, "%." + decimals + "f", value)));
         }
     }
 

@@ -22,7 +22,7 @@ public final class VerifyHtmlReport {
         StringBuilder html = new StringBuilder();
         html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>spikeconv verify</title>\n")
                 .append("<style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}")
-                .append(".ok{color:#2a7}.fail{color:#c33;font-weight:bold}svg.chart{display:block;margin:18px 0;border:1px solid #eee}</style></head><body>\n");
+                .append(".ok{color:#2a7}.fail{color:#c33;font-weight:bold}svg.chart{display:block;margin:18px 0;border:1px solid #eee;width:100%;max-width:1400px;height:auto}</style></head><body>\n");
         html.append("<h1>spikeconv verify</h1>\n<p>").append(escape(report.bundle())).append(" against ").append(escape(report.reference()))
                 .append(String.format(Locale.ROOT, ", %d tokens in sequences of %d.</p>%n", report.tokens(), report.sequenceLength()));
         long failed = report.goals().stream().filter(goal -> !goal.passed()).count();
@@ -42,7 +42,8 @@ public final class VerifyHtmlReport {
                                 engines.identicalCountShare(), engines.largestEdgeDistance()))))
                 .append("<br>Ran on ").append(escape(engines.platform().summary())).append("; integer products: ").append(escape(RuntimePlatform.INTEGER_PRODUCTS))
                 .append(".</p>\n");
-        html.append(SvgCharts.line("kl-per-position", "KL(dense || bundle) per position", report.distance().klPerPosition()));
+        double[] kl = report.distance().klPerPosition();
+        html.append(SvgCharts.line("kl-per-position", "KL(dense || bundle) per position", kl, Math.max(8, kl.length / 64)));
         // NLL by how far back the predicted token last occurred: what a window loses and GLA should carry.
         List<VerifyReport.Bucket> recurrence = new ArrayList<>(report.longRange().buckets());
         recurrence.add(report.longRange().firstOccurrences());
@@ -67,8 +68,9 @@ public final class VerifyHtmlReport {
             share[i] = layer.attentionShare();
             referenceShare[i] = layer.referenceAttentionShare();
         }
+        // Cosines differ in their third or fourth digit: the axis starts just below the lowest.
         html.append(SvgCharts.bars("hidden-cosine", "Hidden-state cosine to the dense model, per layer", labels,
-                List.of(new SvgCharts.Series("cosine", cosine, "#1f77b4")), 1));
+                List.of(new SvgCharts.Series("cosine", cosine, "#1f77b4")), fittedBottom(cosine, 1), 1));
         html.append(SvgCharts.bars("attention-share", "Attention branch share of the residual update, per layer", labels,
                 List.of(new SvgCharts.Series("bundle", share, "#ff7f0e"), new SvgCharts.Series("dense", referenceShare, "#7f7f7f")), 1));
         if (!report.spikes().isEmpty()) {
@@ -81,7 +83,7 @@ public final class VerifyHtmlReport {
             }
             double[] sparsity = perLayer.values().stream().mapToDouble(sum -> sum[0] / sum[1]).toArray();
             html.append(SvgCharts.bars("spike-sparsity", "Spike sparsity per layer (share of silent slots)", new ArrayList<>(perLayer.keySet()),
-                    List.of(new SvgCharts.Series("sparsity", sparsity, "#2ca02c")), 1));
+                    List.of(new SvgCharts.Series("sparsity", sparsity, "#2ca02c")), fittedBottom(sparsity, 1), 1));
         }
         html.append("<h2>Layers</h2>\n<table id=\"layers\"><tr><th>layer</th><th>attention</th><th>cosine</th><th>share</th><th>dense share</th><th></th></tr>\n");
         for (VerifyReport.LayerReport layer : report.layers()) {
@@ -91,6 +93,12 @@ public final class VerifyHtmlReport {
         }
         html.append("</table>\n</body></html>\n");
         return html.toString();
+    }
+
+    /** An axis start below the lowest of {@code values} by a quarter of their distance to {@code top}, never below 0. */
+    static double fittedBottom(double[] values, double top) {
+        double lowest = java.util.Arrays.stream(values).min().orElse(0);
+        return Math.max(0, lowest - (top - lowest) * 0.25);
     }
 
     private static String escape(String text) {
