@@ -22,7 +22,7 @@ public final class BenchHtmlReport {
         BenchReportText.write(report, new PrintWriter(text));
         StringBuilder html = new StringBuilder();
         html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>spikeconv bench</title>\n")
-                .append("<style>body{font-family:sans-serif;margin:24px;color:#222}pre{background:#f6f6f6;padding:12px}</style></head><body>\n")
+                .append("<style>body{font-family:sans-serif;margin:24px;color:#222}pre{background:#f6f6f6;padding:12px;overflow-x:auto;font-size:12px}svg.chart{display:block;margin:18px 0;width:100%;max-width:1400px;height:auto}</style></head><body>\n")
                 .append("<h1>spikeconv bench</h1>\n<pre>").append(XmlText.escape(text.toString())).append("</pre>\n");
         if (!report.context().isEmpty()) {
             List<Integer> contexts = report.context().stream().map(ContextResult::context).distinct().sorted().toList();

@@ -247,7 +247,8 @@ class VerifyCommandTest {
         String dom = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertThat(process.waitFor(60, TimeUnit.SECONDS)).isTrue();
         assertThat(dom.split("<svg class=\"chart\"", -1).length - 1).isEqualTo(charts);
-        assertThat(dom).contains("<polyline class=\"series\"", "<rect class=\"bar\"", "All 8 goals met", "no integer GEMM kernel");
+        assertThat(dom).contains("<polyline class=\"series\"", "<polyline class=\"running-mean\"", "<rect class=\"bar\"", "All 8 goals met",
+                "no integer GEMM kernel", "<table id=\"distance\">", "<table id=\"spike-sites\">");
         try (var paths = Files.walk(profile)) {
             paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
         }

@@ -42,7 +42,13 @@ public final class VerifyHtmlReport {
                                 engines.identicalCountShare(), engines.largestEdgeDistance()))))
                 .append("<br>Ran on ").append(escape(engines.platform().summary())).append("; integer products: ").append(escape(RuntimePlatform.INTEGER_PRODUCTS))
                 .append(".</p>\n");
-        double[] kl = report.distance().klPerPosition();
+        VerifyReport.Distance distance = report.distance();
+        html.append("<h2>Distance</h2>\n<table id=\"distance\"><tr><th>KL mean</th><th>median</th><th>p90</th><th>p99</th><th>top-1</th>"
+                + "<th>perplexity</th><th>dense</th><th>ratio</th></tr>\n");
+        html.append(String.format(Locale.ROOT, "<tr><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td></tr>%n",
+                distance.meanKl(), distance.medianKl(), distance.p90Kl(), distance.p99Kl(), distance.topOne(), distance.bundlePerplexity(),
+                distance.referencePerplexity(), distance.perplexityRatio())).append("</table>\n");
+        double[] kl = distance.klPerPosition();
         html.append(SvgCharts.line("kl-per-position", "KL(dense || bundle) per position", kl, Math.max(8, kl.length / 64)));
         // NLL by how far back the predicted token last occurred: what a window loses and GLA should carry.
         List<VerifyReport.Bucket> recurrence = new ArrayList<>(report.longRange().buckets());
@@ -85,6 +91,9 @@ public final class VerifyHtmlReport {
             html.append(SvgCharts.bars("spike-sparsity", "Spike sparsity per layer (share of silent slots)", new ArrayList<>(perLayer.keySet()),
                     List.of(new SvgCharts.Series("sparsity", sparsity, "#2ca02c")), fittedBottom(sparsity, 1), 1));
         }
+        if (!report.spikes().isEmpty()) {
+            html.append(spikeHeatMap(report.spikes()));
+        }
         html.append("<h2>Layers</h2>\n<table id=\"layers\"><tr><th>layer</th><th>attention</th><th>cosine</th><th>share</th><th>dense share</th><th></th></tr>\n");
         for (VerifyReport.LayerReport layer : report.layers()) {
             html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td class=\"fail\">%s</td></tr>%n", layer.index(),
@@ -93,6 +102,44 @@ public final class VerifyHtmlReport {
         }
         html.append("</table>\n</body></html>\n");
         return html.toString();
+    }
+
+    /**
+     * Spike activity per site as a table of layers by projection, each cell shaded by its firing rate (the share of
+     * slots that fire) and outlined when more than 0.1% of its counts saturate; a cell's title has the numbers.
+     */
+    private static String spikeHeatMap(List<SpikeStatistics> spikes) {
+        Map<String, Map<String, SpikeStatistics>> byLayer = new LinkedHashMap<>();
+        List<String> projections = new ArrayList<>();
+        for (SpikeStatistics site : spikes) {
+            String layer = site.site().replaceAll("^model\\.layers\\.(\\d+)\\..*$", "$1");
+            String projection = site.site().substring(site.site().lastIndexOf('.') + 1);
+            if (!projections.contains(projection)) {
+                projections.add(projection);
+            }
+            byLayer.computeIfAbsent(layer, key -> new LinkedHashMap<>()).put(projection, site);
+        }
+        double highest = spikes.stream().mapToDouble(SpikeStatistics::firingRate).max().orElse(1);
+        StringBuilder html = new StringBuilder("<h2>Spikes per site</h2>\n<p>Firing rate (darker fires more), outlined where more than 0.1% of "
+                + "counts saturate.</p>\n<table id=\"spike-sites\"><tr><th>layer</th>");
+        projections.forEach(projection -> html.append("<th>").append(escape(projection)).append("</th>"));
+        html.append("</tr>\n");
+        for (Map.Entry<String, Map<String, SpikeStatistics>> layer : byLayer.entrySet()) {
+            html.append("<tr><td>").append(escape(layer.getKey())).append("</td>");
+            for (String projection : projections) {
+                SpikeStatistics site = layer.getValue().get(projection);
+                if (site == null) {
+                    html.append("<td></td>");
+                    continue;
+                }
+                double shade = highest == 0 ? 0 : site.firingRate() / highest;
+                html.append(String.format(Locale.ROOT, "<td style=\"background:rgba(44,160,44,%.2f)%s\" title=\"%s: firing rate %.4f, saturation %.5f, "
+                        + "%d silent channels\">%.3f</td>", 0.1 + 0.8 * shade, site.saturation() > 0.001 ? ";outline:2px solid #c33" : "",
+                        escape(site.site()), site.firingRate(), site.saturation(), site.silentChannels(), site.firingRate()));
+            }
+            html.append("</tr>\n");
+        }
+        return html.append("</table>\n").toString();
     }
 
     /** An axis start below the lowest of {@code values} by a quarter of their distance to {@code top}, never below 0. */
