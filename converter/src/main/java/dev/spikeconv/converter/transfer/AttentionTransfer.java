@@ -298,28 +298,35 @@ public final class AttentionTransfer {
         replace(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer), new float[keyValueHeads * d * config.gateLowRankDimension()]);
         replace(LayerTensor.DECAY_GATE_UP_BIAS.name(layer), bias);
         if (hybrid) {
-            // o_proj's input spikes with one threshold per token over both branches: the GLA heads (RMS-normed to 1) are
-            // scaled to the softmax heads' RMS so that neither branch's counts are coarsened by the other's magnitude.
-            double sum = 0;
-            long values = 0;
-            for (float[] heads : windowHeads) {
-                for (float value : heads) {
-                    sum += (double) value * value;
-                }
-                values += heads.length;
-            }
-            float scale = values == 0 ? 1f : (float) Math.sqrt(sum / values);
-            float[] norm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
-            float mean = 0;
-            for (float weight : norm) {
-                mean += Math.abs(weight) / norm.length;
-            }
-            for (int i = 0; i < norm.length; i++) {
-                norm[i] = mean == 0 ? scale : norm[i] / mean * scale;
-            }
-            replace(LayerTensor.HEAD_OUTPUT_NORM.name(layer), norm);
+            scaleLinearHeadsToWindow(layer, windowHeads);
         }
         return channelDecays;
+    }
+
+    /**
+     * A hybrid's {@code o_proj} input spikes with one threshold per token over both branches: its GLA heads (RMS-normed to
+     * about 1) are scaled through {@code g_norm} to the softmax heads' RMS, so neither branch's counts are coarsened by the
+     * other's magnitude (the readout fitted next absorbs the scale).
+     */
+    private void scaleLinearHeadsToWindow(int layer, List<float[]> windowHeads) {
+        double sum = 0;
+        long values = 0;
+        for (float[] heads : windowHeads) {
+            for (float value : heads) {
+                sum += (double) value * value;
+            }
+            values += heads.length;
+        }
+        float scale = values == 0 ? 1f : (float) Math.sqrt(sum / values);
+        float[] norm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
+        float mean = 0;
+        for (float weight : norm) {
+            mean += Math.abs(weight) / norm.length;
+        }
+        for (int i = 0; i < norm.length; i++) {
+            norm[i] = mean == 0 ? scale : norm[i] / mean * scale;
+        }
+        replace(LayerTensor.HEAD_OUTPUT_NORM.name(layer), norm);
     }
 
     /** Scores grid point {@code index} for one head; returns it when it beats {@code best} (ties keep the earlier point). */
