@@ -45,7 +45,8 @@ final class ManifestCommand implements Callable<Integer> {
                 throw InvalidInputException.forFile(bundle, "is not a spikeconv bundle; convert it first");
             }
             // Under the bundle's lock: a calibrate running meanwhile would otherwise commit a bundle without this manifest.
-            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+            PrintWriter err = spec.commandLine().getErr();
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle, note -> err.println("spikeconv: warning: " + note))) {
                 for (TargetProfile profile : profiles) {
                     String name = KernelManifest.fileName(profile.id());
                     transaction.replaceFile(name, KernelManifest.bytes(model, bundle, profile, targetOptions.manifestOptions()));

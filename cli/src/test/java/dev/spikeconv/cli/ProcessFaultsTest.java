@@ -141,7 +141,11 @@ class ProcessFaultsTest {
         assertThat(checkpoint).exists();
         assertThat(directory.resolve("interrupted").resolve("calibration.json")).doesNotExist();
 
-        assertThat(run(spikeconv(directory, 0, concat(new String[] {"calibrate", "interrupted"}, calibrate))).exitCode()).isEqualTo(ExitCodes.OK);
+        Result resumed = run(spikeconv(directory, 0, concat(new String[] {"calibrate", "interrupted"}, calibrate)));
+        assertThat(resumed.exitCode()).as(resumed.err()).isEqualTo(ExitCodes.OK);
+        // SIGKILL runs no shutdown hook: the lock it left is taken over, and the user told so
+        assertThat(resumed.err()).contains("resuming calibration after layer", "spikeconv: warning: an interrupted spikeconv left .interrupted.lock");
+        assertThat(directory.resolve(".interrupted.lock")).doesNotExist();
         assertThat(run(spikeconv(directory, 0, concat(new String[] {"calibrate", "uninterrupted"}, calibrate))).exitCode()).isEqualTo(ExitCodes.OK);
         assertThat(checkpoint).doesNotExist();
         assertThat(Files.readString(directory.resolve("interrupted").resolve("calibration.json")))

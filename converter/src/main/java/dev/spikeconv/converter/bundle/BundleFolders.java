@@ -20,11 +20,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /** Staging folders beside a bundle, the lock that keeps two writers apart, and the swap that makes a finished one visible at once. */
@@ -60,13 +62,16 @@ final class BundleFolders {
      * same output is refused instead of racing. The operating system drops the lock when a process dies,
      * so staging folders left by a killed run are removed here, as nobody else can be writing them.
      * The lock file is deleted on release, while still locked; a process that locked a file that was
-     * deleted meanwhile sees that the path no longer names it and tries again.
+     * deleted meanwhile sees that the path no longer names it and tries again. What a killed run left (its lock file,
+     * its staging folders) is taken over or removed with a line to {@code notes}, so the user knows where it went.
      */
-    static Closeable lock(Path target) throws IOException {
+    static Closeable lock(Path target, Consumer<String> notes) throws IOException {
         Path parent = target.getParent();
         Files.createDirectories(parent);
         Path lockFile = parent.resolve("." + target.getFileName() + ".lock");
         for (int attempt = 0; attempt < 10; attempt++) {
+            // A lock file that exists and can be locked was left by a process that died without releasing it.
+            boolean leftBehind = Files.exists(lockFile);
             FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock;
             try {
@@ -84,8 +89,16 @@ final class BundleFolders {
                 channel.close();
                 continue;
             }
+            List<String> removed = new ArrayList<>();
             try (DirectoryStream<Path> stale = Files.newDirectoryStream(parent, "." + target.getFileName() + ".{tmp,old}-*")) {
-                stale.forEach(BundleFolders::deleteQuietly);
+                stale.forEach(folder -> {
+                    removed.add(folder.getFileName().toString());
+                    deleteQuietly(folder);
+                });
+            }
+            if (leftBehind || !removed.isEmpty()) {
+                notes.accept("an interrupted spikeconv left " + (leftBehind ? lockFile.getFileName() + (removed.isEmpty() ? "" : " and ") : "")
+                        + (removed.isEmpty() ? "" : String.join(", ", removed)) + " beside " + target + ": taken over" + (removed.isEmpty() ? "" : " and removed"));
             }
             FileLock held = lock;
             HELD.add(lockFile);

@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 
@@ -66,10 +67,13 @@ public final class BundleTransaction implements AutoCloseable {
         this.lock = lock;
     }
 
-    /** Locks {@code bundle} against other spikeconv writers (removing staging folders of killed runs) and starts collecting edits. */
-    public static BundleTransaction begin(Path bundle) throws IOException {
+    /**
+     * Locks {@code bundle} against other spikeconv writers (taking over what killed runs left, with a line to
+     * {@code notes}) and starts collecting edits.
+     */
+    public static BundleTransaction begin(Path bundle, Consumer<String> notes) throws IOException {
         Path absolute = bundle.toAbsolutePath().normalize();
-        return new BundleTransaction(absolute, BundleFolders.lock(absolute));
+        return new BundleTransaction(absolute, BundleFolders.lock(absolute, notes));
     }
 
     public Path bundle() {

@@ -49,7 +49,7 @@ public final class BundleWriter {
                 throw new InvalidOptionException("layout", problem);
             }
         }
-        Closeable lock = BundleFolders.lock(target);
+        Closeable lock = BundleFolders.lock(target, progress::warning);
         try (lock) {
             return convertLocked(source, sourcePath, target, options, progress, start);
         }

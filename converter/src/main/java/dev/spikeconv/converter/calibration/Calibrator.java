@@ -70,7 +70,7 @@ public final class Calibrator {
         if (!Files.isDirectory(options.bundle())) {
             throw InvalidInputException.forFile(options.bundle(), "is not a bundle folder: convert the checkpoint first");
         }
-        try (BundleTransaction transaction = BundleTransaction.begin(options.bundle())) {
+        try (BundleTransaction transaction = BundleTransaction.begin(options.bundle(), progress::warning)) {
             return new Calibrator(options, progress, transaction).run();
         }
     }

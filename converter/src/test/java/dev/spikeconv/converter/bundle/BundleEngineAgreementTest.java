@@ -303,7 +303,7 @@ class BundleEngineAgreementTest {
             }
         }
         String mode = thresholds == Thresholds.DYNAMIC_PER_SITE ? "dynamic" : "static";
-        try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+        try (BundleTransaction transaction = BundleTransaction.begin(bundle, note -> { })) {
             added.forEach(transaction::put);
             transaction.editConfig(config -> {
                 ((ObjectNode) config.path("spikeconv").path("spike")).put("mode", mode);
@@ -329,7 +329,7 @@ class BundleEngineAgreementTest {
         Path bundle = Bundles.convert(model, directory, "bundle", Bundles.options("dense", 1, 0, QuantizationOptions.DEFAULT, Bundles.DYNAMIC, model));
         byte[] config = java.nio.file.Files.readAllBytes(bundle.resolve("config.json"));
         assertThatThrownBy(() -> {
-            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle, note -> { })) {
                 transaction.editConfig(edited -> {
                     ((ObjectNode) edited.path("spikeconv").path("spike")).put("mode", "static");
                     return edited;

@@ -51,7 +51,7 @@ class BundleTransactionTest {
 
     /** Replaces o_proj's weight of layer 1 (stored as the bundle stores it), adds a threshold, edits the config, adds a file; then commits. */
     private static void edit(Path bundle, float[] values) throws IOException {
-        try (BundleTransaction transaction = BundleTransaction.begin(bundle); ModelDescription model = CheckpointLoader.open(bundle)) {
+        try (BundleTransaction transaction = BundleTransaction.begin(bundle, note -> { }); ModelDescription model = CheckpointLoader.open(bundle)) {
             transaction.put(WEIGHT, StoredForm.like(model.tensor(WEIGHT), values));
             transaction.put(THRESHOLD, StoredTensor.ofInts(THRESHOLD, Shape.of(1), new int[] {1234}));
             transaction.removeWhere(name -> name.equals("model.layers.0.mlp.down_proj.weight_unused"));
@@ -125,14 +125,14 @@ class BundleTransactionTest {
         assertThatThrownBy(() -> edit(bundle, infinite)).hasMessageContaining("non-finite");
         // A replacement stored otherwise than the tensor it replaces fails the commit, which leaves nothing behind.
         assertThatThrownBy(() -> {
-            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle, note -> { })) {
                 transaction.put(WEIGHT, StoredTensor.ofFloats(WEIGHT, Shape.of(16, 16), replacement(16 * 16)));
                 transaction.commit(ConversionProgress.NONE);
             }
         }).hasMessageContaining(WEIGHT + " is stored as I8");
         // An edit that makes the bundle invalid is refused when the staged bundle is read back.
         assertThatThrownBy(() -> {
-            try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+            try (BundleTransaction transaction = BundleTransaction.begin(bundle, note -> { })) {
                 transaction.editConfig(config -> config.put("hidden_size", 17));
                 transaction.commit(ConversionProgress.NONE);
             }
@@ -160,11 +160,29 @@ class BundleTransactionTest {
     @Test
     void aSecondWriterIsRefusedWhileATransactionIsOpen() throws IOException {
         Path bundle = bundle(ConversionOptions.DEFAULT_MAX_SHARD_BYTES);
-        try (BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+        try (BundleTransaction transaction = BundleTransaction.begin(bundle, note -> { })) {
             assertThat(transaction.bundle()).isEqualTo(bundle.toAbsolutePath().normalize());
-            assertThatThrownBy(() -> BundleTransaction.begin(bundle)).hasMessageContaining("another spikeconv is writing it");
+            assertThatThrownBy(() -> BundleTransaction.begin(bundle, note -> { })).hasMessageContaining("another spikeconv is writing it");
         }
         // Closed without a commit: the bundle is as it was and free again.
-        BundleTransaction.begin(bundle).close();
+        BundleTransaction.begin(bundle, note -> { }).close();
+    }
+
+    /** What a killed writer left (its lock file, a staging folder) is taken over and removed, and the user told so in one line. */
+    @Test
+    void whatAKilledWriterLeftIsTakenOverWithANote() throws IOException {
+        Path bundle = bundle(ConversionOptions.DEFAULT_MAX_SHARD_BYTES);
+        Path lockFile = Files.writeString(directory.resolve("." + bundle.getFileName() + ".lock"), "12345");
+        Path staging = Files.createDirectories(directory.resolve("." + bundle.getFileName() + ".tmp-12345"));
+        Files.writeString(staging.resolve("model.safetensors"), "half written");
+        java.util.List<String> notes = new java.util.ArrayList<>();
+        BundleTransaction.begin(bundle, notes::add).close();
+        assertThat(notes).singleElement().asString().contains("an interrupted spikeconv left", lockFile.getFileName().toString(),
+                staging.getFileName().toString(), "taken over and removed");
+        assertThat(staging).doesNotExist();
+        assertThat(lockFile).doesNotExist();
+        notes.clear();
+        BundleTransaction.begin(bundle, notes::add).close();
+        assertThat(notes).isEmpty();
     }
 }

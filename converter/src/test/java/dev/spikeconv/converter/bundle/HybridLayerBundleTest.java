@@ -72,7 +72,7 @@ class HybridLayerBundleTest {
         Path bundle = Bundles.convert(model, directory, "hybrid", Bundles.options("0:hybrid/6+1,1:swa/9", 1, 0, QuantizationOptions.NONE, spike, model));
         float[][] before = Bundles.logits(bundle, EngineKind.JAVA, TOKENS);
         String name = LayerTensor.OUTPUT_WEIGHT.name(0);
-        try (ModelDescription description = CheckpointLoader.open(bundle); BundleTransaction transaction = BundleTransaction.begin(bundle)) {
+        try (ModelDescription description = CheckpointLoader.open(bundle); BundleTransaction transaction = BundleTransaction.begin(bundle, note -> { })) {
             float[] weight = description.tensor(name).toFloats();
             Shape shape = description.tensor(name).shape();
             int columns = Math.toIntExact(shape.columns());
