@@ -3,7 +3,6 @@ package dev.spikeconv.cli;
 import dev.spikeconv.bench.BenchOptions;
 import dev.spikeconv.bench.SyntheticCheckpoint.Dimensions;
 import dev.spikeconv.converter.calibration.ThresholdMethod;
-import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.hardware.TargetProfiles;
 import dev.spikeconv.converter.plan.LayerPlans;
 import java.util.Arrays;
@@ -162,9 +161,9 @@ final class Choices {
         }
     }
 
-    static final class EngineChoices extends LowerCase<EngineKind> {
+    static final class EngineChoices extends LowerCase<EngineOptions.EngineChoice> {
         EngineChoices() {
-            super(EngineKind.class);
+            super(EngineOptions.EngineChoice.class);
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.engines.Engines;
+import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.SamplingOptions;
 import dev.spikeconv.converter.execution.TextGenerator;
@@ -92,11 +93,12 @@ final class GenerateCommand implements Callable<Integer> {
             TextGenerator.Generation generation;
             engineOptions.checkBundle(path);
             CalibrationWarning.warnIfUncalibrated(path, description.config(), spec.commandLine().getErr());
+            EngineKind kind = engineOptions.engine(description, path);
             quiet.progress(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
-                    ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
+                    ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), EngineOptions.name(kind)));
             long loadStart = System.nanoTime();
             double loadSeconds;
-            try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions())) {
+            try (InferenceEngine engine = Engines.open(description, path, kind, engineOptions.onnxRuntimeOptions())) {
                 loadSeconds = (System.nanoTime() - loadStart) / 1e9;
                 generation = new TextGenerator(engine).generate(promptIds, maxTokens, sampling, bos, eos, id -> {
                     String text = decoder.append(id);
@@ -110,7 +112,7 @@ final class GenerateCommand implements Callable<Integer> {
             String rest = decoder.finish();
             continuation.append(rest);
             if (json) {
-                out.println(JsonDocuments.writer().writeValueAsString(toJson(generation, continuation.toString(), chosenSeed)));
+                out.println(JsonDocuments.writer().writeValueAsString(toJson(generation, continuation.toString(), chosenSeed, kind)));
             }
             else {
                 out.println(rest);
@@ -119,7 +121,7 @@ final class GenerateCommand implements Callable<Integer> {
             // The seed matters only when sampling; greedy decoding does not draw.
             String seedText = temperature > 0 ? ", seed " + chosenSeed : "";
             err.printf(Locale.ROOT, "spikeconv: %s%s: loaded in %.1f s, prefill %s at %.1f tokens/s, decode %s at %.1f tokens/s%s%n",
-                    engineOptions.engineName(), seedText, loadSeconds, tokens(generation.promptIds().length), generation.prefillTokensPerSecond(),
+                    EngineOptions.name(kind), seedText, loadSeconds, tokens(generation.promptIds().length), generation.prefillTokensPerSecond(),
                     tokens(generation.generatedIds().length), generation.decodeTokensPerSecond(), generation.stoppedByToken() ? ", stopped at an end token" : "");
             err.flush();
             return ExitCodes.OK;
@@ -130,7 +132,7 @@ final class GenerateCommand implements Callable<Integer> {
         return count == 1 ? "1 token" : count + " tokens";
     }
 
-    private ObjectNode toJson(TextGenerator.Generation generation, String text, long chosenSeed) {
+    private ObjectNode toJson(TextGenerator.Generation generation, String text, long chosenSeed, EngineKind kind) {
         ObjectNode json = JsonNodeFactory.instance.objectNode();
         json.put("prompt", prompt);
         json.put("text", text);
@@ -140,7 +142,7 @@ final class GenerateCommand implements Callable<Integer> {
         Arrays.stream(generation.generatedIds()).forEach(ids::add);
         json.put("stop_reason", generation.stoppedByToken() ? "end_token" : "max_tokens");
         json.put("seed", chosenSeed);
-        json.put("engine", model.engine.engineName());
+        json.put("engine", EngineOptions.name(kind));
         json.put("prefill_tokens_per_second", generation.prefillTokensPerSecond());
         json.put("decode_tokens_per_second", generation.decodeTokensPerSecond());
         return json;

@@ -2,6 +2,7 @@ package dev.spikeconv.cli;
 
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.engines.Engines;
+import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.execution.InferenceEngine;
 import dev.spikeconv.converter.execution.InferenceSession;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
@@ -81,15 +82,16 @@ final class RunCommand implements Callable<Integer> {
             long nanos;
             engineOptions.checkBundle(path);
             CalibrationWarning.warnIfUncalibrated(path, description.config(), spec.commandLine().getErr());
+            EngineKind kind = engineOptions.engine(description, path);
             quiet.progress(spec.commandLine().getErr()).stage(String.format(Locale.ROOT, "loading %s (%s) on %s", path.getFileName(),
-                    ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), engineOptions.engineName()));
-            try (InferenceEngine engine = Engines.open(description, path, engineOptions.engine, engineOptions.onnxRuntimeOptions());
+                    ModelInspectionText.humanBytes(description.tensors().values().stream().mapToLong(TensorView::byteSize).sum()), EngineOptions.name(kind)));
+            try (InferenceEngine engine = Engines.open(description, path, kind, engineOptions.onnxRuntimeOptions());
                     InferenceSession session = engine.newSession()) {
                 long start = System.nanoTime();
                 logits = session.forward(tokens);
                 nanos = System.nanoTime() - start;
             }
-            out.printf(Locale.ROOT, "%d tokens on %s in %.1f ms (%.0f tokens/s)%n", tokens.length, engineOptions.engineName(),
+            out.printf(Locale.ROOT, "%d tokens on %s in %.1f ms (%.0f tokens/s)%n", tokens.length, EngineOptions.name(kind),
                     nanos / 1e6, tokens.length / (nanos / 1e9));
             out.printf(Locale.ROOT, "%8s  %8s  %8s  %10s%n", "position", "input", "top-1", "logit");
             for (int t = 0; t < tokens.length; t++) {

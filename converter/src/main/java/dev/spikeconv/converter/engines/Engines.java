@@ -11,6 +11,7 @@ import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,24 @@ public final class Engines {
     public static final long MAX_FLOAT_SESSION_BYTES = 8L << 30;
 
     private Engines() {}
+
+    /**
+     * The engine that runs {@code model} (at {@code path}) within its size: ONNX Runtime while it holds the weights as
+     * folded floats (a bundle's int8 weights within the options' fold limit, another checkpoint's floats within
+     * {@link #MAX_FLOAT_SESSION_BYTES}); beyond that the Java engine, which reads the weights as stored. ONNX Runtime
+     * keeps a large bundle's weights int8 and dequantizes them on every run: a 5.9B bundle's `generate` reached 22 GiB of
+     * anonymous memory and was killed, where the Java engine held 0.5 GiB (docs/engines.md).
+     */
+    public static EngineKind automatic(ModelDescription model, Path path, OnnxRuntimeOptions options) {
+        boolean bundle = model.config().architecture() == Architecture.GLA_SWA && Files.isRegularFile(path.resolve(DecoderGraphWriter.MODEL_FILE));
+        if (bundle) {
+            long int8Weights = model.tensors().values().stream().filter(ScaledInt8Tensor.class::isInstance).mapToLong(tensor -> tensor.shape().elementCount())
+                    .sum();
+            return options.folds(int8Weights) ? EngineKind.ONNX : EngineKind.JAVA;
+        }
+        long floatBytes = model.tensors().values().stream().mapToLong(tensor -> tensor.shape().elementCount()).sum() * Float.BYTES;
+        return floatBytes > MAX_FLOAT_SESSION_BYTES ? EngineKind.JAVA : EngineKind.ONNX;
+    }
 
     /** Runs {@code model} as described, writing a fresh ONNX graph for the ONNX engine. */
     public static InferenceEngine open(ModelDescription model, EngineKind kind, OnnxRuntimeOptions options) throws IOException {

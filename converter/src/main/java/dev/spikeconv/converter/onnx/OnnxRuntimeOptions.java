@@ -32,7 +32,7 @@ public record OnnxRuntimeOptions(int threads, long foldLimitBytes) {
     }
 
     /** Whether a graph with {@code int8Weights} int8 weight values gets them folded into floats. */
-    boolean folds(long int8Weights) {
+    public boolean folds(long int8Weights) {
         return int8Weights * Float.BYTES <= foldLimitBytes;
     }
 }
