@@ -3,6 +3,7 @@ package dev.spikeconv.bench;
 import dev.spikeconv.bench.BenchReport.ContextResult;
 import dev.spikeconv.bench.BenchReport.ConvertResult;
 import dev.spikeconv.bench.BenchReport.PassResult;
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.formats.io.FileTrees;
 import dev.spikeconv.formats.tensor.DType;
 import java.io.IOException;
@@ -15,11 +16,14 @@ import java.util.function.Consumer;
 
 /** Runs the chosen bench sections in a work folder and collects their results. */
 public final class Benchmarks {
+    /** The file that marks a work folder as the bench's. */
+    static final String WORK_MARK = ".spikeconv-bench";
+
     private Benchmarks() {}
 
     public static BenchReport run(BenchOptions options, Consumer<String> progress) throws IOException {
         boolean temporary = options.workFolder() == null;
-        Path folder = temporary ? Files.createTempDirectory("spikeconv-bench-") : Files.createDirectories(options.workFolder());
+        Path folder = temporary ? Files.createTempDirectory("spikeconv-bench-") : workFolder(options.workFolder());
         try {
             ConvertResult convert = null;
             if (options.sections().contains(BenchSection.CONVERT)) {
@@ -65,6 +69,25 @@ public final class Benchmarks {
                 deleteTree(folder);
             }
         }
+    }
+
+    /**
+     * The {@code --work} folder, marked as the bench's own: the bench replaces what it wrote there, so a folder that holds
+     * anything else and no mark is refused (exit 2) rather than written into.
+     */
+    static Path workFolder(Path folder) throws IOException {
+        Files.createDirectories(folder);
+        Path mark = folder.resolve(WORK_MARK);
+        if (!Files.exists(mark)) {
+            try (var entries = Files.list(folder)) {
+                if (entries.findAny().isPresent()) {
+                    throw new InvalidOptionException("work", folder + " holds files the bench did not write: give a new or empty folder, or one an "
+                            + "earlier bench worked in");
+                }
+            }
+            Files.writeString(mark, "spikeconv bench works here and replaces what it wrote\n");
+        }
+        return folder;
     }
 
     /** Named by everything that shapes it, so that a work folder reused with other options never reuses a stale model. */

@@ -119,7 +119,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the generated weights and tokens. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--work", paramLabel = "DIR", description = "Keep generated checkpoints (reused by the next run) and bundles here instead of a temporary folder.")
+    @Option(names = "--work", paramLabel = "DIR", description = "Keep generated checkpoints (reused by the next run) and bundles here instead of a temporary folder. "
+            + "A new or empty folder, or one an earlier bench marked as its own: the bench replaces what it wrote there.")
     Path work;
 
     @Option(names = "--json", paramLabel = "FILE.json", description = "Write every sample as JSON.")

@@ -42,4 +42,22 @@ class BenchCommandTest {
         assertThat(group.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(group.err()).contains("--group", "expected a positive number of inputs or row, found 'x'");
     }
+
+    /** The bench replaces what it wrote in its work folder, so it never works in a folder of the user's files. */
+    @Test
+    void aWorkFolderOfTheUsersFilesIsRefusedAndKept() throws IOException {
+        Path work = Files.createDirectories(directory.resolve("mine"));
+        Files.writeString(work.resolve("convert-bundle"), "my notes, not a bundle");
+        CommandRun run = CommandRun.of("bench", "--sections", "convert", "--convert-size", "2MiB", "--work", work.toString());
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.err()).contains("--work", "holds files the bench did not write");
+        assertThat(Files.readString(work.resolve("convert-bundle"))).isEqualTo("my notes, not a bundle");
+        Path fresh = directory.resolve("fresh");
+        CommandRun again = CommandRun.of("bench", "--sections", "convert", "--convert-size", "2MiB", "--convert-hidden", "128", "--work", fresh.toString());
+        assertThat(again.exitCode()).as(again.err()).isEqualTo(ExitCodes.OK);
+        assertThat(fresh.resolve(".spikeconv-bench")).exists();
+        // a folder the bench worked in is its own: reused
+        assertThat(CommandRun.of("bench", "--sections", "convert", "--convert-size", "2MiB", "--convert-hidden", "128", "--work", fresh.toString())
+                .exitCode()).isEqualTo(ExitCodes.OK);
+    }
 }

@@ -101,7 +101,7 @@ class RunAndGenerateCommandTest {
         assertThat(CommandRun.of("run", stories("gguf")).exitCode()).isEqualTo(ExitCodes.USAGE);
         CommandRun engine = CommandRun.of("run", stories("gguf"), "--tokens", "1", "--engine", "gpu");
         assertThat(engine.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(engine.err()).contains("expected one of onnx, java, found 'gpu'");
+        assertThat(engine.err()).contains("expected one of auto, onnx, java, found 'gpu'");
         assertThat(CommandRun.of("generate", stories("gguf"), "--top-p", "1.5").err()).contains("top-p must be in (0, 1]");
         assertThat(CommandRun.of("generate", stories("gguf"), "--threads", "0").exitCode()).isNotEqualTo(ExitCodes.OK);
     }

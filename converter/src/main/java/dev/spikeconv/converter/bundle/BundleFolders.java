@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -37,8 +38,27 @@ final class BundleFolders {
      */
     private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
+    /**
+     * Old bundles set aside by a {@link #replace} in progress, each with the target it was moved from: interrupted
+     * before the new bundle took its place, the old one goes back; after, it is removed.
+     */
+    private static final Map<Path, Path> SET_ASIDE = new ConcurrentHashMap<>();
+
     static {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("spikeconv-cleanup").unstarted(() -> {
+            SET_ASIDE.forEach((previous, target) -> {
+                try {
+                    if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+                        FileTrees.deleteQuietly(previous);
+                    }
+                    else if (Files.exists(previous, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.move(previous, target, StandardCopyOption.ATOMIC_MOVE);
+                    }
+                }
+                catch (IOException ignored) {
+                    // the next writer removes what is left
+                }
+            });
             for (Path path : List.copyOf(HELD)) {
                 if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
                     deleteQuietly(path);
@@ -199,6 +219,7 @@ final class BundleFolders {
         if (Files.exists(target)) {
             previous = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".old-");
             Files.delete(previous);
+            SET_ASIDE.put(previous, target);
             Files.move(target, previous, StandardCopyOption.ATOMIC_MOVE);
         }
         try {
@@ -210,13 +231,15 @@ final class BundleFolders {
         catch (IOException e) {
             if (previous != null) {
                 Files.move(previous, target, StandardCopyOption.ATOMIC_MOVE);
+                SET_ASIDE.remove(previous);
             }
             throw e;
         }
         HELD.remove(staging);
         syncDirectory(target.getParent());
         if (previous != null) {
-            deleteQuietly(previous);
+            FileTrees.deleteQuietly(previous);
+            SET_ASIDE.remove(previous);
         }
     }
 
