@@ -8,6 +8,7 @@ import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.converter.plan.LayerPlans;
+import dev.spikeconv.converter.plan.PlanReportJson;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
@@ -45,7 +46,7 @@ final class ConvertCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--plan", paramLabel = "PLAN", defaultValue = "spikingbrain", completionCandidates = Choices.PlanNames.class,
-            description = "spikingbrain, alternate, all-gla, all-swa, dense, or a list such as 0-3:gla,4:swa/512+4,5:softmax (kinds softmax, gla, swa/W+S, hybrid/W+S). Default: ${DEFAULT-VALUE}.")
+            description = "spikingbrain, alternate, all-gla, all-swa, dense, @PLAN.json (written by spikeconv plan), or a list such as 0-3:gla,4:swa/512+4,5:softmax (kinds softmax, gla, swa/W+S, hybrid/W+S). Default: ${DEFAULT-VALUE}.")
     String plan;
 
     @Option(names = "--window", paramLabel = "W", defaultValue = "4096",
@@ -128,7 +129,8 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     private ConversionOptions options(ModelDescription source) throws IOException {
-        LayerPlan layerPlan = LayerPlans.parse(plan, window, sinks, source.config());
+        LayerPlan layerPlan = LayerPlans.parse(plan.startsWith("@") ? PlanReportJson.readPlan(Path.of(plan.substring(1))) : plan, window, sinks,
+                source.config());
         QuantizationOptions quantization = switch (quant) {
             case INT8 -> new QuantizationOptions(true, group, quantizeEmbeddings, quantizeHead);
             case NONE -> new QuantizationOptions(false, QuantizationOptions.DEFAULT_GROUP, quantizeEmbeddings, quantizeHead);

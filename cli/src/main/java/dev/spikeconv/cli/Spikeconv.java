@@ -28,6 +28,8 @@ public final class Spikeconv {
         // Wide enough that option descriptions rarely wrap, and as wide as the terminal when there is one.
         commandLine.setUsageHelpWidth(100);
         commandLine.setUsageHelpAutoWidth(true);
+        // "@PLAN.json" names a plan file (convert --plan), not a file of arguments to splice in.
+        commandLine.setExpandAtFiles(false);
         commandLine.setExecutionExceptionHandler(Spikeconv::handleFailure);
         commandLine.setParameterExceptionHandler(Spikeconv::handleUsageError);
         // Errors (the heap or the stack running out) are not exceptions: picocli lets them through, and they end here as one line too.

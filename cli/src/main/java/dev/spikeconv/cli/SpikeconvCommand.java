@@ -18,6 +18,7 @@ import picocli.CommandLine;
         description = "Converts dense transformer checkpoints into SpikingBrain-style spiking models, and checks them.",
         subcommands = {
             InspectCommand.class,
+            PlanCommand.class,
             ConvertCommand.class,
             CalibrateCommand.class,
             ManifestCommand.class,

@@ -49,7 +49,7 @@ final class BundleFolders {
             SET_ASIDE.forEach((previous, target) -> {
                 try {
                     if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-                        FileTrees.deleteQuietly(previous);
+                        deleteWhileWritten(previous);
                     }
                     else if (Files.exists(previous, LinkOption.NOFOLLOW_LINKS)) {
                         Files.move(previous, target, StandardCopyOption.ATOMIC_MOVE);
@@ -61,7 +61,7 @@ final class BundleFolders {
             });
             for (Path path : List.copyOf(HELD)) {
                 if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)) {
-                    deleteQuietly(path);
+                    deleteWhileWritten(path);
                 }
                 else {
                     try {
@@ -76,6 +76,16 @@ final class BundleFolders {
     }
 
     private BundleFolders() {}
+
+    /**
+     * Deletes {@code folder} while the interrupted writer may still be adding to it or deleting it itself: a walk that meets
+     * a file made or removed meanwhile fails, so it is tried again.
+     */
+    private static void deleteWhileWritten(Path folder) {
+        for (int attempt = 0; attempt < 10 && Files.exists(folder, LinkOption.NOFOLLOW_LINKS); attempt++) {
+            FileTrees.deleteQuietly(folder);
+        }
+    }
 
     /**
      * Takes {@code .<name>.lock} beside {@code target} for this process: a second spikeconv writing the

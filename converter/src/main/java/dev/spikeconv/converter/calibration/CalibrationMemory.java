@@ -9,14 +9,14 @@ import dev.spikeconv.formats.model.ModelConfig;
  * streams (in memory up to their limit, beyond it in a file), one layer's working set for one sequence, and, with
  * attention transfer, a layer's targets, the readout's normal equations and solve, and the fitted tensors.
  */
-final class CalibrationMemory {
+public final class CalibrationMemory {
     /** Histograms, the reports and everything small. */
     private static final long SLACK = 24L << 20;
 
     private CalibrationMemory() {}
 
     /** {@code lengths}: tokens per sequence; {@code fittedLayers}: GLA layers transfer fits (0 without transfer). */
-    static long passBytes(ModelConfig config, int[] lengths, int fittedLayers, long storedOutputProjectionBytes) {
+    public static long passBytes(ModelConfig config, int[] lengths, int fittedLayers, long storedOutputProjectionBytes) {
         long tokens = 0;
         int longest = 0;
         for (int length : lengths) {

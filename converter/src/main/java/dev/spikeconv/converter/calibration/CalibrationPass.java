@@ -79,7 +79,7 @@ final class CalibrationPass {
             for (int layer = firstLayer; layer < layers; layer++) {
                 progress.stage(String.format(Locale.ROOT, "layer %d of %d: %s", layer + 1, layers, describe(transfer, layer, gatherStatistics)));
                 if (denseModel != null) {
-                    AttentionTransfer.LayerTargets targets = advanceDense(denseModel, layer, denseStreams, bundleStreams, transfer.fitsLayer(layer));
+                    AttentionTransfer.LayerTargets targets = AttentionTransfer.advanceDense(denseModel, layer, denseStreams, bundleStreams, transfer.fitsLayer(layer));
                     if (transfer.fitsLayer(layer)) {
                         bundleModel = transfer.fitLayer(layer, bundleModel, bundleStreams, targets);
                     }
@@ -107,34 +107,6 @@ final class CalibrationPass {
         String models = transfer == null ? "bundle" : "dense model and bundle";
         String work = transfer != null && transfer.fitsLayer(layer) ? ", attention transfer" : "";
         return models + work + (gatherStatistics ? ", statistics" : "");
-    }
-
-    /**
-     * Advances the dense streams through {@code layer}; when the bundle's layer is fitted, returns what it should
-     * produce: the dense attention output plus the difference of the streams at its input (the layer also corrects the
-     * error that reached it), and the dense heads.
-     */
-    private static AttentionTransfer.LayerTargets advanceDense(ReferenceModel denseModel, int layer, ResidualStreams denseStreams,
-            ResidualStreams bundleStreams, boolean fitted) {
-        int sequences = denseStreams.sequences();
-        float[][] outputs = fitted ? new float[sequences][] : null;
-        float[][] heads = fitted ? new float[sequences][] : null;
-        for (int s = 0; s < sequences; s++) {
-            float[] stream = denseStreams.get(s);
-            float[] before = fitted ? stream.clone() : null;
-            ReferenceModel.LayerStep step = denseModel.runLayer(layer, stream, denseStreams.length(s));
-            denseStreams.put(s, stream);
-            if (fitted) {
-                float[] bundleStream = bundleStreams.get(s);
-                float[] target = step.attentionOutput();
-                for (int i = 0; i < target.length; i++) {
-                    target[i] += before[i] - bundleStream[i];
-                }
-                outputs[s] = target;
-                heads[s] = step.attentionHeads();
-            }
-        }
-        return fitted ? new AttentionTransfer.LayerTargets(outputs, heads) : null;
     }
 
     /** Hooks that histogram each shared input once, for every site of its group. */

@@ -91,6 +91,19 @@ public final class LayerPlans {
         return Arrays.asList(layers);
     }
 
+    /** The explicit plan naming {@code layers} in {@link #parse}'s syntax, runs of one kind as ranges: {@code 0:gla,1-3:swa/4096+4}. */
+    public static String explicit(List<LayerAttention> layers) {
+        List<String> items = new ArrayList<>();
+        int first = 0;
+        for (int layer = 1; layer <= layers.size(); layer++) {
+            if (layer == layers.size() || !layers.get(layer).equals(layers.get(first))) {
+                items.add((layer - 1 == first ? String.valueOf(first) : first + "-" + (layer - 1)) + ":" + layers.get(first));
+                first = layer;
+            }
+        }
+        return String.join(",", items);
+    }
+
     private static int parseIndex(String digits, String item) {
         try {
             return Integer.parseInt(digits);

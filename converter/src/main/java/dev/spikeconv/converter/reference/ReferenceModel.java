@@ -209,6 +209,53 @@ public final class ReferenceModel implements InferenceEngine {
         return Normalization.rms(x, count, layers[index].attentionNorm(), config.normEpsilon());
     }
 
+    /**
+     * How much of softmax layer {@code index}'s attention falls on the keys {@code probe} would keep (its sinks and window),
+     * per head, summed over the {@code count} queries of the residual stream {@code x} from position 0: LightTransfer's
+     * "lazy ratio" when divided by {@code count}. A head near 1 loses little to the window; a head well below it reads far back.
+     */
+    public double[] attentionMassWithin(int index, float[] x, int count, LayerKind probe) {
+        DecoderLayer layer = layers[index];
+        if (layer.kind().keepsState()) {
+            throw new IllegalArgumentException("layer " + index + " is " + layer.kind() + ", not softmax attention");
+        }
+        int heads = config.headCount();
+        int headDimension = config.headDimension();
+        int group = heads / config.keyValueHeadCount();
+        int width = config.keyValueHeadCount() * headDimension;
+        QueryKeyValue projected = projectQueryKeyValue(layer, attentionInput(index, x, count), count, SpikingSiteHooks.NONE);
+        float[] queries = projected.queries();
+        float[] keys = projected.keys();
+        Rotary.apply(queries, count, heads, headDimension, 0, inverseFrequencies);
+        Rotary.apply(keys, count, config.keyValueHeadCount(), headDimension, 0, inverseFrequencies);
+        float scale = (float) (1 / Math.sqrt(headDimension));
+        double[] mass = new double[heads];
+        IntStream.range(0, heads).parallel().forEach(head -> {
+            int keyOffset = head / group * headDimension;
+            double[] scores = new double[count];
+            double within = 0;
+            for (int query = 0; query < count; query++) {
+                double maximum = Double.NEGATIVE_INFINITY;
+                for (int key = 0; key <= query; key++) {
+                    scores[key] = layer.kind().seesKey(key, query)
+                            ? VectorKernels.dot(queries, (query * heads + head) * headDimension, keys, key * width + keyOffset, headDimension) * scale
+                            : Double.NEGATIVE_INFINITY;
+                    maximum = Math.max(maximum, scores[key]);
+                }
+                double sum = 0;
+                double kept = 0;
+                for (int key = 0; key <= query; key++) {
+                    double weight = scores[key] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(scores[key] - maximum);
+                    sum += weight;
+                    kept += probe.seesKey(key, query) ? weight : 0;
+                }
+                within += kept / sum;
+            }
+            mass[head] = within;
+        });
+        return mass;
+    }
+
     /** The q, k, v and decays GLA layer {@code index} computes from its normed input. */
     public GatedLinearInputs gatedLinearInputs(int index, float[] normed, int count) {
         if (!(layers[index].kind() instanceof GatedLinearLayer || layers[index].kind() instanceof HybridLayer)) {

@@ -2,8 +2,9 @@ package dev.spikeconv.converter.report;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.function.ToDoubleFunction;
 
-/** Small SVG charts written directly: grouped bars per label, and a line over positions with its running mean. */
+/** Small SVG charts written directly: grouped bars per label, a line over positions with its running mean, and points on two axes. */
 public final class SvgCharts {
     private static final int WIDTH = 720;
     private static final int HEIGHT = 260;
@@ -14,6 +15,9 @@ public final class SvgCharts {
 
     /** One series of a bar chart. */
     public record Series(String name, double[] values, String color) {}
+
+    /** A point of a scatter chart, with the text its tooltip shows. */
+    public record Point(double x, double y, String label) {}
 
     private SvgCharts() {}
 
@@ -67,6 +71,65 @@ public final class SvgCharts {
                 + "mean of %d positions</text>%n", WIDTH - RIGHT - 150, TOP - 14, WIDTH - RIGHT - 136, TOP - 5, window));
         svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">position 0</text><text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">%d</text>%n",
                 LEFT, HEIGHT - BOTTOM + 14, WIDTH - RIGHT, HEIGHT - BOTTOM + 14, values.length - 1));
+        return svg.append("</svg>\n").toString();
+    }
+
+    /**
+     * Points on an x axis of {@code xUnit} and a y axis from 0: {@code tried} faint, {@code chosen} joined in order, as a
+     * search's path through what it measured, and {@code result} in green.
+     */
+    public static String scatter(String id, String title, String xUnit, List<Point> tried, List<Point> chosen, List<Point> result) {
+        StringBuilder svg = start(id, title);
+        double left = Double.POSITIVE_INFINITY;
+        double right = Double.NEGATIVE_INFINITY;
+        double top = 0;
+        for (List<Point> points : List.of(tried, chosen, result)) {
+            for (Point point : points) {
+                left = Math.min(left, point.x());
+                right = Math.max(right, point.x());
+                top = Math.max(top, point.y());
+            }
+        }
+        if (!(right > left)) {
+            left = Double.isFinite(left) ? left - 1 : 0;
+            right = left + 2;
+        }
+        top = top > 0 ? top * 1.05 : 1;
+        axis(svg, 0, top);
+        double span = right - left;
+        left -= span * 0.04;
+        right += span * 0.04;
+        int plotWidth = WIDTH - LEFT - RIGHT;
+        int plotHeight = HEIGHT - TOP - BOTTOM;
+        double from = left;
+        double to = right;
+        double ceiling = top;
+        ToDoubleFunction<Point> x = point -> LEFT + (point.x() - from) / (to - from) * plotWidth;
+        ToDoubleFunction<Point> y = point -> HEIGHT - BOTTOM - point.y() / ceiling * plotHeight;
+        for (Point point : tried) {
+            svg.append(String.format(Locale.ROOT, "<circle class=\"tried\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#bbb\"><title>%s</title></circle>%n",
+                    x.applyAsDouble(point), y.applyAsDouble(point), escape(point.label())));
+        }
+        StringBuilder path = new StringBuilder();
+        for (Point point : chosen) {
+            path.append(String.format(Locale.ROOT, "%.1f,%.1f ", x.applyAsDouble(point), y.applyAsDouble(point)));
+        }
+        svg.append(String.format(Locale.ROOT, "<polyline class=\"chosen\" fill=\"none\" stroke=\"#08519c\" stroke-width=\"2\" points=\"%s\"/>%n",
+                path.toString().strip()));
+        for (Point point : chosen) {
+            svg.append(String.format(Locale.ROOT, "<circle class=\"chosen\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#08519c\"><title>%s</title></circle>%n",
+                    x.applyAsDouble(point), y.applyAsDouble(point), escape(point.label())));
+        }
+        for (Point point : result) {
+            svg.append(String.format(Locale.ROOT, "<circle class=\"result\" cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"none\" stroke=\"#2ca02c\" "
+                    + "stroke-width=\"3\"><title>%s</title></circle>%n", x.applyAsDouble(point), y.applyAsDouble(point), escape(point.label())));
+        }
+        for (int tick = 0; tick <= 4; tick++) {
+            double value = from + (to - from) * tick / 4;
+            String anchor = tick == 0 ? "start" : tick == 4 ? "end" : "middle";
+            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"%s\">%.3g %s</text>%n",
+                    LEFT + (double) tick / 4 * plotWidth, HEIGHT - BOTTOM + 14, anchor, value, escape(xUnit)));
+        }
         return svg.append("</svg>\n").toString();
     }
 

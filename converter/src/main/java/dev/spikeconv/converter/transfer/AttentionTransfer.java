@@ -196,6 +196,34 @@ public final class AttentionTransfer {
         return model;
     }
 
+    /**
+     * Advances the dense streams through {@code layer}; when the bundle's layer is fitted, returns what it should
+     * produce: the dense attention output plus the difference of the streams at its input (the layer also corrects the
+     * error that reached it), and the dense heads.
+     */
+    public static LayerTargets advanceDense(ReferenceModel denseModel, int layer, ResidualStreams denseStreams,
+            ResidualStreams bundleStreams, boolean fitted) {
+        int sequences = denseStreams.sequences();
+        float[][] outputs = fitted ? new float[sequences][] : null;
+        float[][] heads = fitted ? new float[sequences][] : null;
+        for (int s = 0; s < sequences; s++) {
+            float[] stream = denseStreams.get(s);
+            float[] before = fitted ? stream.clone() : null;
+            ReferenceModel.LayerStep step = denseModel.runLayer(layer, stream, denseStreams.length(s));
+            denseStreams.put(s, stream);
+            if (fitted) {
+                float[] bundleStream = bundleStreams.get(s);
+                float[] target = step.attentionOutput();
+                for (int i = 0; i < target.length; i++) {
+                    target[i] += before[i] - bundleStream[i];
+                }
+                outputs[s] = target;
+                heads[s] = step.attentionHeads();
+            }
+        }
+        return fitted ? new LayerTargets(outputs, heads) : null;
+    }
+
     /** Whether transfer fits layers of {@code kind}: it fits GLA layers to the dense attention; softmax kinds keep the source's. */
     public static boolean fits(LayerKind kind) {
         return switch (kind) {

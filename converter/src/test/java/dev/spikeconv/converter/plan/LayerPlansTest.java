@@ -29,6 +29,16 @@ class LayerPlansTest {
     }
 
     @Test
+    void anExplicitPlanWrittenFromLayersParsesBackToThem() {
+        List<LayerAttention> layers = List.of(GLA, LayerAttention.slidingWindow(512, 4), LayerAttention.slidingWindow(512, 4), GLA,
+                LayerAttention.hybrid(64, 4), LayerAttention.softmax());
+        String written = LayerPlans.explicit(layers);
+        assertThat(written).isEqualTo("0:gla,1-2:swa/512+4,3:gla,4:hybrid/64+4,5:softmax");
+        assertThat(LayerPlans.parse(written, 99, 9, SIX_LAYERS).layers()).isEqualTo(layers);
+        assertThat(LayerPlans.explicit(Collections.nCopies(6, GLA))).isEqualTo("0-5:gla");
+    }
+
+    @Test
     void explicitPlanNamesEveryLayerOnce() {
         LayerPlan plan = LayerPlans.parse("0-2:gla, 3:swa/512+4,4:softmax,5:swa", 256, 1, SIX_LAYERS);
         assertThat(plan.layers()).containsExactly(GLA, GLA, GLA, LayerAttention.slidingWindow(512, 4), LayerAttention.softmax(),

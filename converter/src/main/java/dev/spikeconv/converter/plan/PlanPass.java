@@ -1,0 +1,255 @@
+package dev.spikeconv.converter.plan;
+
+import dev.spikeconv.converter.calibration.CalibrationProgress;
+import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
+import dev.spikeconv.converter.metrics.Divergence;
+import dev.spikeconv.converter.reference.ReferenceModel;
+import dev.spikeconv.converter.reference.ResidualStreams;
+import dev.spikeconv.converter.transfer.AttentionTransfer;
+import dev.spikeconv.formats.model.Architecture;
+import dev.spikeconv.formats.model.LayerAttention;
+import dev.spikeconv.formats.model.ModelConfig;
+import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.model.SpikeSettings;
+import dev.spikeconv.formats.tensor.StoredTensor;
+import dev.spikeconv.formats.tensor.TensorView;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The layer-by-layer passes of {@code spikeconv plan} over the dense model and a plan's model, both in the Java reference
+ * engine with weights as stored (no quantization, no spikes: a plan scores attention kinds). A plan's model is the dense
+ * checkpoint with its GLA layers added and fitted by attention transfer, every other layer a sliding window. A pass
+ * advances the residual streams of the fitting and the scoring sequences one layer at a time, as calibrate does; at a
+ * candidate layer it branches: the layer becomes GLA, is fitted on the plan's own streams, and the scoring sequences run
+ * through the layers above it to the logits, compared with the dense model's. Candidates thus cost one fit and the layers
+ * above them, not a calibration each.
+ */
+final class PlanPass implements AutoCloseable {
+    /** Residual streams beyond this many bytes per set go to a file in the spill folder. */
+    private static final long STREAM_MEMORY_LIMIT = 1L << 30;
+
+    /** A candidate measured in a pass: the plan's mean KL with {@code layer} added, and every tensor fitted for it. */
+    record Branch(int layer, double meanKullbackLeibler, Map<String, TensorView> fitted) {}
+
+    /** A pass's outcome: the plan's own mean KL, its fitted tensors, the candidates' branches and the layer fits made. */
+    record Result(double meanKullbackLeibler, Map<String, TensorView> fitted, Map<Integer, Branch> branches, int layerFits) {}
+
+    private final ModelDescription dense;
+    private final ReferenceModel denseModel;
+    private final PlanOptions options;
+    private final List<int[]> fitting;
+    private final List<int[]> scoring;
+    private final ResidualStreams denseFinal;
+    private final double[][] locality;
+    private final Path spillFolder;
+    private final CalibrationProgress progress;
+
+    private PlanPass(ModelDescription dense, ReferenceModel denseModel, PlanOptions options, List<int[]> fitting, List<int[]> scoring,
+            ResidualStreams denseFinal, double[][] locality, Path spillFolder, CalibrationProgress progress) {
+        this.dense = dense;
+        this.denseModel = denseModel;
+        this.options = options;
+        this.fitting = fitting;
+        this.scoring = scoring;
+        this.denseFinal = denseFinal;
+        this.locality = locality;
+        this.spillFolder = spillFolder;
+        this.progress = progress;
+    }
+
+    /**
+     * Runs the dense model once over the scoring sequences: keeps its final residual streams (the reference the plans are
+     * compared with) and, at every layer, each head's attention mass inside sinks + {@code localWindow}, the zero-cost score.
+     */
+    static PlanPass start(ModelDescription dense, PlanOptions options, List<int[]> fitting, List<int[]> scoring, Path spillFolder,
+            CalibrationProgress progress) throws IOException {
+        ModelConfig config = dense.config();
+        ReferenceModel denseModel = ReferenceModel.load(dense);
+        ResidualStreams denseFinal = ResidualStreams.create(lengths(scoring), config.hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
+        double[][] locality = new double[config.layerCount()][];
+        try {
+            LayerKind probe = new SlidingWindowLayer(options.localWindow(), options.sinks());
+            long tokens = 0;
+            for (int s = 0; s < scoring.size(); s++) {
+                denseFinal.put(s, denseModel.embed(scoring.get(s)));
+                tokens += scoring.get(s).length;
+            }
+            for (int layer = 0; layer < config.layerCount(); layer++) {
+                progress.stage("dense model, layer " + (layer + 1) + " of " + config.layerCount() + ": attention locality");
+                double[] mass = new double[config.headCount()];
+                for (int s = 0; s < scoring.size(); s++) {
+                    float[] stream = denseFinal.get(s);
+                    int count = scoring.get(s).length;
+                    if (!LayerKind.of(config, layer).keepsState()) {
+                        double[] sequenceMass = denseModel.attentionMassWithin(layer, stream, count, probe);
+                        for (int head = 0; head < mass.length; head++) {
+                            mass[head] += sequenceMass[head];
+                        }
+                    }
+                    denseModel.runLayer(layer, stream, count);
+                    denseFinal.put(s, stream);
+                }
+                for (int head = 0; head < mass.length; head++) {
+                    mass[head] /= tokens;
+                }
+                locality[layer] = mass;
+                progress.step("dense layers", layer + 1, config.layerCount());
+            }
+        }
+        catch (RuntimeException e) {
+            denseFinal.close();
+            throw e;
+        }
+        return new PlanPass(dense, denseModel, options, fitting, scoring, denseFinal, locality, spillFolder, progress);
+    }
+
+    /** Per layer, each head's share of attention inside sinks + the local window, averaged over the scoring tokens. */
+    double[][] locality() {
+        return Arrays.stream(locality).map(double[]::clone).toArray(double[][]::new);
+    }
+
+    /** The config of the plan whose GLA layers are {@code linear}: every other layer the options' sliding window, spikes off. */
+    ModelConfig config(Set<Integer> linear) {
+        ModelConfig source = dense.config();
+        List<LayerAttention> layers = new ArrayList<>();
+        for (int layer = 0; layer < source.layerCount(); layer++) {
+            layers.add(linear.contains(layer) ? new GatedLinearLayer().attention() : new SlidingWindowLayer(options.window(), options.sinks()).attention());
+        }
+        return source.toBuilder().architecture(Architecture.GLA_SWA).layers(layers).spike(SpikeSettings.OFF).build(options.source());
+    }
+
+    /**
+     * One pass over the plan with GLA layers {@code plan}, starting from the tensors {@code fitted} (fitted by earlier passes).
+     * With {@code refit} every GLA layer is fitted afresh as the pass reaches it, as calibrate does; otherwise the plan's layers
+     * keep {@code fitted}, and each layer of {@code candidates} is measured as a branch.
+     */
+    Result run(Set<Integer> plan, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit) throws IOException {
+        if (refit && !candidates.isEmpty()) {
+            throw new IllegalArgumentException("a refitting pass measures no candidates: the plan's layers above them are not fitted yet");
+        }
+        int layers = dense.config().layerCount();
+        AttentionTransfer planTransfer = transfer(plan, refit ? Map.of() : fitted);
+        Map<Integer, Branch> branches = new TreeMap<>();
+        int layerFits = 0;
+        try (ResidualStreams denseFitting = ResidualStreams.create(lengths(fitting), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
+                ResidualStreams planFitting = ResidualStreams.create(lengths(fitting), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
+                ResidualStreams planScoring = ResidualStreams.create(lengths(scoring), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder)) {
+            ReferenceModel model = ReferenceModel.load(planTransfer.derived());
+            for (int s = 0; s < fitting.size(); s++) {
+                denseFitting.put(s, denseModel.embed(fitting.get(s)));
+                planFitting.put(s, model.embed(fitting.get(s)));
+            }
+            for (int s = 0; s < scoring.size(); s++) {
+                planScoring.put(s, model.embed(scoring.get(s)));
+            }
+            for (int layer = 0; layer < layers; layer++) {
+                boolean fitHere = refit && plan.contains(layer);
+                boolean branchHere = candidates.contains(layer);
+                progress.stage(String.format(Locale.ROOT, "layer %d of %d%s%s", layer + 1, layers, fitHere ? ": fitting its GLA" : "",
+                        branchHere ? ": measuring it as GLA" : ""));
+                AttentionTransfer.LayerTargets targets = AttentionTransfer.advanceDense(denseModel, layer, denseFitting, planFitting, fitHere || branchHere);
+                if (branchHere) {
+                    branches.put(layer, branch(plan, planTransfer.fitted(), layer, planFitting, planScoring, targets));
+                    layerFits++;
+                }
+                if (fitHere) {
+                    model = planTransfer.fitLayer(layer, model, planFitting, targets);
+                    layerFits++;
+                }
+                advance(model, layer, planFitting);
+                advance(model, layer, planScoring);
+                progress.step("layers", layer + 1, layers);
+            }
+            return new Result(meanDivergence(model, planScoring, layers, false), planTransfer.fitted(), branches, layerFits);
+        }
+    }
+
+    /** {@code layer} added to {@code plan} and fitted on the plan's streams at its input; scored through the layers above it. */
+    private Branch branch(Set<Integer> plan, Map<String, TensorView> fitted, int layer, ResidualStreams planFitting, ResidualStreams planScoring,
+            AttentionTransfer.LayerTargets targets) throws IOException {
+        Set<Integer> extended = new TreeSet<>(plan);
+        extended.add(layer);
+        AttentionTransfer transfer = transfer(extended, fitted);
+        ReferenceModel model = transfer.fitLayer(layer, ReferenceModel.load(transfer.derived()), planFitting, targets);
+        return new Branch(layer, meanDivergence(model, planScoring, layer, true), transfer.fitted());
+    }
+
+    /** Attention transfer over the plan {@code linear}, holding {@code fitted} already. */
+    private AttentionTransfer transfer(Set<Integer> linear, Map<String, TensorView> fitted) {
+        ModelConfig config = config(linear);
+        Map<String, TensorView> added = new LinkedHashMap<>();
+        for (int layer : linear) {
+            LayerKind kind = LayerKind.of(config, layer);
+            kind.initialTensors(config, layer).forEach((tensor, values) -> added.put(tensor.name(layer),
+                    StoredTensor.ofFloats(tensor.name(layer), tensor.shape(config, kind.attention().kind()), values)));
+        }
+        AttentionTransfer transfer = AttentionTransfer.start(dense.derive(config, added), dense.config(), fitting.size(), options.transfer(),
+                message -> { });
+        transfer.resume(fitted, List.of());
+        return transfer;
+    }
+
+    private static void advance(ReferenceModel model, int layer, ResidualStreams streams) {
+        for (int s = 0; s < streams.sequences(); s++) {
+            float[] stream = streams.get(s);
+            model.runLayer(layer, stream, streams.length(s));
+            streams.put(s, stream);
+        }
+    }
+
+    /**
+     * The mean KL from the dense model's next-token distributions to {@code model}'s over every scoring token, the streams
+     * run from layer {@code from} to the logits ({@code copy}: on copies, leaving {@code streams} as they are).
+     */
+    private double meanDivergence(ReferenceModel model, ResidualStreams streams, int from, boolean copy) throws IOException {
+        int vocabulary = dense.config().vocabularySize();
+        int layers = dense.config().layerCount();
+        double total = 0;
+        long tokens = 0;
+        for (int s = 0; s < streams.sequences(); s++) {
+            int count = streams.length(s);
+            float[] stream = copy ? streams.copy(s) : streams.get(s);
+            for (int layer = from; layer < layers; layer++) {
+                model.runLayer(layer, stream, count);
+            }
+            float[] logits = model.logits(stream, count);
+            float[] reference = denseModel.logits(denseFinal.get(s), count);
+            for (int t = 0; t < count; t++) {
+                total += Divergence.kullbackLeibler(Arrays.copyOfRange(reference, t * vocabulary, (t + 1) * vocabulary),
+                        Arrays.copyOfRange(logits, t * vocabulary, (t + 1) * vocabulary));
+            }
+            tokens += count;
+        }
+        return total / tokens;
+    }
+
+    private static int[] lengths(List<int[]> sequences) {
+        return sequences.stream().mapToInt(sequence -> sequence.length).toArray();
+    }
+
+    /** Every layer of the source. */
+    Set<Integer> allLayers() {
+        Set<Integer> all = new TreeSet<>();
+        for (int layer = 0; layer < dense.config().layerCount(); layer++) {
+            all.add(layer);
+        }
+        return all;
+    }
+
+    @Override
+    public void close() throws IOException {
+        denseFinal.close();
+    }
+}

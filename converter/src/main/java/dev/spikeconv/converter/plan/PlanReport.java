@@ -1,0 +1,49 @@
+package dev.spikeconv.converter.plan;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What {@code spikeconv plan} measured and chose.
+ *
+ * @param plan      the chosen plan in {@code convert --plan}'s explicit syntax
+ * @param layers    every layer's scores and chosen kind
+ * @param steps     the greedy search, step 0 being the all-sliding-window start
+ * @param confirmed the chosen plan fitted afresh, every GLA layer in turn as calibrate fits them
+ */
+public record PlanReport(Path source, String budget, int fittingTokens, int scoringTokens, int window, int sinks, int localWindow, long context,
+        String plan, List<LayerScore> layers, List<SearchStep> steps, Confirmation confirmed, Cost cost) {
+    public PlanReport {
+        layers = List.copyOf(layers);
+        steps = List.copyOf(steps);
+    }
+
+    /**
+     * One layer: the zero-cost scores (mean and least share of attention inside sinks + the local window, over heads), the
+     * measured one (mean KL with this layer alone GLA, fitted), and the kind the plan gives it.
+     */
+    public record LayerScore(int layer, double locality, double leastLocalHead, double aloneKullbackLeibler, String kind) {}
+
+    /** A candidate measured at a step: the KL of the step's plan with {@code layer} added. */
+    public record Candidate(int layer, double meanKullbackLeibler) {}
+
+    /**
+     * One greedy step: the plan's GLA layers after it, the layer it added (-1 at step 0), the plan's measured KL (its layers
+     * kept as fitted when added), its cache at the context, and the candidates measured to choose it.
+     */
+    public record SearchStep(int step, List<Integer> linearLayers, int added, double meanKullbackLeibler, long cacheBytes, List<Candidate> candidates) {
+        public SearchStep {
+            linearLayers = List.copyOf(linearLayers);
+            candidates = List.copyOf(candidates);
+        }
+    }
+
+    /** The chosen plan's mean KL after a fresh fit of every GLA layer, and its cache of one sequence at the context. */
+    public record Confirmation(double meanKullbackLeibler, long cacheBytes) {}
+
+    /**
+     * What the search cost: layer fits in all, passes over the model, its time, and the time of the confirming pass alone (the
+     * work of calibrate's attention transfer on this plan), which the search's time is best read against.
+     */
+    public record Cost(int layerFits, int passes, long nanos, long confirmingNanos) {}
+}

@@ -1,0 +1,84 @@
+package dev.spikeconv.converter.plan;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** The plan report as readable tables for stdout: the layers' scores, the search, the confirmed plan and its cost. */
+public final class PlanReportText {
+    private PlanReportText() {}
+
+    public static String render(PlanReport report) {
+        StringBuilder text = new StringBuilder();
+        text.append(String.format(Locale.ROOT, "plan for %s, budget %s: fitted on %d tokens, scored on the next %d (mean KL to the dense model)%n",
+                report.source(), report.budget(), report.fittingTokens(), report.scoringTokens()));
+        String local = "local/" + report.localWindow() + (report.sinks() > 0 ? "+" + report.sinks() : "");
+        text.append(String.format(Locale.ROOT, "%n%-6s %12s %12s %12s  %s%n", "layer", local, "least head", "KL alone", "kind"));
+        for (PlanReport.LayerScore layer : report.layers()) {
+            text.append(String.format(Locale.ROOT, "%-6d %12.3f %12.3f %12.4f  %s%n", layer.layer(), layer.locality(), layer.leastLocalHead(),
+                    layer.aloneKullbackLeibler(), layer.kind()));
+        }
+        text.append(String.format(Locale.ROOT, "%n%-5s %-16s %6s %10s %12s  %s%n", "step", "GLA layers", "added", "KL", "cache", "candidates (KL with the layer added)"));
+        for (PlanReport.SearchStep step : report.steps()) {
+            String layers = step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(","));
+            String candidates = step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(),
+                    candidate.meanKullbackLeibler())).collect(Collectors.joining(", "));
+            text.append(String.format(Locale.ROOT, "%-5d %-16s %6s %10.4f %12s  %s%n", step.step(), layers, step.added() < 0 ? "-" : step.added(),
+                    step.meanKullbackLeibler(), size(step.cacheBytes()), candidates));
+        }
+        text.append(System.lineSeparator());
+        reasons(report).forEach(reason -> text.append(reason).append(System.lineSeparator()));
+        PlanReport.Confirmation confirmed = report.confirmed();
+        text.append(String.format(Locale.ROOT, "%nplan      %s%n", report.plan()));
+        text.append(String.format(Locale.ROOT, "confirmed KL %.4f with every GLA layer fitted afresh (as calibrate fits them); cache %s per sequence at "
+                + "context %d (bfloat16)%n", confirmed.meanKullbackLeibler(), size(confirmed.cacheBytes()), report.context()));
+        PlanReport.Cost cost = report.cost();
+        text.append(String.format(Locale.ROOT, "cost      %d layer fits in %d passes, %.1f s; the confirming pass alone %.1f s (%.1fx)%n", cost.layerFits(),
+                cost.passes(), cost.nanos() / 1e9, cost.confirmingNanos() / 1e9, (double) cost.nanos() / Math.max(1, cost.confirmingNanos())));
+        return text.toString();
+    }
+
+    /**
+     * Why each layer got its kind, from the numbers: where its KL alone ranks, and what adding it read at the last step that
+     * measured it. A layer that stays a window is explained by the KL it would have cost.
+     */
+    static List<String> reasons(PlanReport report) {
+        List<Integer> ranking = report.layers().stream().sorted(Comparator.comparingDouble(PlanReport.LayerScore::aloneKullbackLeibler))
+                .map(PlanReport.LayerScore::layer).toList();
+        List<String> reasons = new ArrayList<>();
+        for (PlanReport.LayerScore layer : report.layers()) {
+            String rank = String.format(Locale.ROOT, "KL %.4f alone (rank %d of %d)", layer.aloneKullbackLeibler(), ranking.indexOf(layer.layer()) + 1,
+                    ranking.size());
+            PlanReport.SearchStep added = report.steps().stream().filter(step -> step.added() == layer.layer()).findFirst().orElse(null);
+            if (added != null) {
+                reasons.add(String.format(Locale.ROOT, "layer %d becomes GLA at step %d: %s; the plan then read KL %.4f", layer.layer(), added.step(), rank,
+                        added.meanKullbackLeibler()));
+                continue;
+            }
+            String last = "";
+            for (PlanReport.SearchStep step : report.steps()) {
+                for (PlanReport.Candidate candidate : step.candidates()) {
+                    if (candidate.layer() == layer.layer()) {
+                        last = String.format(Locale.ROOT, "; as a candidate at step %d it would have read %.4f", step.step(), candidate.meanKullbackLeibler());
+                    }
+                }
+            }
+            reasons.add(String.format(Locale.ROOT, "layer %d stays %s: %s%s", layer.layer(), layer.kind(), rank, last));
+        }
+        return reasons;
+    }
+
+    /** {@code bytes} in the largest binary unit that keeps a number of at least 1. */
+    static String size(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double value = bytes;
+        int unit = 0;
+        while (value >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
+    }
+}
