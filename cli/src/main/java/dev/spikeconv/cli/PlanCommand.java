@@ -14,6 +14,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -69,6 +70,11 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--window", paramLabel = "W", defaultValue = "4096", description = "Sliding window of the layers that stay softmax. Default: ${DEFAULT-VALUE}.")
     int window;
 
+    @Option(names = "--windows", paramLabel = "W,W,...", split = ",", defaultValue = "512,1024,2048",
+            description = "With --max-kl, smaller windows tried after the search, smallest first; the first that still meets the target is kept. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    List<Integer> windows;
+
     @Option(names = "--sinks", paramLabel = "N", defaultValue = "0", description = "Sink positions of that window. Default: ${DEFAULT-VALUE}.")
     int sinks;
 
@@ -98,7 +104,7 @@ final class PlanCommand implements Callable<Integer> {
                 : budget.maxCache != null ? new PlanBudget.MaxCache(budget.maxCache) : new PlanBudget.MaxDivergence(budget.maxKl);
         TransferOptions transfer = new TransferOptions(true, true, 0, TransferOptions.DEFAULT_LEARNING_RATE, TransferOptions.DEFAULT.heldOutShare(), seed);
         PlanOptions options = new PlanOptions(source, dataOptions.data, dataOptions.tokenizer, tokens, evaluationTokens, dataOptions.sequenceLength, chosen,
-                window, sinks, localWindow, context, candidates, transfer);
+                window, windows, sinks, localWindow, context, candidates, transfer);
         TerminalProgress progress = quiet.progress(spec.commandLine().getErr());
         PlanReport report = PlanSearch.run(options, progress);
         PrintWriter out = spec.commandLine().getOut();

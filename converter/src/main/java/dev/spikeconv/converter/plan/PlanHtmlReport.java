@@ -65,8 +65,17 @@ public final class PlanHtmlReport {
                     step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(), candidate.meanKullbackLeibler()))
                             .collect(Collectors.joining(", "))));
         }
+        html.append("</table>\n");
+        if (!report.windows().isEmpty()) {
+            html.append("<h2>Smaller windows</h2>\n<table><tr><th>window</th><th>KL</th><th>cache</th></tr>\n");
+            for (PlanReport.WindowTrial trial : report.windows()) {
+                html.append(String.format(Locale.ROOT, "<tr><td>%d%s</td><td>%.4f</td><td>%s</td></tr>%n", trial.window(), trial.window() == report.window()
+                        ? " (kept)" : "", trial.meanKullbackLeibler(), PlanReportText.size(trial.cacheBytes())));
+            }
+            html.append("</table>\n");
+        }
         PlanReport.Cost cost = report.cost();
-        html.append(String.format(Locale.ROOT, "</table>\n<p>Cost: %d layer fits in %d passes, %.1f s; the confirming pass alone %.1f s.</p>%n</body></html>%n",
+        html.append(String.format(Locale.ROOT, "<p>Cost: %d layer fits in %d passes, %.1f s; the confirming pass alone %.1f s.</p>%n</body></html>%n",
                 cost.layerFits(), cost.passes(), cost.nanos() / 1e9, cost.confirmingNanos() / 1e9));
         return html.toString();
     }
@@ -82,6 +91,10 @@ public final class PlanHtmlReport {
                 tried.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, candidate.meanKullbackLeibler(), String.format(Locale.ROOT,
                         "step %d candidate: layer %d, KL %.4f", step.step(), candidate.layer(), candidate.meanKullbackLeibler())));
             }
+        }
+        for (PlanReport.WindowTrial trial : report.windows()) {
+            tried.add(new SvgCharts.Point(trial.cacheBytes() / MEBIBYTE, trial.meanKullbackLeibler(), String.format(Locale.ROOT, "windows of %d: KL %.4f",
+                    trial.window(), trial.meanKullbackLeibler())));
         }
         SvgCharts.Point result = new SvgCharts.Point(report.confirmed().cacheBytes() / MEBIBYTE, report.confirmed().meanKullbackLeibler(),
                 String.format(Locale.ROOT, "the plan fitted afresh: KL %.4f", report.confirmed().meanKullbackLeibler()));

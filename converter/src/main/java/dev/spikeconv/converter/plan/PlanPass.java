@@ -120,27 +120,28 @@ final class PlanPass implements AutoCloseable {
         return Arrays.stream(locality).map(double[]::clone).toArray(double[][]::new);
     }
 
-    /** The config of the plan whose GLA layers are {@code linear}: every other layer the options' sliding window, spikes off. */
-    ModelConfig config(Set<Integer> linear) {
+    /** The config of the plan whose GLA layers are {@code linear}: every other layer a sliding window of {@code window}, spikes off. */
+    ModelConfig config(Set<Integer> linear, int window) {
         ModelConfig source = dense.config();
         List<LayerAttention> layers = new ArrayList<>();
         for (int layer = 0; layer < source.layerCount(); layer++) {
-            layers.add(linear.contains(layer) ? new GatedLinearLayer().attention() : new SlidingWindowLayer(options.window(), options.sinks()).attention());
+            layers.add(linear.contains(layer) ? new GatedLinearLayer().attention() : new SlidingWindowLayer(window, options.sinks()).attention());
         }
         return source.toBuilder().architecture(Architecture.GLA_SWA).layers(layers).spike(SpikeSettings.OFF).build(options.source());
     }
 
     /**
-     * One pass over the plan with GLA layers {@code plan}, starting from the tensors {@code fitted} (fitted by earlier passes).
+     * One pass over the plan with GLA layers {@code plan} and windows of {@code window}, starting from the tensors {@code fitted}
+     * (fitted by earlier passes).
      * With {@code refit} every GLA layer is fitted afresh as the pass reaches it, as calibrate does; otherwise the plan's layers
      * keep {@code fitted}, and each layer of {@code candidates} is measured as a branch.
      */
-    Result run(Set<Integer> plan, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit) throws IOException {
+    Result run(Set<Integer> plan, int window, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit) throws IOException {
         if (refit && !candidates.isEmpty()) {
             throw new IllegalArgumentException("a refitting pass measures no candidates: the plan's layers above them are not fitted yet");
         }
         int layers = dense.config().layerCount();
-        AttentionTransfer planTransfer = transfer(plan, refit ? Map.of() : fitted);
+        AttentionTransfer planTransfer = transfer(plan, window, refit ? Map.of() : fitted);
         Map<Integer, Branch> branches = new TreeMap<>();
         int layerFits = 0;
         try (ResidualStreams denseFitting = ResidualStreams.create(lengths(fitting), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
@@ -161,7 +162,7 @@ final class PlanPass implements AutoCloseable {
                         branchHere ? ": measuring it as GLA" : ""));
                 AttentionTransfer.LayerTargets targets = AttentionTransfer.advanceDense(denseModel, layer, denseFitting, planFitting, fitHere || branchHere);
                 if (branchHere) {
-                    branches.put(layer, branch(plan, planTransfer.fitted(), layer, planFitting, planScoring, targets));
+                    branches.put(layer, branch(plan, window, planTransfer.fitted(), layer, planFitting, planScoring, targets));
                     layerFits++;
                 }
                 if (fitHere) {
@@ -177,18 +178,18 @@ final class PlanPass implements AutoCloseable {
     }
 
     /** {@code layer} added to {@code plan} and fitted on the plan's streams at its input; scored through the layers above it. */
-    private Branch branch(Set<Integer> plan, Map<String, TensorView> fitted, int layer, ResidualStreams planFitting, ResidualStreams planScoring,
+    private Branch branch(Set<Integer> plan, int window, Map<String, TensorView> fitted, int layer, ResidualStreams planFitting, ResidualStreams planScoring,
             AttentionTransfer.LayerTargets targets) throws IOException {
         Set<Integer> extended = new TreeSet<>(plan);
         extended.add(layer);
-        AttentionTransfer transfer = transfer(extended, fitted);
+        AttentionTransfer transfer = transfer(extended, window, fitted);
         ReferenceModel model = transfer.fitLayer(layer, ReferenceModel.load(transfer.derived()), planFitting, targets);
         return new Branch(layer, meanDivergence(model, planScoring, layer, true), transfer.fitted());
     }
 
-    /** Attention transfer over the plan {@code linear}, holding {@code fitted} already. */
-    private AttentionTransfer transfer(Set<Integer> linear, Map<String, TensorView> fitted) {
-        ModelConfig config = config(linear);
+    /** Attention transfer over the plan {@code linear} with windows of {@code window}, holding {@code fitted} already. */
+    private AttentionTransfer transfer(Set<Integer> linear, int window, Map<String, TensorView> fitted) {
+        ModelConfig config = config(linear, window);
         Map<String, TensorView> added = new LinkedHashMap<>();
         for (int layer : linear) {
             LayerKind kind = LayerKind.of(config, layer);
@@ -237,6 +238,11 @@ final class PlanPass implements AutoCloseable {
 
     private static int[] lengths(List<int[]> sequences) {
         return sequences.stream().mapToInt(sequence -> sequence.length).toArray();
+    }
+
+    /** The longest scoring sequence: windows at least this long are softmax on the scoring data. */
+    int longestScoringSequence() {
+        return scoring.stream().mapToInt(sequence -> sequence.length).max().orElse(0);
     }
 
     /** Every layer of the source. */

@@ -8,14 +8,17 @@ import java.util.List;
  *
  * @param plan      the chosen plan in {@code convert --plan}'s explicit syntax
  * @param layers    every layer's scores and chosen kind
+ * @param window    the window of the layers that stay softmax, after any smaller window tried under a KL target
  * @param steps     the greedy search, step 0 being the all-sliding-window start
+ * @param windows   smaller windows tried under a KL target, smallest first, until one met it
  * @param confirmed the chosen plan fitted afresh, every GLA layer in turn as calibrate fits them
  */
 public record PlanReport(Path source, String budget, int fittingTokens, int scoringTokens, int window, int sinks, int localWindow, long context,
-        String plan, List<LayerScore> layers, List<SearchStep> steps, Confirmation confirmed, Cost cost) {
+        String plan, List<LayerScore> layers, List<SearchStep> steps, List<WindowTrial> windows, Confirmation confirmed, Cost cost) {
     public PlanReport {
         layers = List.copyOf(layers);
         steps = List.copyOf(steps);
+        windows = List.copyOf(windows);
     }
 
     /**
@@ -37,6 +40,9 @@ public record PlanReport(Path source, String budget, int fittingTokens, int scor
             candidates = List.copyOf(candidates);
         }
     }
+
+    /** The plan's GLA layers with every other layer a window of {@code window}, fitted afresh: its mean KL and cache. */
+    public record WindowTrial(int window, double meanKullbackLeibler, long cacheBytes) {}
 
     /** The chosen plan's mean KL after a fresh fit of every GLA layer, and its cache of one sequence at the context. */
     public record Confirmation(double meanKullbackLeibler, long cacheBytes) {}

@@ -45,6 +45,9 @@ public final class PlanReportJson {
             ArrayNode candidates = node.putArray("candidates");
             step.candidates().forEach(candidate -> candidates.addObject().put("layer", candidate.layer()).put("mean_kl", candidate.meanKullbackLeibler()));
         }
+        ArrayNode windows = root.putArray("window_trials");
+        report.windows().forEach(trial -> windows.addObject().put("window", trial.window()).put("mean_kl", trial.meanKullbackLeibler())
+                .put("cache_bytes", trial.cacheBytes()));
         root.putObject("confirmed").put("mean_kl", report.confirmed().meanKullbackLeibler()).put("cache_bytes", report.confirmed().cacheBytes());
         PlanReport.Cost cost = report.cost();
         root.putObject("cost").put("layer_fits", cost.layerFits()).put("passes", cost.passes()).put("seconds", cost.nanos() / 1e9)

@@ -28,6 +28,10 @@ public final class PlanReportText {
             text.append(String.format(Locale.ROOT, "%-5d %-16s %6s %10.4f %12s  %s%n", step.step(), layers, step.added() < 0 ? "-" : step.added(),
                     step.meanKullbackLeibler(), size(step.cacheBytes()), candidates));
         }
+        for (PlanReport.WindowTrial trial : report.windows()) {
+            text.append(String.format(Locale.ROOT, "window %-6d KL %.4f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), size(trial.cacheBytes()),
+                    trial.window() == report.window() ? ": kept" : ""));
+        }
         text.append(System.lineSeparator());
         reasons(report).forEach(reason -> text.append(reason).append(System.lineSeparator()));
         PlanReport.Confirmation confirmed = report.confirmed();

@@ -99,7 +99,7 @@ public final class PlanSearch {
         int layerFits = 0;
         int passes = 0;
         progress.stage("step 0: every layer alone as GLA");
-        PlanPass.Result result = pass.run(plan, fitted, pass.allLayers(), false);
+        PlanPass.Result result = pass.run(plan, options.window(), fitted, pass.allLayers(), false);
         layerFits += result.layerFits();
         passes++;
         double[] alone = new double[layers];
@@ -108,7 +108,7 @@ public final class PlanSearch {
             alone[layer] = branch.meanKullbackLeibler();
             latest.put(layer, branch.meanKullbackLeibler());
         });
-        steps.add(new PlanReport.SearchStep(0, List.of(), -1, result.meanKullbackLeibler(), cacheBytes(pass, plan, options), List.of()));
+        steps.add(new PlanReport.SearchStep(0, List.of(), -1, result.meanKullbackLeibler(), cacheBytes(pass, plan, options.window(), options), List.of()));
         Map<Integer, PlanPass.Branch> measured = result.branches();
         while (plan.size() < count && !measured.isEmpty()) {
             PlanPass.Branch best = measured.values().stream().min(Comparator.comparingDouble(PlanPass.Branch::meanKullbackLeibler)).orElseThrow();
@@ -120,7 +120,7 @@ public final class PlanSearch {
             plan.add(best.layer());
             fitted = best.fitted();
             latest.remove(best.layer());
-            steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan), best.layer(), best.meanKullbackLeibler(), cacheBytes(pass, plan, options),
+            steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan), best.layer(), best.meanKullbackLeibler(), cacheBytes(pass, plan, options.window(), options),
                     candidates(measured)));
             progress.stage(String.format(Locale.ROOT, "step %d: layer %d becomes GLA (KL %.4f)", steps.size() - 1, best.layer(), best.meanKullbackLeibler()));
             if (plan.size() == count || latest.isEmpty()) {
@@ -129,7 +129,7 @@ public final class PlanSearch {
             Set<Integer> next = new TreeSet<>(latest.entrySet().stream().sorted(Map.Entry.comparingByValue()).limit(options.candidatesPerStep())
                     .map(Map.Entry::getKey).toList());
             progress.stage("step " + steps.size() + ": measuring layers " + next + " on top of " + plan);
-            result = pass.run(plan, fitted, next, false);
+            result = pass.run(plan, options.window(), fitted, next, false);
             layerFits += result.layerFits();
             passes++;
             measured = result.branches();
@@ -137,15 +137,37 @@ public final class PlanSearch {
         }
         progress.stage("confirming the plan: every GLA layer fitted afresh, layer by layer");
         long confirmStart = System.nanoTime();
-        PlanPass.Result confirmation = pass.run(plan, Map.of(), Set.of(), true);
+        PlanPass.Result confirmation = pass.run(plan, options.window(), Map.of(), Set.of(), true);
         long confirmingNanos = System.nanoTime() - confirmStart;
         layerFits += confirmation.layerFits();
         passes++;
-        if (options.budget() instanceof PlanBudget.MaxDivergence target && confirmation.meanKullbackLeibler() > target.meanKullbackLeibler()) {
-            progress.warning(String.format(Locale.ROOT, "the plan fitted afresh reads KL %.4f, beyond --max-kl %s: its search estimate was %.4f",
-                    confirmation.meanKullbackLeibler(), target.meanKullbackLeibler(), steps.getLast().meanKullbackLeibler()));
+        int window = options.window();
+        List<PlanReport.WindowTrial> windowTrials = new ArrayList<>();
+        if (options.budget() instanceof PlanBudget.MaxDivergence target) {
+            // The smallest window that still meets the target: each tried with the plan fitted afresh above it.
+            for (int candidate : options.windows().stream().filter(size -> size < options.window()).sorted().toList()) {
+                progress.stage("trying windows of " + candidate + " with the plan fitted afresh");
+                PlanPass.Result trial = pass.run(plan, candidate, Map.of(), Set.of(), true);
+                layerFits += trial.layerFits();
+                passes++;
+                windowTrials.add(new PlanReport.WindowTrial(candidate, trial.meanKullbackLeibler(), cacheBytes(pass, plan, candidate, options)));
+                if (trial.meanKullbackLeibler() <= target.meanKullbackLeibler()) {
+                    window = candidate;
+                    confirmation = trial;
+                    break;
+                }
+            }
+            if (confirmation.meanKullbackLeibler() > target.meanKullbackLeibler()) {
+                progress.warning(String.format(Locale.ROOT, "the plan fitted afresh reads KL %.4f, beyond --max-kl %s: its search estimate was %.4f",
+                        confirmation.meanKullbackLeibler(), target.meanKullbackLeibler(), steps.getLast().meanKullbackLeibler()));
+            }
         }
-        ModelConfig chosen = pass.config(plan);
+        int longest = pass.longestScoringSequence();
+        if (window >= longest && window < config.maxPositions()) {
+            progress.warning("windows of " + window + " are not measured by scoring sequences of " + longest + " tokens: on them a window is softmax; "
+                    + "use --seq-len above the window to see what it loses");
+        }
+        ModelConfig chosen = pass.config(plan, window);
         double[][] locality = pass.locality();
         List<PlanReport.LayerScore> scores = new ArrayList<>();
         for (int layer = 0; layer < layers; layer++) {
@@ -153,9 +175,9 @@ public final class PlanSearch {
             scores.add(new PlanReport.LayerScore(layer, Arrays.stream(heads).average().orElse(Double.NaN), Arrays.stream(heads).min().orElse(Double.NaN),
                     alone[layer], chosen.layer(layer).toString()));
         }
-        return new PlanReport(options.source(), describe(options.budget()), fittingTokens, scoringTokens, options.window(), options.sinks(),
-                options.localWindow(), options.context(), LayerPlans.explicit(chosen.layers()), scores, steps,
-                new PlanReport.Confirmation(confirmation.meanKullbackLeibler(), cacheBytes(pass, plan, options)),
+        return new PlanReport(options.source(), describe(options.budget()), fittingTokens, scoringTokens, window, options.sinks(),
+                options.localWindow(), options.context(), LayerPlans.explicit(chosen.layers()), scores, steps, windowTrials,
+                new PlanReport.Confirmation(confirmation.meanKullbackLeibler(), cacheBytes(pass, plan, window, options)),
                 new PlanReport.Cost(layerFits, passes, System.nanoTime() - start, confirmingNanos));
     }
 
@@ -179,8 +201,8 @@ public final class PlanSearch {
         return CACHE_VALUE_BYTES * (linear * total(linearMemory) + (config.layerCount() - linear) * total(windowMemory));
     }
 
-    private static long cacheBytes(PlanPass pass, Set<Integer> plan, PlanOptions options) {
-        ModelConfig config = pass.config(plan);
+    private static long cacheBytes(PlanPass pass, Set<Integer> plan, int window, PlanOptions options) {
+        ModelConfig config = pass.config(plan, window);
         long values = 0;
         for (int layer = 0; layer < config.layerCount(); layer++) {
             values += total(LayerKind.of(config, layer).sequenceMemory(config, options.context()));

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.SequencedMap;
 import java.util.SplittableRandom;
 import java.util.stream.Collectors;
@@ -60,6 +61,10 @@ class PlanSearchTest {
     }
 
     private PlanOptions options(PlanBudget budget) throws IOException {
+        return options(budget, List.of());
+    }
+
+    private PlanOptions options(PlanBudget budget, List<Integer> windows) throws IOException {
         Path source = directory.resolve("model");
         if (!Files.exists(source)) {
             CheckpointWriters.writeSafetensors(constructed(), source, DType.F32, 1);
@@ -67,7 +72,7 @@ class PlanSearchTest {
         SplittableRandom random = new SplittableRandom(5);
         String ids = IntStream.range(0, 12 * SEQUENCE_LENGTH).mapToObj(i -> String.valueOf(random.nextInt(3, 40))).collect(Collectors.joining(" "));
         Path data = Files.writeString(directory.resolve("ids.txt"), ids);
-        return new PlanOptions(source, data, null, 8 * SEQUENCE_LENGTH, 4 * SEQUENCE_LENGTH, SEQUENCE_LENGTH, budget, 4096, 0, LOCAL_WINDOW, 32768, 3,
+        return new PlanOptions(source, data, null, 8 * SEQUENCE_LENGTH, 4 * SEQUENCE_LENGTH, SEQUENCE_LENGTH, budget, 4096, windows, 0, LOCAL_WINDOW, 32768, 3,
                 TransferOptions.DEFAULT);
     }
 
@@ -97,9 +102,13 @@ class PlanSearchTest {
 
     @Test
     void aKullbackLeiblerTargetStopsBeforeTheFirstLayerThatWouldMissIt() throws IOException {
-        PlanReport report = PlanSearch.run(options(new PlanBudget.MaxDivergence(1e-6)), CalibrationProgress.NONE);
+        PlanReport report = PlanSearch.run(options(new PlanBudget.MaxDivergence(1e-6), List.of(16, 8)), CalibrationProgress.NONE);
         assertThat(report.plan()).isEqualTo("0:swa/4096,1:gla,2:swa/4096");
         assertThat(report.confirmed().meanKullbackLeibler()).isLessThan(1e-6);
+        // layer 2 weighs all 32 past tokens alike: a window of 8 or 16 changes it, so neither is kept
+        assertThat(report.windows()).extracting(PlanReport.WindowTrial::window).containsExactly(8, 16);
+        assertThat(report.windows()).allMatch(trial -> trial.meanKullbackLeibler() > 1e-6 && trial.cacheBytes() < report.confirmed().cacheBytes());
+        assertThat(report.window()).isEqualTo(4096);
     }
 
     @Test
