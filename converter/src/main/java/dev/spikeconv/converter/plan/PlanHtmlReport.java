@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.plan;
 
+import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.converter.report.SvgCharts;
 import dev.spikeconv.converter.report.XmlText;
 import java.util.ArrayList;
@@ -27,7 +28,7 @@ public final class PlanHtmlReport {
                         report.window(), report.sinks() > 0 ? " + " + report.sinks() + " sinks" : ""));
         html.append("<p>Plan: <code>").append(XmlText.escape(report.plan())).append(String.format(Locale.ROOT, "</code>, confirmed KL %.4f with every GLA "
                 + "layer fitted afresh; cache %s per sequence at context %d.</p>%n", report.confirmed().meanKullbackLeibler(),
-                PlanReportText.size(report.confirmed().cacheBytes()), report.context()));
+                ModelInspectionText.humanBytes(report.confirmed().cacheBytes()), report.context()));
         html.append("<ul>\n");
         PlanReportText.reasons(report).forEach(reason -> html.append("<li>").append(XmlText.escape(reason)).append("</li>\n"));
         html.append("</ul>\n<p>KL against the cache of one sequence at context ").append(report.context())
@@ -61,7 +62,7 @@ public final class PlanHtmlReport {
         for (PlanReport.SearchStep step : report.steps()) {
             html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%.4f</td><td>%s</td><td>%s</td></tr>%n", step.step(),
                     step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(",")),
-                    step.added() < 0 ? "-" : String.valueOf(step.added()), step.meanKullbackLeibler(), PlanReportText.size(step.cacheBytes()),
+                    step.added() < 0 ? "-" : String.valueOf(step.added()), step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()),
                     step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(), candidate.meanKullbackLeibler()))
                             .collect(Collectors.joining(", "))));
         }
@@ -70,7 +71,7 @@ public final class PlanHtmlReport {
             html.append("<h2>Smaller windows</h2>\n<table><tr><th>window</th><th>KL</th><th>cache</th></tr>\n");
             for (PlanReport.WindowTrial trial : report.windows()) {
                 html.append(String.format(Locale.ROOT, "<tr><td>%d%s</td><td>%.4f</td><td>%s</td></tr>%n", trial.window(), trial.window() == report.window()
-                        ? " (kept)" : "", trial.meanKullbackLeibler(), PlanReportText.size(trial.cacheBytes())));
+                        ? " (kept)" : "", trial.meanKullbackLeibler(), ModelInspectionText.humanBytes(trial.cacheBytes())));
             }
             html.append("</table>\n");
         }
@@ -86,7 +87,7 @@ public final class PlanHtmlReport {
         List<SvgCharts.Point> chosen = new ArrayList<>();
         for (PlanReport.SearchStep step : report.steps()) {
             chosen.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, step.meanKullbackLeibler(), String.format(Locale.ROOT, "step %d: GLA %s, KL %.4f, %s",
-                    step.step(), step.linearLayers(), step.meanKullbackLeibler(), PlanReportText.size(step.cacheBytes()))));
+                    step.step(), step.linearLayers(), step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()))));
             for (PlanReport.Candidate candidate : step.candidates()) {
                 tried.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, candidate.meanKullbackLeibler(), String.format(Locale.ROOT,
                         "step %d candidate: layer %d, KL %.4f", step.step(), candidate.layer(), candidate.meanKullbackLeibler())));

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.plan;
 
+import dev.spikeconv.converter.inspect.ModelInspectionText;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -26,10 +27,10 @@ public final class PlanReportText {
             String candidates = step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(),
                     candidate.meanKullbackLeibler())).collect(Collectors.joining(", "));
             text.append(String.format(Locale.ROOT, "%-5d %-16s %6s %10.4f %12s  %s%n", step.step(), layers, step.added() < 0 ? "-" : step.added(),
-                    step.meanKullbackLeibler(), size(step.cacheBytes()), candidates));
+                    step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()), candidates));
         }
         for (PlanReport.WindowTrial trial : report.windows()) {
-            text.append(String.format(Locale.ROOT, "window %-6d KL %.4f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), size(trial.cacheBytes()),
+            text.append(String.format(Locale.ROOT, "window %-6d KL %.4f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), ModelInspectionText.humanBytes(trial.cacheBytes()),
                     trial.window() == report.window() ? ": kept" : ""));
         }
         text.append(System.lineSeparator());
@@ -37,7 +38,7 @@ public final class PlanReportText {
         PlanReport.Confirmation confirmed = report.confirmed();
         text.append(String.format(Locale.ROOT, "%nplan      %s%n", report.plan()));
         text.append(String.format(Locale.ROOT, "confirmed KL %.4f with every GLA layer fitted afresh (as calibrate fits them); cache %s per sequence at "
-                + "context %d (bfloat16)%n", confirmed.meanKullbackLeibler(), size(confirmed.cacheBytes()), report.context()));
+                + "context %d (bfloat16)%n", confirmed.meanKullbackLeibler(), ModelInspectionText.humanBytes(confirmed.cacheBytes()), report.context()));
         PlanReport.Cost cost = report.cost();
         text.append(String.format(Locale.ROOT, "cost      %d layer fits in %d passes, %.1f s; the confirming pass alone %.1f s (%.1fx)%n", cost.layerFits(),
                 cost.passes(), cost.nanos() / 1e9, cost.confirmingNanos() / 1e9, (double) cost.nanos() / Math.max(1, cost.confirmingNanos())));
@@ -72,17 +73,5 @@ public final class PlanReportText {
             reasons.add(String.format(Locale.ROOT, "layer %d stays %s: %s%s", layer.layer(), layer.kind(), rank, last));
         }
         return reasons;
-    }
-
-    /** {@code bytes} in the largest binary unit that keeps a number of at least 1. */
-    static String size(long bytes) {
-        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
-        double value = bytes;
-        int unit = 0;
-        while (value >= 1024 && unit < units.length - 1) {
-            value /= 1024;
-            unit++;
-        }
-        return unit == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 }

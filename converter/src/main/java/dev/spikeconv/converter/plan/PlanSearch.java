@@ -31,7 +31,7 @@ import java.util.TreeSet;
 import java.util.stream.IntStream;
 
 /**
- * Chooses which layers of a dense checkpoint become GLA, under a budget (docs/design.md §11). Every layer starts as a
+ * Chooses which layers of a dense checkpoint become GLA, under a budget (docs/design.md §12). Every layer starts as a
  * sliding window; step 0 measures each layer alone as GLA, fitted by attention transfer (the measured score); each
  * further step adds the layer whose addition costs the least KL, re-measuring the best few remaining layers on top of the
  * plan so far (fitted as it grows), so errors that compound are seen. The chosen plan is then fitted afresh, layer by
