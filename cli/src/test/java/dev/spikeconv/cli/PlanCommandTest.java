@@ -39,7 +39,8 @@ class PlanCommandTest {
         assertThat(json.path("layers").get(1).path("kind").asText()).isEqualTo("swa/4096");
         assertThat(json.findValuesAsText("kind")).filteredOn("gla"::equals).hasSize(3);
         assertThat(json.path("confirmed").path("mean_kl").asDouble()).isLessThan(0.42);
-        assertThat(run.out()).contains("plan      " + chosen, "convert with: spikeconv convert");
+        assertThat(run.out()).contains("plan      " + chosen, "convert with: spikeconv convert", "NLL>64", "layer 1 stays swa/4096");
+        assertThat(json.path("long_range").path("positions").asInt()).isPositive();
         assertThat(Files.readString(html)).contains("<svg", "id=\"trade-off\"", chosen);
         Path bundle = directory.resolve("bundle");
         CommandRun convert = CommandRun.of("convert", source(), "-o", bundle.toString(), "--plan", "@" + plan);

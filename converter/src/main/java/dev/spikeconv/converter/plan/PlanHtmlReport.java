@@ -27,8 +27,10 @@ public final class PlanHtmlReport {
                         + "to the dense model. Layers that do not become GLA keep a sliding window of %d%s.</p>%n", report.fittingTokens(), report.scoringTokens(),
                         report.window(), report.sinks() > 0 ? " + " + report.sinks() + " sinks" : ""));
         html.append("<p>Plan: <code>").append(XmlText.escape(report.plan())).append(String.format(Locale.ROOT, "</code>, confirmed KL %.4f with every GLA "
-                + "layer fitted afresh; cache %s per sequence at context %d.</p>%n", report.confirmed().meanKullbackLeibler(),
-                ModelInspectionText.humanBytes(report.confirmed().cacheBytes()), report.context()));
+                + "layer fitted afresh; cache %s per sequence at context %d. Long-range memory: the %d scoring tokens whose previous occurrence lies only "
+                + "beyond %d tokens back read NLL %.3f (dense %.3f).</p>%n", report.confirmed().meanKullbackLeibler(),
+                ModelInspectionText.humanBytes(report.confirmed().cacheBytes()), report.context(), report.longRange().positions(), report.localWindow(),
+                report.confirmed().longRangeNll(), report.longRange().denseNll()));
         html.append("<ul>\n");
         PlanReportText.reasons(report).forEach(reason -> html.append("<li>").append(XmlText.escape(reason)).append("</li>\n"));
         html.append("</ul>\n<p>KL against the cache of one sequence at context ").append(report.context())
@@ -58,20 +60,21 @@ public final class PlanHtmlReport {
             html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%.3f</td><td>%.3f</td><td>%.4f</td><td%s>%s</td></tr>%n", layer.layer(), layer.locality(),
                     layer.leastLocalHead(), layer.aloneKullbackLeibler(), linear ? " class=\"gla\"" : "", XmlText.escape(layer.kind())));
         }
-        html.append("</table>\n<h2>Search</h2>\n<table><tr><th>step</th><th>GLA layers</th><th>added</th><th>KL</th><th>cache</th><th>candidates (KL with the layer added)</th></tr>\n");
+        html.append("</table>\n<h2>Search</h2>\n<table><tr><th>step</th><th>GLA layers</th><th>added</th><th>KL</th><th>long-range NLL</th><th>cache</th><th>candidates (KL with the layer added)</th></tr>\n");
         for (PlanReport.SearchStep step : report.steps()) {
-            html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%.4f</td><td>%s</td><td>%s</td></tr>%n", step.step(),
+            html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%.4f</td><td>%.3f</td><td>%s</td><td>%s</td></tr>%n", step.step(),
                     step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(",")),
-                    step.added() < 0 ? "-" : String.valueOf(step.added()), step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()),
+                    step.added() < 0 ? "-" : String.valueOf(step.added()), step.meanKullbackLeibler(), step.longRangeNll(),
+                    ModelInspectionText.humanBytes(step.cacheBytes()),
                     step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(), candidate.meanKullbackLeibler()))
                             .collect(Collectors.joining(", "))));
         }
         html.append("</table>\n");
         if (!report.windows().isEmpty()) {
-            html.append("<h2>Smaller windows</h2>\n<table><tr><th>window</th><th>KL</th><th>cache</th></tr>\n");
+            html.append("<h2>Smaller windows</h2>\n<table><tr><th>window</th><th>KL</th><th>long-range NLL</th><th>cache</th></tr>\n");
             for (PlanReport.WindowTrial trial : report.windows()) {
-                html.append(String.format(Locale.ROOT, "<tr><td>%d%s</td><td>%.4f</td><td>%s</td></tr>%n", trial.window(), trial.window() == report.window()
-                        ? " (kept)" : "", trial.meanKullbackLeibler(), ModelInspectionText.humanBytes(trial.cacheBytes())));
+                html.append(String.format(Locale.ROOT, "<tr><td>%d%s</td><td>%.4f</td><td>%.3f</td><td>%s</td></tr>%n", trial.window(), trial.window() == report.window()
+                        ? " (kept)" : "", trial.meanKullbackLeibler(), trial.longRangeNll(), ModelInspectionText.humanBytes(trial.cacheBytes())));
             }
             html.append("</table>\n");
         }

@@ -8,6 +8,8 @@ import dev.spikeconv.converter.metrics.Divergence;
 import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.reference.ResidualStreams;
 import dev.spikeconv.converter.transfer.AttentionTransfer;
+import dev.spikeconv.converter.verify.RecurrenceMeasure;
+import dev.spikeconv.converter.verify.VerifyReport;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
@@ -40,11 +42,17 @@ final class PlanPass implements AutoCloseable {
     /** Residual streams beyond this many bytes per set go to a file in the spill folder. */
     private static final long STREAM_MEMORY_LIMIT = 1L << 30;
 
-    /** A candidate measured in a pass: the plan's mean KL with {@code layer} added, and every tensor fitted for it. */
-    record Branch(int layer, double meanKullbackLeibler, Map<String, TensorView> fitted) {}
+    /**
+     * How a plan's model did on the scoring tokens: the mean KL to the dense model, and the NLL of the tokens whose previous
+     * occurrence lies only beyond the local window, the dense model's beside it (verify's long-range split).
+     */
+    record Score(double meanKullbackLeibler, VerifyReport.Bucket longRange) {}
 
-    /** A pass's outcome: the plan's own mean KL, its fitted tensors, the candidates' branches and the layer fits made. */
-    record Result(double meanKullbackLeibler, Map<String, TensorView> fitted, Map<Integer, Branch> branches, int layerFits) {}
+    /** A candidate measured in a pass: the plan's score with {@code layer} added, and every tensor fitted for it. */
+    record Branch(int layer, Score score, Map<String, TensorView> fitted) {}
+
+    /** A pass's outcome: the plan's own score, its fitted tensors, the candidates' branches and the layer fits made. */
+    record Result(Score score, Map<String, TensorView> fitted, Map<Integer, Branch> branches, int layerFits) {}
 
     private final ModelDescription dense;
     private final ReferenceModel denseModel;
@@ -173,7 +181,7 @@ final class PlanPass implements AutoCloseable {
                 advance(model, layer, planScoring);
                 progress.step("layers", layer + 1, layers);
             }
-            return new Result(meanDivergence(model, planScoring, layers, false), planTransfer.fitted(), branches, layerFits);
+            return new Result(score(model, planScoring, layers, false), planTransfer.fitted(), branches, layerFits);
         }
     }
 
@@ -184,7 +192,7 @@ final class PlanPass implements AutoCloseable {
         extended.add(layer);
         AttentionTransfer transfer = transfer(extended, window, fitted);
         ReferenceModel model = transfer.fitLayer(layer, ReferenceModel.load(transfer.derived()), planFitting, targets);
-        return new Branch(layer, meanDivergence(model, planScoring, layer, true), transfer.fitted());
+        return new Branch(layer, score(model, planScoring, layer, true), transfer.fitted());
     }
 
     /** Attention transfer over the plan {@code linear} with windows of {@code window}, holding {@code fitted} already. */
@@ -211,29 +219,44 @@ final class PlanPass implements AutoCloseable {
     }
 
     /**
-     * The mean KL from the dense model's next-token distributions to {@code model}'s over every scoring token, the streams
-     * run from layer {@code from} to the logits ({@code copy}: on copies, leaving {@code streams} as they are).
+     * The mean KL from the dense model's next-token distributions to {@code model}'s over every scoring token, and the
+     * long-range split, the streams run from layer {@code from} to the logits ({@code copy}: on copies, leaving
+     * {@code streams} as they are).
      */
-    private double meanDivergence(ReferenceModel model, ResidualStreams streams, int from, boolean copy) throws IOException {
+    private Score score(ReferenceModel model, ResidualStreams streams, int from, boolean copy) throws IOException {
         int vocabulary = dense.config().vocabularySize();
         int layers = dense.config().layerCount();
+        RecurrenceMeasure recurrence = new RecurrenceMeasure(options.localWindow(), vocabulary);
         double total = 0;
         long tokens = 0;
         for (int s = 0; s < streams.sequences(); s++) {
             int count = streams.length(s);
+            int[] sequence = scoring.get(s);
             float[] stream = copy ? streams.copy(s) : streams.get(s);
             for (int layer = from; layer < layers; layer++) {
                 model.runLayer(layer, stream, count);
             }
             float[] logits = model.logits(stream, count);
             float[] reference = denseModel.logits(denseFinal.get(s), count);
+            double[] referenceLogProbability = new double[count];
+            double[] planLogProbability = new double[count];
+            double[] divergences = new double[count];
             for (int t = 0; t < count; t++) {
-                total += Divergence.kullbackLeibler(Arrays.copyOfRange(reference, t * vocabulary, (t + 1) * vocabulary),
-                        Arrays.copyOfRange(logits, t * vocabulary, (t + 1) * vocabulary));
+                float[] referenceRow = Arrays.copyOfRange(reference, t * vocabulary, (t + 1) * vocabulary);
+                float[] planRow = Arrays.copyOfRange(logits, t * vocabulary, (t + 1) * vocabulary);
+                double referenceLogSum = Divergence.logSumExp(referenceRow);
+                double planLogSum = Divergence.logSumExp(planRow);
+                divergences[t] = Divergence.kullbackLeibler(referenceRow, referenceLogSum, planRow, planLogSum);
+                if (t + 1 < count) {
+                    referenceLogProbability[t] = referenceRow[sequence[t + 1]] - referenceLogSum;
+                    planLogProbability[t] = planRow[sequence[t + 1]] - planLogSum;
+                }
+                total += divergences[t];
             }
+            recurrence.add(sequence, referenceLogProbability, planLogProbability, divergences);
             tokens += count;
         }
-        return total / tokens;
+        return new Score(total / tokens, recurrence.result().onlyBeyondHorizon());
     }
 
     private static int[] lengths(List<int[]> sequences) {

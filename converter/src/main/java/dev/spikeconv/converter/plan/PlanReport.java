@@ -11,10 +11,12 @@ import java.util.List;
  * @param window    the window of the layers that stay softmax, after any smaller window tried under a KL target
  * @param steps     the greedy search, step 0 being the all-sliding-window start
  * @param windows   smaller windows tried under a KL target, smallest first, until one met it
+ * @param longRange the scoring tokens whose previous occurrence lies only beyond the local window, and the dense model's NLL of them
  * @param confirmed the chosen plan fitted afresh, every GLA layer in turn as calibrate fits them
  */
 public record PlanReport(Path source, String budget, int fittingTokens, int scoringTokens, int window, int sinks, int localWindow, long context,
-        String plan, List<LayerScore> layers, List<SearchStep> steps, List<WindowTrial> windows, Confirmation confirmed, Cost cost) {
+        String plan, List<LayerScore> layers, List<SearchStep> steps, List<WindowTrial> windows, LongRange longRange,
+        Confirmation confirmed, Cost cost) {
     public PlanReport {
         layers = List.copyOf(layers);
         steps = List.copyOf(steps);
@@ -27,25 +29,32 @@ public record PlanReport(Path source, String budget, int fittingTokens, int scor
      */
     public record LayerScore(int layer, double locality, double leastLocalHead, double aloneKullbackLeibler, String kind) {}
 
-    /** A candidate measured at a step: the KL of the step's plan with {@code layer} added. */
-    public record Candidate(int layer, double meanKullbackLeibler) {}
+    /** A candidate measured at a step: the KL of the step's plan with {@code layer} added, and its long-range NLL. */
+    public record Candidate(int layer, double meanKullbackLeibler, double longRangeNll) {}
+
+    /**
+     * Verify's long-range split on the scoring tokens: how many recur only beyond the local window (their previous occurrence
+     * is further back), and the dense model's mean NLL of them; each plan's NLL of the same tokens says what memory it kept.
+     */
+    public record LongRange(int positions, double denseNll) {}
 
     /**
      * One greedy step: the plan's GLA layers after it, the layer it added (-1 at step 0), the plan's measured KL (its layers
-     * kept as fitted when added), its cache at the context, and the candidates measured to choose it.
+     * kept as fitted when added) and long-range NLL, its cache at the context, and the candidates measured to choose it.
      */
-    public record SearchStep(int step, List<Integer> linearLayers, int added, double meanKullbackLeibler, long cacheBytes, List<Candidate> candidates) {
+    public record SearchStep(int step, List<Integer> linearLayers, int added, double meanKullbackLeibler, double longRangeNll, long cacheBytes,
+            List<Candidate> candidates) {
         public SearchStep {
             linearLayers = List.copyOf(linearLayers);
             candidates = List.copyOf(candidates);
         }
     }
 
-    /** The plan's GLA layers with every other layer a window of {@code window}, fitted afresh: its mean KL and cache. */
-    public record WindowTrial(int window, double meanKullbackLeibler, long cacheBytes) {}
+    /** The plan's GLA layers with every other layer a window of {@code window}, fitted afresh: its mean KL, long-range NLL and cache. */
+    public record WindowTrial(int window, double meanKullbackLeibler, double longRangeNll, long cacheBytes) {}
 
-    /** The chosen plan's mean KL after a fresh fit of every GLA layer, and its cache of one sequence at the context. */
-    public record Confirmation(double meanKullbackLeibler, long cacheBytes) {}
+    /** The chosen plan after a fresh fit of every GLA layer: mean KL, long-range NLL, and its cache of one sequence at the context. */
+    public record Confirmation(double meanKullbackLeibler, double longRangeNll, long cacheBytes) {}
 
     /**
      * What the search cost: layer fits in all, passes over the model, its time, and the time of the confirming pass alone (the

@@ -32,6 +32,8 @@ public final class PlanReportJson {
         root.put("sinks", report.sinks());
         root.put("local_window", report.localWindow());
         root.put("context", report.context());
+        root.putObject("long_range").put("horizon", report.localWindow()).put("positions", report.longRange().positions())
+                .put("dense_nll", report.longRange().denseNll());
         ArrayNode layers = root.putArray("layers");
         for (PlanReport.LayerScore layer : report.layers()) {
             layers.addObject().put("layer", layer.layer()).put("locality", layer.locality()).put("least_local_head", layer.leastLocalHead())
@@ -41,14 +43,17 @@ public final class PlanReportJson {
         for (PlanReport.SearchStep step : report.steps()) {
             ObjectNode node = steps.addObject().put("step", step.step());
             step.linearLayers().forEach(node.putArray("gla_layers")::add);
-            node.put("added", step.added()).put("mean_kl", step.meanKullbackLeibler()).put("cache_bytes", step.cacheBytes());
+            node.put("added", step.added()).put("mean_kl", step.meanKullbackLeibler()).put("long_range_nll", step.longRangeNll())
+                    .put("cache_bytes", step.cacheBytes());
             ArrayNode candidates = node.putArray("candidates");
-            step.candidates().forEach(candidate -> candidates.addObject().put("layer", candidate.layer()).put("mean_kl", candidate.meanKullbackLeibler()));
+            step.candidates().forEach(candidate -> candidates.addObject().put("layer", candidate.layer()).put("mean_kl", candidate.meanKullbackLeibler())
+                    .put("long_range_nll", candidate.longRangeNll()));
         }
         ArrayNode windows = root.putArray("window_trials");
         report.windows().forEach(trial -> windows.addObject().put("window", trial.window()).put("mean_kl", trial.meanKullbackLeibler())
-                .put("cache_bytes", trial.cacheBytes()));
-        root.putObject("confirmed").put("mean_kl", report.confirmed().meanKullbackLeibler()).put("cache_bytes", report.confirmed().cacheBytes());
+                .put("long_range_nll", trial.longRangeNll()).put("cache_bytes", trial.cacheBytes()));
+        root.putObject("confirmed").put("mean_kl", report.confirmed().meanKullbackLeibler()).put("long_range_nll", report.confirmed().longRangeNll())
+                .put("cache_bytes", report.confirmed().cacheBytes());
         PlanReport.Cost cost = report.cost();
         root.putObject("cost").put("layer_fits", cost.layerFits()).put("passes", cost.passes()).put("seconds", cost.nanos() / 1e9)
                 .put("confirming_pass_seconds", cost.confirmingNanos() / 1e9);

@@ -21,24 +21,30 @@ public final class PlanReportText {
             text.append(String.format(Locale.ROOT, "%-6d %12.3f %12.3f %12.4f  %s%n", layer.layer(), layer.locality(), layer.leastLocalHead(),
                     layer.aloneKullbackLeibler(), layer.kind()));
         }
-        text.append(String.format(Locale.ROOT, "%n%-5s %-16s %6s %10s %12s  %s%n", "step", "GLA layers", "added", "KL", "cache", "candidates (KL with the layer added)"));
+        PlanReport.LongRange longRange = report.longRange();
+        String far = "NLL>" + report.localWindow();
+        text.append(String.format(Locale.ROOT, "%n%s: NLL of the %d scoring tokens whose previous occurrence lies only beyond %d tokens back "
+                + "(dense %.3f): the memory a plan keeps%n", far, longRange.positions(), report.localWindow(), longRange.denseNll()));
+        text.append(String.format(Locale.ROOT, "%n%-5s %-16s %6s %10s %9s %12s  %s%n", "step", "GLA layers", "added", "KL", far, "cache",
+                "candidates (KL with the layer added)"));
         for (PlanReport.SearchStep step : report.steps()) {
             String layers = step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(","));
             String candidates = step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(),
                     candidate.meanKullbackLeibler())).collect(Collectors.joining(", "));
-            text.append(String.format(Locale.ROOT, "%-5d %-16s %6s %10.4f %12s  %s%n", step.step(), layers, step.added() < 0 ? "-" : step.added(),
-                    step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()), candidates));
+            text.append(String.format(Locale.ROOT, "%-5d %-16s %6s %10.4f %9.3f %12s  %s%n", step.step(), layers, step.added() < 0 ? "-" : step.added(),
+                    step.meanKullbackLeibler(), step.longRangeNll(), ModelInspectionText.humanBytes(step.cacheBytes()), candidates));
         }
         for (PlanReport.WindowTrial trial : report.windows()) {
-            text.append(String.format(Locale.ROOT, "window %-6d KL %.4f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), ModelInspectionText.humanBytes(trial.cacheBytes()),
-                    trial.window() == report.window() ? ": kept" : ""));
+            text.append(String.format(Locale.ROOT, "window %-6d KL %.4f, %s %.3f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), far,
+                    trial.longRangeNll(), ModelInspectionText.humanBytes(trial.cacheBytes()), trial.window() == report.window() ? ": kept" : ""));
         }
         text.append(System.lineSeparator());
         reasons(report).forEach(reason -> text.append(reason).append(System.lineSeparator()));
         PlanReport.Confirmation confirmed = report.confirmed();
         text.append(String.format(Locale.ROOT, "%nplan      %s%n", report.plan()));
-        text.append(String.format(Locale.ROOT, "confirmed KL %.4f with every GLA layer fitted afresh (as calibrate fits them); cache %s per sequence at "
-                + "context %d (bfloat16)%n", confirmed.meanKullbackLeibler(), ModelInspectionText.humanBytes(confirmed.cacheBytes()), report.context()));
+        text.append(String.format(Locale.ROOT, "confirmed KL %.4f and %s %.3f (dense %.3f) with every GLA layer fitted afresh (as calibrate fits them); "
+                + "cache %s per sequence at context %d (bfloat16)%n", confirmed.meanKullbackLeibler(), far, confirmed.longRangeNll(), longRange.denseNll(),
+                ModelInspectionText.humanBytes(confirmed.cacheBytes()), report.context()));
         PlanReport.Cost cost = report.cost();
         text.append(String.format(Locale.ROOT, "cost      %d layer fits in %d passes, %.1f s; the confirming pass alone %.1f s (%.1fx)%n", cost.layerFits(),
                 cost.passes(), cost.nanos() / 1e9, cost.confirmingNanos() / 1e9, (double) cost.nanos() / Math.max(1, cost.confirmingNanos())));

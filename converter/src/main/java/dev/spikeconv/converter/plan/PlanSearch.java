@@ -105,24 +105,25 @@ public final class PlanSearch {
         double[] alone = new double[layers];
         Map<Integer, Double> latest = new TreeMap<>();
         result.branches().forEach((layer, branch) -> {
-            alone[layer] = branch.meanKullbackLeibler();
-            latest.put(layer, branch.meanKullbackLeibler());
+            alone[layer] = branch.score().meanKullbackLeibler();
+            latest.put(layer, branch.score().meanKullbackLeibler());
         });
-        steps.add(new PlanReport.SearchStep(0, List.of(), -1, result.meanKullbackLeibler(), cacheBytes(pass, plan, options.window(), options), List.of()));
+        steps.add(new PlanReport.SearchStep(0, List.of(), -1, result.score().meanKullbackLeibler(), result.score().longRange().bundleNll(), cacheBytes(pass, plan, options.window(), options), List.of()));
         Map<Integer, PlanPass.Branch> measured = result.branches();
         while (plan.size() < count && !measured.isEmpty()) {
-            PlanPass.Branch best = measured.values().stream().min(Comparator.comparingDouble(PlanPass.Branch::meanKullbackLeibler)).orElseThrow();
-            if (options.budget() instanceof PlanBudget.MaxDivergence target && best.meanKullbackLeibler() > target.meanKullbackLeibler()) {
+            PlanPass.Branch best = measured.values().stream().min(Comparator.comparingDouble(branch -> branch.score().meanKullbackLeibler())).orElseThrow();
+            if (options.budget() instanceof PlanBudget.MaxDivergence target && best.score().meanKullbackLeibler() > target.meanKullbackLeibler()) {
                 progress.stage(String.format(Locale.ROOT, "adding layer %d would reach KL %.4f, beyond --max-kl %s: stopping", best.layer(),
-                        best.meanKullbackLeibler(), target.meanKullbackLeibler()));
+                        best.score().meanKullbackLeibler(), target.meanKullbackLeibler()));
                 break;
             }
             plan.add(best.layer());
             fitted = best.fitted();
             latest.remove(best.layer());
-            steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan), best.layer(), best.meanKullbackLeibler(), cacheBytes(pass, plan, options.window(), options),
+            steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan), best.layer(), best.score().meanKullbackLeibler(), best.score().longRange().bundleNll(),
+                    cacheBytes(pass, plan, options.window(), options),
                     candidates(measured)));
-            progress.stage(String.format(Locale.ROOT, "step %d: layer %d becomes GLA (KL %.4f)", steps.size() - 1, best.layer(), best.meanKullbackLeibler()));
+            progress.stage(String.format(Locale.ROOT, "step %d: layer %d becomes GLA (KL %.4f)", steps.size() - 1, best.layer(), best.score().meanKullbackLeibler()));
             if (plan.size() == count || latest.isEmpty()) {
                 break;
             }
@@ -133,7 +134,7 @@ public final class PlanSearch {
             layerFits += result.layerFits();
             passes++;
             measured = result.branches();
-            measured.forEach((layer, branch) -> latest.put(layer, branch.meanKullbackLeibler()));
+            measured.forEach((layer, branch) -> latest.put(layer, branch.score().meanKullbackLeibler()));
         }
         progress.stage("confirming the plan: every GLA layer fitted afresh, layer by layer");
         long confirmStart = System.nanoTime();
@@ -150,16 +151,17 @@ public final class PlanSearch {
                 PlanPass.Result trial = pass.run(plan, candidate, Map.of(), Set.of(), true);
                 layerFits += trial.layerFits();
                 passes++;
-                windowTrials.add(new PlanReport.WindowTrial(candidate, trial.meanKullbackLeibler(), cacheBytes(pass, plan, candidate, options)));
-                if (trial.meanKullbackLeibler() <= target.meanKullbackLeibler()) {
+                windowTrials.add(new PlanReport.WindowTrial(candidate, trial.score().meanKullbackLeibler(), trial.score().longRange().bundleNll(),
+                        cacheBytes(pass, plan, candidate, options)));
+                if (trial.score().meanKullbackLeibler() <= target.meanKullbackLeibler()) {
                     window = candidate;
                     confirmation = trial;
                     break;
                 }
             }
-            if (confirmation.meanKullbackLeibler() > target.meanKullbackLeibler()) {
+            if (confirmation.score().meanKullbackLeibler() > target.meanKullbackLeibler()) {
                 progress.warning(String.format(Locale.ROOT, "the plan fitted afresh reads KL %.4f, beyond --max-kl %s: its search estimate was %.4f",
-                        confirmation.meanKullbackLeibler(), target.meanKullbackLeibler(), steps.getLast().meanKullbackLeibler()));
+                        confirmation.score().meanKullbackLeibler(), target.meanKullbackLeibler(), steps.getLast().meanKullbackLeibler()));
             }
         }
         int longest = pass.longestScoringSequence();
@@ -177,7 +179,9 @@ public final class PlanSearch {
         }
         return new PlanReport(options.source(), describe(options.budget()), fittingTokens, scoringTokens, window, options.sinks(),
                 options.localWindow(), options.context(), LayerPlans.explicit(chosen.layers()), scores, steps, windowTrials,
-                new PlanReport.Confirmation(confirmation.meanKullbackLeibler(), cacheBytes(pass, plan, window, options)),
+                new PlanReport.LongRange(confirmation.score().longRange().positions(), confirmation.score().longRange().referenceNll()),
+                new PlanReport.Confirmation(confirmation.score().meanKullbackLeibler(), confirmation.score().longRange().bundleNll(),
+                        cacheBytes(pass, plan, window, options)),
                 new PlanReport.Cost(layerFits, passes, System.nanoTime() - start, confirmingNanos));
     }
 
@@ -215,7 +219,8 @@ public final class PlanSearch {
     }
 
     private static List<PlanReport.Candidate> candidates(Map<Integer, PlanPass.Branch> branches) {
-        return branches.values().stream().map(branch -> new PlanReport.Candidate(branch.layer(), branch.meanKullbackLeibler())).toList();
+        return branches.values().stream().map(branch -> new PlanReport.Candidate(branch.layer(), branch.score().meanKullbackLeibler(),
+                branch.score().longRange().bundleNll())).toList();
     }
 
     private static List<int[]> sequences(int[] tokens, int length) {

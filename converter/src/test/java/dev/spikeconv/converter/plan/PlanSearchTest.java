@@ -84,6 +84,9 @@ class PlanSearchTest {
         assertThat(report.layers().get(0).aloneKullbackLeibler()).isGreaterThan(1e-4);
         assertThat(report.layers().get(2).aloneKullbackLeibler()).isGreaterThan(1e-4);
         assertThat(report.confirmed().meanKullbackLeibler()).isLessThan(1e-9);
+        // the plan computes what the dense model computes, so it keeps every long-range token's probability
+        assertThat(report.longRange().positions()).isPositive();
+        assertThat(report.confirmed().longRangeNll()).isCloseTo(report.longRange().denseNll(), offset(1e-6));
         // step 0 measures every layer; one GLA layer holds a [kv, d, d] state instead of a window of keys and values
         assertThat(report.steps()).hasSize(2);
         assertThat(report.steps().get(1).candidates()).hasSize(3);
