@@ -1,5 +1,8 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.layers.LayerKind;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.plan.PlanBudget;
 import dev.spikeconv.converter.plan.PlanHtmlReport;
 import dev.spikeconv.converter.plan.PlanOptions;
@@ -14,6 +17,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -70,10 +74,10 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--window", paramLabel = "W", defaultValue = "4096", description = "Sliding window of the layers that stay softmax. Default: ${DEFAULT-VALUE}.")
     int window;
 
-    @Option(names = "--windows", paramLabel = "W,W,...", split = ",", defaultValue = "512,1024,2048",
-            description = "With --max-kl, smaller windows tried after the search, smallest first; the first that still meets the target is kept. "
-                    + "Default: ${DEFAULT-VALUE}.")
-    List<Integer> windows;
+    @Option(names = "--windows", paramLabel = "W[+S],...", split = ",", defaultValue = "512,1024,2048",
+            description = "With --max-kl, windows (W+S: with S sinks; W alone: --sinks) tried after the search, those with a smaller cache than --window, "
+                    + "smallest first; the first that still meets the target is kept. Default: ${DEFAULT-VALUE}.")
+    List<String> windows;
 
     @Option(names = "--sinks", paramLabel = "N", defaultValue = "0", description = "Sink positions of that window. Default: ${DEFAULT-VALUE}.")
     int sinks;
@@ -104,7 +108,7 @@ final class PlanCommand implements Callable<Integer> {
                 : budget.maxCache != null ? new PlanBudget.MaxCache(budget.maxCache) : new PlanBudget.MaxDivergence(budget.maxKl);
         TransferOptions transfer = new TransferOptions(true, true, 0, TransferOptions.DEFAULT_LEARNING_RATE, TransferOptions.DEFAULT.heldOutShare(), seed);
         PlanOptions options = new PlanOptions(source, dataOptions.data, dataOptions.tokenizer, tokens, evaluationTokens, dataOptions.sequenceLength, chosen,
-                window, windows, sinks, localWindow, context, candidates, transfer);
+                window, windowChoices(), sinks, localWindow, context, candidates, transfer);
         TerminalProgress progress = quiet.progress(spec.commandLine().getErr());
         PlanReport report = PlanSearch.run(options, progress);
         PrintWriter out = spec.commandLine().getOut();
@@ -122,6 +126,18 @@ final class PlanCommand implements Callable<Integer> {
         }
         out.flush();
         return ExitCodes.OK;
+    }
+
+    /** {@code --windows} as sliding-window layers: each item in the plan syntax of a window, {@code W} or {@code W+S}. */
+    private List<SlidingWindowLayer> windowChoices() {
+        List<SlidingWindowLayer> choices = new ArrayList<>();
+        for (String item : windows) {
+            if (!item.strip().matches("\\d+(\\+\\d+)?")) {
+                throw new InvalidOptionException("windows", "expected W or W+S items such as 512,1024+4, found '" + item + "'");
+            }
+            choices.add((SlidingWindowLayer) LayerKind.parse("swa/" + item.strip(), window, sinks));
+        }
+        return choices;
     }
 
     /** A temporary sibling renamed over {@code file}: a reader never sees half a report. */

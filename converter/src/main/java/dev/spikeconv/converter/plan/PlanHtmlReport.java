@@ -73,8 +73,8 @@ public final class PlanHtmlReport {
         if (!report.windows().isEmpty()) {
             html.append("<h2>Smaller windows</h2>\n<table><tr><th>window</th><th>KL</th><th>long-range NLL</th><th>cache</th></tr>\n");
             for (PlanReport.WindowTrial trial : report.windows()) {
-                html.append(String.format(Locale.ROOT, "<tr><td>%d%s</td><td>%.4f</td><td>%.3f</td><td>%s</td></tr>%n", trial.window(), trial.window() == report.window()
-                        ? " (kept)" : "", trial.meanKullbackLeibler(), trial.longRangeNll(), ModelInspectionText.humanBytes(trial.cacheBytes())));
+                html.append(String.format(Locale.ROOT, "<tr><td>%s%s</td><td>%.4f</td><td>%.3f</td><td>%s</td></tr>%n", XmlText.escape(trial.window()),
+                        trial.kept() ? " (kept)" : "", trial.meanKullbackLeibler(), trial.longRangeNll(), ModelInspectionText.humanBytes(trial.cacheBytes())));
             }
             html.append("</table>\n");
         }
@@ -97,7 +97,7 @@ public final class PlanHtmlReport {
             }
         }
         for (PlanReport.WindowTrial trial : report.windows()) {
-            tried.add(new SvgCharts.Point(trial.cacheBytes() / MEBIBYTE, trial.meanKullbackLeibler(), String.format(Locale.ROOT, "windows of %d: KL %.4f",
+            tried.add(new SvgCharts.Point(trial.cacheBytes() / MEBIBYTE, trial.meanKullbackLeibler(), String.format(Locale.ROOT, "%s: KL %.4f",
                     trial.window(), trial.meanKullbackLeibler())));
         }
         SvgCharts.Point result = new SvgCharts.Point(report.confirmed().cacheBytes() / MEBIBYTE, report.confirmed().meanKullbackLeibler(),

@@ -1,6 +1,7 @@
 package dev.spikeconv.converter.plan;
 
 import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import java.nio.file.Path;
 import java.util.List;
@@ -13,15 +14,18 @@ import java.util.List;
  * @param tokenizer         overrides the source's own tokenizer (null: the source's)
  * @param sequenceLength    tokens per sequence
  * @param window            the sliding window of every layer that does not become GLA, while the search runs
- * @param windows           smaller windows a KL target may choose after the search, tried smallest first
+ * @param windows           windows (with their sinks) a KL target may choose after the search, those with a smaller cache tried smallest first
  * @param sinks             that window's sink positions
  * @param localWindow       the window of the zero-cost locality score: attention mass inside it says how local a layer is
  * @param context           the context at which caches are sized
  * @param candidatesPerStep layers re-measured at each greedy step after the first (the rest keep their last score)
  */
 public record PlanOptions(Path source, Path data, Path tokenizer, int fitTokens, int evaluationTokens, int sequenceLength, PlanBudget budget,
-        int window, List<Integer> windows, int sinks, int localWindow, long context, int candidatesPerStep, TransferOptions transfer) {
+        int window, List<SlidingWindowLayer> windows, int sinks, int localWindow, long context, int candidatesPerStep, TransferOptions transfer) {
     public PlanOptions {
+        if (windows.stream().anyMatch(candidate -> candidate.window() < 1 || candidate.sinks() < 0)) {
+            throw new InvalidOptionException("windows", "need windows of at least 1 and sinks of at least 0, found " + windows);
+        }
         if (fitTokens < 1 || evaluationTokens < 1) {
             throw new InvalidOptionException(fitTokens < 1 ? "tokens" : "eval-tokens", "must be at least 1");
         }
@@ -32,9 +36,6 @@ public record PlanOptions(Path source, Path data, Path tokenizer, int fitTokens,
             throw new InvalidOptionException(window < 1 ? "window" : "local-window", "must be at least 1");
         }
         windows = List.copyOf(windows);
-        if (windows.stream().anyMatch(size -> size < 1)) {
-            throw new InvalidOptionException("windows", "must all be at least 1, found " + windows);
-        }
         if (sinks < 0) {
             throw new InvalidOptionException("sinks", "must be at least 0, found " + sinks);
         }
@@ -47,5 +48,10 @@ public record PlanOptions(Path source, Path data, Path tokenizer, int fitTokens,
         if (!transfer.enabled()) {
             throw new InvalidOptionException("transfer", "plan scores fitted GLA layers: choose a transfer with at least one step");
         }
+    }
+
+    /** The window every layer that does not become GLA keeps while the search runs. */
+    public SlidingWindowLayer searchWindow() {
+        return new SlidingWindowLayer(window, sinks);
     }
 }

@@ -128,23 +128,23 @@ final class PlanPass implements AutoCloseable {
         return Arrays.stream(locality).map(double[]::clone).toArray(double[][]::new);
     }
 
-    /** The config of the plan whose GLA layers are {@code linear}: every other layer a sliding window of {@code window}, spikes off. */
-    ModelConfig config(Set<Integer> linear, int window) {
+    /** The config of the plan whose GLA layers are {@code linear}: every other layer {@code window}, spikes off. */
+    ModelConfig config(Set<Integer> linear, SlidingWindowLayer window) {
         ModelConfig source = dense.config();
         List<LayerAttention> layers = new ArrayList<>();
         for (int layer = 0; layer < source.layerCount(); layer++) {
-            layers.add(linear.contains(layer) ? new GatedLinearLayer().attention() : new SlidingWindowLayer(window, options.sinks()).attention());
+            layers.add(linear.contains(layer) ? new GatedLinearLayer().attention() : window.attention());
         }
         return source.toBuilder().architecture(Architecture.GLA_SWA).layers(layers).spike(SpikeSettings.OFF).build(options.source());
     }
 
     /**
-     * One pass over the plan with GLA layers {@code plan} and windows of {@code window}, starting from the tensors {@code fitted}
+     * One pass over the plan with GLA layers {@code plan} and every other layer {@code window}, starting from the tensors {@code fitted}
      * (fitted by earlier passes).
      * With {@code refit} every GLA layer is fitted afresh as the pass reaches it, as calibrate does; otherwise the plan's layers
      * keep {@code fitted}, and each layer of {@code candidates} is measured as a branch.
      */
-    Result run(Set<Integer> plan, int window, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit) throws IOException {
+    Result run(Set<Integer> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit) throws IOException {
         if (refit && !candidates.isEmpty()) {
             throw new IllegalArgumentException("a refitting pass measures no candidates: the plan's layers above them are not fitted yet");
         }
@@ -186,7 +186,7 @@ final class PlanPass implements AutoCloseable {
     }
 
     /** {@code layer} added to {@code plan} and fitted on the plan's streams at its input; scored through the layers above it. */
-    private Branch branch(Set<Integer> plan, int window, Map<String, TensorView> fitted, int layer, ResidualStreams planFitting, ResidualStreams planScoring,
+    private Branch branch(Set<Integer> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, int layer, ResidualStreams planFitting, ResidualStreams planScoring,
             AttentionTransfer.LayerTargets targets) throws IOException {
         Set<Integer> extended = new TreeSet<>(plan);
         extended.add(layer);
@@ -195,8 +195,8 @@ final class PlanPass implements AutoCloseable {
         return new Branch(layer, score(model, planScoring, layer, true), transfer.fitted());
     }
 
-    /** Attention transfer over the plan {@code linear} with windows of {@code window}, holding {@code fitted} already. */
-    private AttentionTransfer transfer(Set<Integer> linear, int window, Map<String, TensorView> fitted) {
+    /** Attention transfer over the plan {@code linear} with every other layer {@code window}, holding {@code fitted} already. */
+    private AttentionTransfer transfer(Set<Integer> linear, SlidingWindowLayer window, Map<String, TensorView> fitted) {
         ModelConfig config = config(linear, window);
         Map<String, TensorView> added = new LinkedHashMap<>();
         for (int layer : linear) {

@@ -8,7 +8,7 @@ import java.util.List;
  *
  * @param plan      the chosen plan in {@code convert --plan}'s explicit syntax
  * @param layers    every layer's scores and chosen kind
- * @param window    the window of the layers that stay softmax, after any smaller window tried under a KL target
+ * @param window    the window of the layers that stay softmax, after any smaller window tried under a KL target, and its sinks
  * @param steps     the greedy search, step 0 being the all-sliding-window start
  * @param windows   smaller windows tried under a KL target, smallest first, until one met it
  * @param longRange the scoring tokens whose previous occurrence lies only beyond the local window, and the dense model's NLL of them
@@ -50,8 +50,11 @@ public record PlanReport(Path source, String budget, int fittingTokens, int scor
         }
     }
 
-    /** The plan's GLA layers with every other layer a window of {@code window}, fitted afresh: its mean KL, long-range NLL and cache. */
-    public record WindowTrial(int window, double meanKullbackLeibler, double longRangeNll, long cacheBytes) {}
+    /**
+     * The plan's GLA layers with every other layer {@code window} ({@code swa/W+S}), fitted afresh: its mean KL, long-range NLL
+     * and cache, and whether it met the target and was kept.
+     */
+    public record WindowTrial(String window, double meanKullbackLeibler, double longRangeNll, long cacheBytes, boolean kept) {}
 
     /** The chosen plan after a fresh fit of every GLA layer: mean KL, long-range NLL, and its cache of one sequence at the context. */
     public record Confirmation(double meanKullbackLeibler, double longRangeNll, long cacheBytes) {}

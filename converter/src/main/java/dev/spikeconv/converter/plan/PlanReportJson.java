@@ -51,7 +51,7 @@ public final class PlanReportJson {
         }
         ArrayNode windows = root.putArray("window_trials");
         report.windows().forEach(trial -> windows.addObject().put("window", trial.window()).put("mean_kl", trial.meanKullbackLeibler())
-                .put("long_range_nll", trial.longRangeNll()).put("cache_bytes", trial.cacheBytes()));
+                .put("long_range_nll", trial.longRangeNll()).put("cache_bytes", trial.cacheBytes()).put("kept", trial.kept()));
         root.putObject("confirmed").put("mean_kl", report.confirmed().meanKullbackLeibler()).put("long_range_nll", report.confirmed().longRangeNll())
                 .put("cache_bytes", report.confirmed().cacheBytes());
         PlanReport.Cost cost = report.cost();

@@ -35,8 +35,8 @@ public final class PlanReportText {
                     step.meanKullbackLeibler(), step.longRangeNll(), ModelInspectionText.humanBytes(step.cacheBytes()), candidates));
         }
         for (PlanReport.WindowTrial trial : report.windows()) {
-            text.append(String.format(Locale.ROOT, "window %-6d KL %.4f, %s %.3f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), far,
-                    trial.longRangeNll(), ModelInspectionText.humanBytes(trial.cacheBytes()), trial.window() == report.window() ? ": kept" : ""));
+            text.append(String.format(Locale.ROOT, "%-13s KL %.4f, %s %.3f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), far,
+                    trial.longRangeNll(), ModelInspectionText.humanBytes(trial.cacheBytes()), trial.kept() ? ": kept" : ""));
         }
         text.append(System.lineSeparator());
         reasons(report).forEach(reason -> text.append(reason).append(System.lineSeparator()));

@@ -99,7 +99,7 @@ public final class PlanSearch {
         int layerFits = 0;
         int passes = 0;
         progress.stage("step 0: every layer alone as GLA");
-        PlanPass.Result result = pass.run(plan, options.window(), fitted, pass.allLayers(), false);
+        PlanPass.Result result = pass.run(plan, options.searchWindow(), fitted, pass.allLayers(), false);
         layerFits += result.layerFits();
         passes++;
         double[] alone = new double[layers];
@@ -108,7 +108,8 @@ public final class PlanSearch {
             alone[layer] = branch.score().meanKullbackLeibler();
             latest.put(layer, branch.score().meanKullbackLeibler());
         });
-        steps.add(new PlanReport.SearchStep(0, List.of(), -1, result.score().meanKullbackLeibler(), result.score().longRange().bundleNll(), cacheBytes(pass, plan, options.window(), options), List.of()));
+        steps.add(new PlanReport.SearchStep(0, List.of(), -1, result.score().meanKullbackLeibler(), result.score().longRange().bundleNll(),
+                cacheBytes(pass, plan, options.searchWindow(), options), List.of()));
         Map<Integer, PlanPass.Branch> measured = result.branches();
         while (plan.size() < count && !measured.isEmpty()) {
             PlanPass.Branch best = measured.values().stream().min(Comparator.comparingDouble(branch -> branch.score().meanKullbackLeibler())).orElseThrow();
@@ -121,7 +122,7 @@ public final class PlanSearch {
             fitted = best.fitted();
             latest.remove(best.layer());
             steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan), best.layer(), best.score().meanKullbackLeibler(), best.score().longRange().bundleNll(),
-                    cacheBytes(pass, plan, options.window(), options),
+                    cacheBytes(pass, plan, options.searchWindow(), options),
                     candidates(measured)));
             progress.stage(String.format(Locale.ROOT, "step %d: layer %d becomes GLA (KL %.4f)", steps.size() - 1, best.layer(), best.score().meanKullbackLeibler()));
             if (plan.size() == count || latest.isEmpty()) {
@@ -130,7 +131,7 @@ public final class PlanSearch {
             Set<Integer> next = new TreeSet<>(latest.entrySet().stream().sorted(Map.Entry.comparingByValue()).limit(options.candidatesPerStep())
                     .map(Map.Entry::getKey).toList());
             progress.stage("step " + steps.size() + ": measuring layers " + next + " on top of " + plan);
-            result = pass.run(plan, options.window(), fitted, next, false);
+            result = pass.run(plan, options.searchWindow(), fitted, next, false);
             layerFits += result.layerFits();
             passes++;
             measured = result.branches();
@@ -138,22 +139,26 @@ public final class PlanSearch {
         }
         progress.stage("confirming the plan: every GLA layer fitted afresh, layer by layer");
         long confirmStart = System.nanoTime();
-        PlanPass.Result confirmation = pass.run(plan, options.window(), Map.of(), Set.of(), true);
+        PlanPass.Result confirmation = pass.run(plan, options.searchWindow(), Map.of(), Set.of(), true);
         long confirmingNanos = System.nanoTime() - confirmStart;
         layerFits += confirmation.layerFits();
         passes++;
-        int window = options.window();
+        SlidingWindowLayer window = options.searchWindow();
         List<PlanReport.WindowTrial> windowTrials = new ArrayList<>();
         if (options.budget() instanceof PlanBudget.MaxDivergence target) {
-            // The smallest window that still meets the target: each tried with the plan fitted afresh above it.
-            for (int candidate : options.windows().stream().filter(size -> size < options.window()).sorted().toList()) {
-                progress.stage("trying windows of " + candidate + " with the plan fitted afresh");
+            // The window with the smallest cache that still meets the target: each tried with the plan fitted afresh above it.
+            long searchCache = cacheBytes(pass, plan, window, options);
+            List<SlidingWindowLayer> smaller = options.windows().stream().filter(candidate -> cacheBytes(pass, plan, candidate, options) < searchCache)
+                    .sorted(Comparator.comparingLong(candidate -> cacheBytes(pass, plan, candidate, options))).toList();
+            for (SlidingWindowLayer candidate : smaller) {
+                progress.stage("trying " + candidate + " with the plan fitted afresh");
                 PlanPass.Result trial = pass.run(plan, candidate, Map.of(), Set.of(), true);
                 layerFits += trial.layerFits();
                 passes++;
-                windowTrials.add(new PlanReport.WindowTrial(candidate, trial.score().meanKullbackLeibler(), trial.score().longRange().bundleNll(),
-                        cacheBytes(pass, plan, candidate, options)));
-                if (trial.score().meanKullbackLeibler() <= target.meanKullbackLeibler()) {
+                boolean meets = trial.score().meanKullbackLeibler() <= target.meanKullbackLeibler();
+                windowTrials.add(new PlanReport.WindowTrial(candidate.toString(), trial.score().meanKullbackLeibler(), trial.score().longRange().bundleNll(),
+                        cacheBytes(pass, plan, candidate, options), meets));
+                if (meets) {
                     window = candidate;
                     confirmation = trial;
                     break;
@@ -165,9 +170,9 @@ public final class PlanSearch {
             }
         }
         int longest = pass.longestScoringSequence();
-        if (window >= longest && window < config.maxPositions()) {
-            progress.warning("windows of " + window + " are not measured by scoring sequences of " + longest + " tokens: on them a window is softmax; "
-                    + "use --seq-len above the window to see what it loses");
+        if (window.window() >= longest && window.window() < config.maxPositions()) {
+            progress.warning("windows of " + window.window() + " are not measured by scoring sequences of " + longest + " tokens: on them a window is "
+                    + "softmax; use --seq-len above the window to see what it loses");
         }
         ModelConfig chosen = pass.config(plan, window);
         double[][] locality = pass.locality();
@@ -177,7 +182,7 @@ public final class PlanSearch {
             scores.add(new PlanReport.LayerScore(layer, Arrays.stream(heads).average().orElse(Double.NaN), Arrays.stream(heads).min().orElse(Double.NaN),
                     alone[layer], chosen.layer(layer).toString()));
         }
-        return new PlanReport(options.source(), describe(options.budget()), fittingTokens, scoringTokens, window, options.sinks(),
+        return new PlanReport(options.source(), describe(options.budget()), fittingTokens, scoringTokens, window.window(), window.sinks(),
                 options.localWindow(), options.context(), LayerPlans.explicit(chosen.layers()), scores, steps, windowTrials,
                 new PlanReport.LongRange(confirmation.score().longRange().positions(), confirmation.score().longRange().referenceNll()),
                 new PlanReport.Confirmation(confirmation.score().meanKullbackLeibler(), confirmation.score().longRange().bundleNll(),
@@ -194,18 +199,16 @@ public final class PlanSearch {
             }
         }
         long smallest = IntStream.rangeClosed(0, layers).mapToLong(linear -> cacheBytes(config, options, linear)).min().orElseThrow();
-        throw new InvalidOptionException("max-cache", "no plan of GLA and " + new SlidingWindowLayer(options.window(),
-                options.sinks()).attention() + " layers fits " + bytes + " bytes at context " + options.context() + "; the smallest needs " + smallest);
+        throw new InvalidOptionException("max-cache", "no plan of GLA and " + options.searchWindow() + " layers fits " + bytes + " bytes at context " + options.context() + "; the smallest needs " + smallest);
     }
 
     private static long cacheBytes(ModelConfig config, PlanOptions options, int linear) {
         LayerKind.SequenceMemory linearMemory = new GatedLinearLayer().sequenceMemory(config, options.context());
-        LayerKind.SequenceMemory windowMemory = new SlidingWindowLayer(options.window(), options.sinks())
-                .sequenceMemory(config, options.context());
+        LayerKind.SequenceMemory windowMemory = options.searchWindow().sequenceMemory(config, options.context());
         return CACHE_VALUE_BYTES * (linear * total(linearMemory) + (config.layerCount() - linear) * total(windowMemory));
     }
 
-    private static long cacheBytes(PlanPass pass, Set<Integer> plan, int window, PlanOptions options) {
+    private static long cacheBytes(PlanPass pass, Set<Integer> plan, SlidingWindowLayer window, PlanOptions options) {
         ModelConfig config = pass.config(plan, window);
         long values = 0;
         for (int layer = 0; layer < config.layerCount(); layer++) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.offset;
 
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.calibration.CalibrationProgress;
+import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.LayerTensor;
@@ -64,7 +65,7 @@ class PlanSearchTest {
         return options(budget, List.of());
     }
 
-    private PlanOptions options(PlanBudget budget, List<Integer> windows) throws IOException {
+    private PlanOptions options(PlanBudget budget, List<SlidingWindowLayer> windows) throws IOException {
         Path source = directory.resolve("model");
         if (!Files.exists(source)) {
             CheckpointWriters.writeSafetensors(constructed(), source, DType.F32, 1);
@@ -105,12 +106,13 @@ class PlanSearchTest {
 
     @Test
     void aKullbackLeiblerTargetStopsBeforeTheFirstLayerThatWouldMissIt() throws IOException {
-        PlanReport report = PlanSearch.run(options(new PlanBudget.MaxDivergence(1e-6), List.of(16, 8)), CalibrationProgress.NONE);
+        PlanReport report = PlanSearch.run(options(new PlanBudget.MaxDivergence(1e-6), List.of(new SlidingWindowLayer(16, 0), new SlidingWindowLayer(8, 0), new SlidingWindowLayer(8, 2))), CalibrationProgress.NONE);
         assertThat(report.plan()).isEqualTo("0:swa/4096,1:gla,2:swa/4096");
         assertThat(report.confirmed().meanKullbackLeibler()).isLessThan(1e-6);
         // layer 2 weighs all 32 past tokens alike: a window of 8 or 16 changes it, so neither is kept
-        assertThat(report.windows()).extracting(PlanReport.WindowTrial::window).containsExactly(8, 16);
-        assertThat(report.windows()).allMatch(trial -> trial.meanKullbackLeibler() > 1e-6 && trial.cacheBytes() < report.confirmed().cacheBytes());
+        assertThat(report.windows()).extracting(PlanReport.WindowTrial::window).containsExactly("swa/8", "swa/8+2", "swa/16");
+        assertThat(report.windows()).allMatch(trial -> !trial.kept() && trial.meanKullbackLeibler() > 1e-6
+                && trial.cacheBytes() < report.confirmed().cacheBytes());
         assertThat(report.window()).isEqualTo(4096);
     }
 
