@@ -8,7 +8,7 @@ import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.converter.plan.LayerPlans;
-import dev.spikeconv.converter.plan.PlanReportJson;
+import dev.spikeconv.converter.planner.PlanReportJson;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;

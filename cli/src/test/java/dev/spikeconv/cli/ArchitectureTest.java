@@ -38,7 +38,8 @@ class ArchitectureTest {
                 .layer("command line").definedBy("dev.spikeconv.cli..")
                 .layer("bench harness").definedBy("dev.spikeconv.bench..")
                 .layer("jobs").definedBy("dev.spikeconv.converter.bundle..", "dev.spikeconv.converter.calibration..", "dev.spikeconv.converter.verify..",
-                        "dev.spikeconv.converter.transfer..", "dev.spikeconv.converter.hardware..", "dev.spikeconv.converter.inspect..")
+                        "dev.spikeconv.converter.transfer..", "dev.spikeconv.converter.hardware..", "dev.spikeconv.converter.inspect..",
+                        "dev.spikeconv.converter.planner..")
                 .layer("engine selection").definedBy("dev.spikeconv.converter.engines..")
                 .layer("engines").definedBy("dev.spikeconv.converter.reference..", "dev.spikeconv.converter.onnx..")
                 .layer("execution").definedBy("dev.spikeconv.converter.execution..")

@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.plan;
+package dev.spikeconv.converter.planner;
 
 import dev.spikeconv.converter.calibration.CalibrationProgress;
 import dev.spikeconv.converter.layers.GatedLinearLayer;

@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.plan;
+package dev.spikeconv.converter.planner;
 
 import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.converter.report.SvgCharts;

@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.plan;
+package dev.spikeconv.converter.planner;
 
 import java.nio.file.Path;
 import java.util.List;

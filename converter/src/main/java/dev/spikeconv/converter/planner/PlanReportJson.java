@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.plan;
+package dev.spikeconv.converter.planner;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;

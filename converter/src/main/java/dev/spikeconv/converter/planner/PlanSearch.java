@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.plan;
+package dev.spikeconv.converter.planner;
 
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.MemoryBudget;
@@ -8,6 +8,7 @@ import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.layers.GatedLinearLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
+import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.FileTrees;
 import dev.spikeconv.formats.io.InvalidInputException;

@@ -1,4 +1,4 @@
-package dev.spikeconv.converter.plan;
+package dev.spikeconv.converter.planner;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
