@@ -30,8 +30,9 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "plan", description = {
     "Measures which layers of a dense checkpoint can become GLA and proposes a layer plan within a budget.",
-    "Every layer starts as a sliding window; layers become GLA greedily, each fitted by attention transfer and scored by the KL",
-    "to the dense model on held-out text. Use the result with: spikeconv convert SOURCE --plan @PLAN.json"})
+    "Every layer starts as a sliding window; layers become GLA greedily, each fitted by attention transfer",
+    "and scored by the KL to the dense model on held-out text.",
+    "Use the result with: spikeconv convert SOURCE -o BUNDLE --plan @PLAN.json"})
 final class PlanCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -74,7 +75,7 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--window", paramLabel = "W", defaultValue = "4096", description = "Sliding window of the layers that stay softmax. Default: ${DEFAULT-VALUE}.")
     int window;
 
-    @Option(names = "--windows", paramLabel = "W[+S],...", split = ",", defaultValue = "512,1024,2048",
+    @Option(names = "--windows", paramLabel = "W[+S]", split = ",", defaultValue = "512,1024,2048",
             description = "With --max-kl, windows (W+S: with S sinks; W alone: --sinks) tried after the search, those with a smaller cache than --window, "
                     + "smallest first; the first that still meets the target is kept. Default: ${DEFAULT-VALUE}.")
     List<String> windows;
