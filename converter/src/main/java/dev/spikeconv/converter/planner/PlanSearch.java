@@ -82,6 +82,8 @@ public final class PlanSearch {
             MemoryBudget.require("plan's layer-by-layer passes", CalibrationMemory.passBytes(config, lengths, 1,
                     dense.tensor(LayerTensor.OUTPUT_WEIGHT.name(0)).byteSize()) + 2L * scoringTokens.length * config.hiddenSize() * Float.BYTES, "tokens");
             Path spill = Files.createTempDirectory("spikeconv-plan-");
+            // Ctrl-C: the spilled streams' files go first (registered later), then this folder.
+            spill.toFile().deleteOnExit();
             try (PlanPass pass = PlanPass.start(dense, options, fitting, scoring, spill, progress)) {
                 return search(pass, config, options, count, fittingTokens.length, scoringTokens.length, start, progress);
             }
