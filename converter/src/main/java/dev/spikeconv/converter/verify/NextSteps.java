@@ -15,7 +15,8 @@ final class NextSteps {
             case "max_engine_diff", "min_engine_count_agreement", "max_engine_flip_distance", "max_engine_kl" ->
                     "the engines disagree on this machine: report it with the JSON report (--report), which records the CPU and ONNX Runtime";
             case "max_kl", "max_kl_p99", "min_top1", "max_ppl_ratio" -> unfittedGla ? calibrate
-                    : "the per-layer cosines show where the distance grows: give those layers softmax, a larger window or hybrid attention (--plan)";
+                    : "the per-layer cosines show where the distance grows; measure which layers to keep softmax: spikeconv plan SOURCE --data TEXT "
+                            + "--max-kl K -o plan.json, then convert --plan @plan.json";
             case "min_sparsity" -> "calibrate static thresholds toward it: spikeconv calibrate " + bundle + " --method mse --target-sparsity S";
             case "max_long_range_nll_ratio", "gla_beyond_window" -> unfittedGla ? calibrate
                     : "memory past the window is lost: a larger window, fewer GLA layers or hybrid layers (--plan)";
