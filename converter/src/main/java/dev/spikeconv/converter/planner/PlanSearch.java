@@ -71,6 +71,10 @@ public final class PlanSearch {
                 progress.warning(options.data() + " gives " + fittingTokens.length + " + " + scoringTokens.length + " of the " + options.fitTokens()
                         + " + " + options.evaluationTokens() + " tokens asked for (fitting + scoring)");
             }
+            if (config.maxPositions() > 0 && options.sequenceLength() > config.maxPositions()) {
+                progress.warning("sequences of " + options.sequenceLength() + " tokens are longer than the model's context (" + config.maxPositions()
+                        + "): plans are scored on positions it was not trained for");
+            }
             List<int[]> fitting = sequences(fittingTokens, options.sequenceLength());
             List<int[]> scoring = sequences(scoringTokens, options.sequenceLength());
             if (fitting.size() < 2 || scoring.isEmpty()) {
