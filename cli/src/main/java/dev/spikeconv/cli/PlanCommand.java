@@ -54,7 +54,7 @@ final class PlanCommand implements Callable<Integer> {
 
     /** Exactly one budget. */
     static final class Budget {
-        @Option(names = "--gla", paramLabel = "N", description = "Make exactly N layers GLA.")
+        @Option(names = "--gla", paramLabel = "N", description = "Convert exactly N layers (to GLA, or to a --kinds kind).")
         Integer linearLayers;
 
         @Option(names = "--max-cache", paramLabel = "SIZE", converter = Sizes.ByteSize.class,
@@ -64,6 +64,11 @@ final class PlanCommand implements Callable<Integer> {
         @Option(names = "--max-kl", paramLabel = "KL", description = "As many GLA layers as keep the mean KL to the dense model within KL.")
         Double maxKl;
     }
+
+    @Option(names = "--kinds", paramLabel = "KIND", split = ",", defaultValue = "gla",
+            description = "What a converted layer may become: gla, hybrid/W+S (windowed softmax beside GLA), or both; with more than one, each step "
+                    + "takes the conversion that costs the least KL per byte of cache saved. --gla N counts converted layers. Default: ${DEFAULT-VALUE}.")
+    List<String> kinds;
 
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "4096", description = "Tokens from the start of --data that fit the GLA layers. Default: ${DEFAULT-VALUE}.")
     int tokens;
@@ -108,7 +113,7 @@ final class PlanCommand implements Callable<Integer> {
         PlanBudget chosen = budget.linearLayers != null ? new PlanBudget.LinearLayers(budget.linearLayers)
                 : budget.maxCache != null ? new PlanBudget.MaxCache(budget.maxCache) : new PlanBudget.MaxDivergence(budget.maxKl);
         TransferOptions transfer = new TransferOptions(true, true, 0, TransferOptions.DEFAULT_LEARNING_RATE, TransferOptions.DEFAULT.heldOutShare(), seed);
-        PlanOptions options = new PlanOptions(source, dataOptions.data, dataOptions.tokenizer, tokens, evaluationTokens, dataOptions.sequenceLength, chosen,
+        PlanOptions options = new PlanOptions(source, dataOptions.data, dataOptions.tokenizer, tokens, evaluationTokens, dataOptions.sequenceLength, chosen, kindChoices(),
                 window, windowChoices(), sinks, localWindow, context, candidates, transfer);
         TerminalProgress progress = quiet.progress(spec.commandLine().getErr());
         PlanReport report = PlanSearch.run(options, progress);
@@ -127,6 +132,11 @@ final class PlanCommand implements Callable<Integer> {
         }
         out.flush();
         return ExitCodes.OK;
+    }
+
+    /** {@code --kinds} in the plan syntax of a layer. */
+    private List<LayerKind> kindChoices() {
+        return kinds.stream().map(item -> LayerKind.parse(item.strip(), window, sinks)).toList();
     }
 
     /** {@code --windows} as sliding-window layers: each item in the plan syntax of a window, {@code W} or {@code W+S}. */

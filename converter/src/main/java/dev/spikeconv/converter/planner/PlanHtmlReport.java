@@ -37,36 +37,43 @@ public final class PlanHtmlReport {
                 .append(": grey, every candidate measured; blue, the path the search took; green, the chosen plan fitted afresh.</p>\n");
         html.append(tradeOff(report));
         List<String> labels = new ArrayList<>();
-        double[] alone = new double[report.layers().size()];
         double[] locality = new double[report.layers().size()];
         double[] leastHead = new double[report.layers().size()];
+        List<String> kinds = report.layers().getFirst().alone().stream().map(PlanReport.Candidate::kind).toList();
+        double[][] alone = new double[kinds.size()][report.layers().size()];
+        double maximum = 0;
         for (PlanReport.LayerScore layer : report.layers()) {
             labels.add(String.valueOf(layer.layer()));
-            alone[layer.layer()] = layer.aloneKullbackLeibler();
             locality[layer.layer()] = layer.locality();
             leastHead[layer.layer()] = layer.leastLocalHead();
+            for (PlanReport.Candidate candidate : layer.alone()) {
+                alone[kinds.indexOf(candidate.kind())][layer.layer()] = candidate.meanKullbackLeibler();
+                maximum = Math.max(maximum, candidate.meanKullbackLeibler());
+            }
         }
-        double maximum = 0;
-        for (double value : alone) {
-            maximum = Math.max(maximum, value);
+        String[] colors = {"#d62728", "#ff7f0e", "#9467bd", "#8c564b"};
+        List<SvgCharts.Series> aloneSeries = new ArrayList<>();
+        for (int kind = 0; kind < kinds.size(); kind++) {
+            aloneSeries.add(new SvgCharts.Series("KL alone as " + kinds.get(kind), alone[kind], colors[kind % colors.length]));
         }
-        html.append(SvgCharts.bars("alone", "KL with the layer alone GLA (measured: lower converts better)", labels,
-                List.of(new SvgCharts.Series("KL alone", alone, "#d62728")), maximum > 0 ? maximum * 1.05 : 1));
+        html.append(SvgCharts.bars("alone", "KL with the layer alone converted (measured: lower converts better)", labels, aloneSeries,
+                maximum > 0 ? maximum * 1.05 : 1));
         html.append(SvgCharts.bars("locality", "share of attention inside sinks + " + report.localWindow() + " recent keys (zero-cost: higher is more local)",
                 labels, List.of(new SvgCharts.Series("mean over heads", locality, "#1f77b4"), new SvgCharts.Series("least local head", leastHead, "#9ecae1")), 1));
-        html.append("<h2>Layers</h2>\n<table><tr><th>layer</th><th>locality (mean)</th><th>least local head</th><th>KL alone</th><th>kind</th></tr>\n");
+        html.append("<h2>Layers</h2>\n<table><tr><th>layer</th><th>locality (mean)</th><th>least local head</th><th>KL alone (least over the kinds)</th><th>kind</th></tr>\n");
         for (PlanReport.LayerScore layer : report.layers()) {
-            boolean linear = layer.kind().equals("gla");
+            boolean linear = !layer.kind().startsWith("swa");
             html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%.3f</td><td>%.3f</td><td>%.4f</td><td%s>%s</td></tr>%n", layer.layer(), layer.locality(),
                     layer.leastLocalHead(), layer.aloneKullbackLeibler(), linear ? " class=\"gla\"" : "", XmlText.escape(layer.kind())));
         }
-        html.append("</table>\n<h2>Search</h2>\n<table><tr><th>step</th><th>GLA layers</th><th>added</th><th>KL</th><th>long-range NLL</th><th>cache</th><th>candidates (KL with the layer added)</th></tr>\n");
+        html.append("</table>\n<h2>Search</h2>\n<table><tr><th>step</th><th>converted</th><th>added</th><th>KL</th><th>long-range NLL</th><th>cache</th><th>candidates (KL with the layer added)</th></tr>\n");
         for (PlanReport.SearchStep step : report.steps()) {
             html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%.4f</td><td>%.3f</td><td>%s</td><td>%s</td></tr>%n", step.step(),
                     step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(",")),
-                    step.added() < 0 ? "-" : String.valueOf(step.added()), step.meanKullbackLeibler(), step.longRangeNll(),
+                    step.added() < 0 ? "-" : step.added() + " " + XmlText.escape(step.addedKind()), step.meanKullbackLeibler(), step.longRangeNll(),
                     ModelInspectionText.humanBytes(step.cacheBytes()),
-                    step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(), candidate.meanKullbackLeibler()))
+                    step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d %s: %.4f", candidate.layer(), XmlText.escape(candidate.kind()),
+                            candidate.meanKullbackLeibler()))
                             .collect(Collectors.joining(", "))));
         }
         html.append("</table>\n");
@@ -89,11 +96,11 @@ public final class PlanHtmlReport {
         List<SvgCharts.Point> tried = new ArrayList<>();
         List<SvgCharts.Point> chosen = new ArrayList<>();
         for (PlanReport.SearchStep step : report.steps()) {
-            chosen.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, step.meanKullbackLeibler(), String.format(Locale.ROOT, "step %d: GLA %s, KL %.4f, %s",
+            chosen.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, step.meanKullbackLeibler(), String.format(Locale.ROOT, "step %d: converted %s, KL %.4f, %s",
                     step.step(), step.linearLayers(), step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()))));
             for (PlanReport.Candidate candidate : step.candidates()) {
                 tried.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, candidate.meanKullbackLeibler(), String.format(Locale.ROOT,
-                        "step %d candidate: layer %d, KL %.4f", step.step(), candidate.layer(), candidate.meanKullbackLeibler())));
+                        "step %d candidate: layer %d as %s, KL %.4f", step.step(), candidate.layer(), candidate.kind(), candidate.meanKullbackLeibler())));
             }
         }
         for (PlanReport.WindowTrial trial : report.windows()) {

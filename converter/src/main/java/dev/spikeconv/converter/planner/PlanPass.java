@@ -1,7 +1,6 @@
 package dev.spikeconv.converter.planner;
 
 import dev.spikeconv.converter.calibration.CalibrationProgress;
-import dev.spikeconv.converter.layers.GatedLinearLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.metrics.Divergence;
@@ -11,12 +10,15 @@ import dev.spikeconv.converter.transfer.AttentionTransfer;
 import dev.spikeconv.converter.verify.RecurrenceMeasure;
 import dev.spikeconv.converter.verify.VerifyReport;
 import dev.spikeconv.formats.model.Architecture;
+import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
+import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import dev.spikeconv.formats.tensor.TensorView;
+import dev.spikeconv.formats.tensor.ZeroPaddedColumnsTensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +30,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * The layer-by-layer passes of {@code spikeconv plan} over the dense model and a plan's model, both in the Java reference
@@ -48,11 +51,11 @@ final class PlanPass implements AutoCloseable {
      */
     record Score(double meanKullbackLeibler, VerifyReport.Bucket longRange) {}
 
-    /** A candidate measured in a pass: the plan's score with {@code layer} added, and every tensor fitted for it. */
-    record Branch(int layer, Score score, Map<String, TensorView> fitted) {}
+    /** A candidate measured in a pass: the plan's score with {@code layer} made {@code kind}, and every tensor fitted for it. */
+    record Branch(int layer, LayerKind kind, Score score, Map<String, TensorView> fitted) {}
 
-    /** A pass's outcome: the plan's own score, its fitted tensors, the candidates' branches and the layer fits made. */
-    record Result(Score score, Map<String, TensorView> fitted, Map<Integer, Branch> branches, int layerFits) {}
+    /** A pass's outcome: the plan's own score, its fitted tensors, the candidates' branches (layer by layer, kind by kind) and the layer fits made. */
+    record Result(Score score, Map<String, TensorView> fitted, List<Branch> branches, int layerFits) {}
 
     private final ModelDescription dense;
     private final ReferenceModel denseModel;
@@ -128,29 +131,30 @@ final class PlanPass implements AutoCloseable {
         return Arrays.stream(locality).map(double[]::clone).toArray(double[][]::new);
     }
 
-    /** The config of the plan whose GLA layers are {@code linear}: every other layer {@code window}, spikes off. */
-    ModelConfig config(Set<Integer> linear, SlidingWindowLayer window) {
+    /** The config of the plan that makes layers the kinds {@code converted} gives them, every other layer {@code window}, spikes off. */
+    ModelConfig config(Map<Integer, LayerKind> converted, SlidingWindowLayer window) {
         ModelConfig source = dense.config();
         List<LayerAttention> layers = new ArrayList<>();
         for (int layer = 0; layer < source.layerCount(); layer++) {
-            layers.add(linear.contains(layer) ? new GatedLinearLayer().attention() : window.attention());
+            layers.add(converted.getOrDefault(layer, window).attention());
         }
         return source.toBuilder().architecture(Architecture.GLA_SWA).layers(layers).spike(SpikeSettings.OFF).build(options.source());
     }
 
     /**
-     * One pass over the plan with GLA layers {@code plan} and every other layer {@code window}, starting from the tensors {@code fitted}
-     * (fitted by earlier passes).
-     * With {@code refit} every GLA layer is fitted afresh as the pass reaches it, as calibrate does; otherwise the plan's layers
-     * keep {@code fitted}, and each layer of {@code candidates} is measured as a branch.
+     * One pass over {@code plan} (converted layers and their kinds) with every other layer {@code window}, starting from the
+     * tensors {@code fitted} (fitted by earlier passes). With {@code refit} every converted layer is fitted afresh as the pass
+     * reaches it, as calibrate does; otherwise the plan's layers keep {@code fitted}, and each layer of {@code candidates} is
+     * measured as a branch for each of the options' kinds.
      */
-    Result run(Set<Integer> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit) throws IOException {
+    Result run(Map<Integer, LayerKind> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit)
+            throws IOException {
         if (refit && !candidates.isEmpty()) {
             throw new IllegalArgumentException("a refitting pass measures no candidates: the plan's layers above them are not fitted yet");
         }
         int layers = dense.config().layerCount();
         AttentionTransfer planTransfer = transfer(plan, window, refit ? Map.of() : fitted);
-        Map<Integer, Branch> branches = new TreeMap<>();
+        List<Branch> branches = new ArrayList<>();
         int layerFits = 0;
         try (ResidualStreams denseFitting = ResidualStreams.create(lengths(fitting), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
                 ResidualStreams planFitting = ResidualStreams.create(lengths(fitting), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
@@ -164,14 +168,16 @@ final class PlanPass implements AutoCloseable {
                 planScoring.put(s, model.embed(scoring.get(s)));
             }
             for (int layer = 0; layer < layers; layer++) {
-                boolean fitHere = refit && plan.contains(layer);
+                boolean fitHere = refit && plan.containsKey(layer);
                 boolean branchHere = candidates.contains(layer);
-                progress.stage(String.format(Locale.ROOT, "layer %d of %d%s%s", layer + 1, layers, fitHere ? ": fitting its GLA" : "",
-                        branchHere ? ": measuring it as GLA" : ""));
+                progress.stage(String.format(Locale.ROOT, "layer %d of %d%s%s", layer + 1, layers, fitHere ? ": fitting its " + plan.get(layer) : "",
+                        branchHere ? ": measuring it as " + options.kinds().stream().map(Object::toString).collect(Collectors.joining(", ")) : ""));
                 AttentionTransfer.LayerTargets targets = AttentionTransfer.advanceDense(denseModel, layer, denseFitting, planFitting, fitHere || branchHere);
                 if (branchHere) {
-                    branches.put(layer, branch(plan, window, planTransfer.fitted(), layer, planFitting, planScoring, targets));
-                    layerFits++;
+                    for (LayerKind kind : options.kinds()) {
+                        branches.add(branch(plan, window, planTransfer.fitted(), layer, kind, planFitting, planScoring, targets));
+                        layerFits++;
+                    }
                 }
                 if (fitHere) {
                     model = planTransfer.fitLayer(layer, model, planFitting, targets);
@@ -185,25 +191,33 @@ final class PlanPass implements AutoCloseable {
         }
     }
 
-    /** {@code layer} added to {@code plan} and fitted on the plan's streams at its input; scored through the layers above it. */
-    private Branch branch(Set<Integer> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, int layer, ResidualStreams planFitting, ResidualStreams planScoring,
-            AttentionTransfer.LayerTargets targets) throws IOException {
-        Set<Integer> extended = new TreeSet<>(plan);
-        extended.add(layer);
+    /** {@code layer} made {@code kind} in {@code plan} and fitted on the plan's streams at its input; scored through the layers above it. */
+    private Branch branch(Map<Integer, LayerKind> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, int layer, LayerKind kind,
+            ResidualStreams planFitting, ResidualStreams planScoring, AttentionTransfer.LayerTargets targets) throws IOException {
+        Map<Integer, LayerKind> extended = new TreeMap<>(plan);
+        extended.put(layer, kind);
         AttentionTransfer transfer = transfer(extended, window, fitted);
         ReferenceModel model = transfer.fitLayer(layer, ReferenceModel.load(transfer.derived()), planFitting, targets);
-        return new Branch(layer, score(model, planScoring, layer, true), transfer.fitted());
+        return new Branch(layer, kind, score(model, planScoring, layer, true), transfer.fitted());
     }
 
-    /** Attention transfer over the plan {@code linear} with every other layer {@code window}, holding {@code fitted} already. */
-    private AttentionTransfer transfer(Set<Integer> linear, SlidingWindowLayer window, Map<String, TensorView> fitted) {
-        ModelConfig config = config(linear, window);
+    /**
+     * Attention transfer over the plan {@code converted} with every other layer {@code window}, holding {@code fitted} already.
+     * Converted layers start as a conversion starts them: their kind's new tensors, and for a hybrid the source's o_proj with
+     * zero columns for the GLA heads.
+     */
+    private AttentionTransfer transfer(Map<Integer, LayerKind> converted, SlidingWindowLayer window, Map<String, TensorView> fitted) {
+        ModelConfig config = config(converted, window);
         Map<String, TensorView> added = new LinkedHashMap<>();
-        for (int layer : linear) {
-            LayerKind kind = LayerKind.of(config, layer);
+        converted.forEach((layer, kind) -> {
+            AttentionKind attention = kind.attention().kind();
             kind.initialTensors(config, layer).forEach((tensor, values) -> added.put(tensor.name(layer),
-                    StoredTensor.ofFloats(tensor.name(layer), tensor.shape(config, kind.attention().kind()), values)));
-        }
+                    StoredTensor.ofFloats(tensor.name(layer), tensor.shape(config, attention), values)));
+            if (attention.concatenatesBranches()) {
+                String name = LayerTensor.OUTPUT_WEIGHT.name(layer);
+                added.put(name, new ZeroPaddedColumnsTensor(dense.tensor(name), LayerTensor.OUTPUT_WEIGHT.shape(config, attention).columns()));
+            }
+        });
         AttentionTransfer transfer = AttentionTransfer.start(dense.derive(config, added), dense.config(), fitting.size(), options.transfer(),
                 message -> { });
         transfer.resume(fitted, List.of());

@@ -25,12 +25,21 @@ public record PlanReport(Path source, String budget, int fittingTokens, int scor
 
     /**
      * One layer: the zero-cost scores (mean and least share of attention inside sinks + the local window, over heads), the
-     * measured one (mean KL with this layer alone GLA, fitted), and the kind the plan gives it.
+     * measured ones (the layer alone converted to each candidate kind, fitted), and the kind the plan gives it.
      */
-    public record LayerScore(int layer, double locality, double leastLocalHead, double aloneKullbackLeibler, String kind) {}
+    public record LayerScore(int layer, double locality, double leastLocalHead, List<Candidate> alone, String kind) {
+        public LayerScore {
+            alone = List.copyOf(alone);
+        }
 
-    /** A candidate measured at a step: the KL of the step's plan with {@code layer} added, and its long-range NLL. */
-    public record Candidate(int layer, double meanKullbackLeibler, double longRangeNll) {}
+        /** The least KL of the layer alone converted, over the candidate kinds. */
+        public double aloneKullbackLeibler() {
+            return alone.stream().mapToDouble(Candidate::meanKullbackLeibler).min().orElse(Double.NaN);
+        }
+    }
+
+    /** A candidate measured at a step: the KL of the step's plan with {@code layer} made {@code kind}, and its long-range NLL. */
+    public record Candidate(int layer, String kind, double meanKullbackLeibler, double longRangeNll) {}
 
     /**
      * Verify's long-range split on the scoring tokens: how many recur only beyond the local window (their previous occurrence
@@ -39,11 +48,12 @@ public record PlanReport(Path source, String budget, int fittingTokens, int scor
     public record LongRange(int positions, double denseNll) {}
 
     /**
-     * One greedy step: the plan's GLA layers after it, the layer it added (-1 at step 0), the plan's measured KL (its layers
-     * kept as fitted when added) and long-range NLL, its cache at the context, and the candidates measured to choose it.
+     * One greedy step: the plan's converted layers after it, the layer it converted (-1 at step 0) and to which kind, the
+     * plan's measured KL (its layers kept as fitted when added) and long-range NLL, its cache at the context, and the
+     * candidates measured to choose it.
      */
-    public record SearchStep(int step, List<Integer> linearLayers, int added, double meanKullbackLeibler, double longRangeNll, long cacheBytes,
-            List<Candidate> candidates) {
+    public record SearchStep(int step, List<Integer> linearLayers, int added, String addedKind, double meanKullbackLeibler, double longRangeNll,
+            long cacheBytes, List<Candidate> candidates) {
         public SearchStep {
             linearLayers = List.copyOf(linearLayers);
             candidates = List.copyOf(candidates);

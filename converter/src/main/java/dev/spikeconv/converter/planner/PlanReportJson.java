@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 
 /** The plan report as JSON ({@code plan -o PLAN.json}), and the plan read back from it ({@code convert --plan @PLAN.json}). */
 public final class PlanReportJson {
@@ -36,18 +37,17 @@ public final class PlanReportJson {
                 .put("dense_nll", report.longRange().denseNll());
         ArrayNode layers = root.putArray("layers");
         for (PlanReport.LayerScore layer : report.layers()) {
-            layers.addObject().put("layer", layer.layer()).put("locality", layer.locality()).put("least_local_head", layer.leastLocalHead())
+            ObjectNode node = layers.addObject().put("layer", layer.layer()).put("locality", layer.locality()).put("least_local_head", layer.leastLocalHead())
                     .put("kl_alone", layer.aloneKullbackLeibler()).put("kind", layer.kind());
+            candidates(node.putArray("alone"), layer.alone());
         }
         ArrayNode steps = root.putArray("steps");
         for (PlanReport.SearchStep step : report.steps()) {
             ObjectNode node = steps.addObject().put("step", step.step());
             step.linearLayers().forEach(node.putArray("gla_layers")::add);
-            node.put("added", step.added()).put("mean_kl", step.meanKullbackLeibler()).put("long_range_nll", step.longRangeNll())
-                    .put("cache_bytes", step.cacheBytes());
-            ArrayNode candidates = node.putArray("candidates");
-            step.candidates().forEach(candidate -> candidates.addObject().put("layer", candidate.layer()).put("mean_kl", candidate.meanKullbackLeibler())
-                    .put("long_range_nll", candidate.longRangeNll()));
+            node.put("added", step.added()).put("added_kind", step.addedKind()).put("mean_kl", step.meanKullbackLeibler())
+                    .put("long_range_nll", step.longRangeNll()).put("cache_bytes", step.cacheBytes());
+            candidates(node.putArray("candidates"), step.candidates());
         }
         ArrayNode windows = root.putArray("window_trials");
         report.windows().forEach(trial -> windows.addObject().put("window", trial.window()).put("mean_kl", trial.meanKullbackLeibler())
@@ -58,6 +58,11 @@ public final class PlanReportJson {
         root.putObject("cost").put("layer_fits", cost.layerFits()).put("passes", cost.passes()).put("seconds", cost.nanos() / 1e9)
                 .put("confirming_pass_seconds", cost.confirmingNanos() / 1e9);
         return root;
+    }
+
+    private static void candidates(ArrayNode array, List<PlanReport.Candidate> candidates) {
+        candidates.forEach(candidate -> array.addObject().put("layer", candidate.layer()).put("kind", candidate.kind())
+                .put("mean_kl", candidate.meanKullbackLeibler()).put("long_range_nll", candidate.longRangeNll()));
     }
 
     /** The plan string of a plan file: its {@code plan} field. A missing file is the user's option; an unreadable one, bad input. */

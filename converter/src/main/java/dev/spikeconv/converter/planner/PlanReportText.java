@@ -16,23 +16,29 @@ public final class PlanReportText {
         text.append(String.format(Locale.ROOT, "plan for %s, budget %s: fitted on %d tokens, scored on the next %d (mean KL to the dense model)%n",
                 report.source(), report.budget(), report.fittingTokens(), report.scoringTokens()));
         String local = "local/" + report.localWindow() + (report.sinks() > 0 ? "+" + report.sinks() : "");
-        text.append(String.format(Locale.ROOT, "%n%-6s %12s %12s %12s  %s%n", "layer", local, "least head", "KL alone", "kind"));
+        List<String> kinds = report.layers().getFirst().alone().stream().map(PlanReport.Candidate::kind).toList();
+        boolean severalKinds = kinds.size() > 1;
+        text.append(String.format(Locale.ROOT, "%n%-6s %12s %12s", "layer", local, "least head"));
+        kinds.forEach(kind -> text.append(String.format(Locale.ROOT, " %16s", severalKinds ? "KL " + kind : "KL alone")));
+        text.append(String.format(Locale.ROOT, "  %s%n", "kind"));
         for (PlanReport.LayerScore layer : report.layers()) {
-            text.append(String.format(Locale.ROOT, "%-6d %12.3f %12.3f %12.4f  %s%n", layer.layer(), layer.locality(), layer.leastLocalHead(),
-                    layer.aloneKullbackLeibler(), layer.kind()));
+            text.append(String.format(Locale.ROOT, "%-6d %12.3f %12.3f", layer.layer(), layer.locality(), layer.leastLocalHead()));
+            layer.alone().forEach(candidate -> text.append(String.format(Locale.ROOT, " %16.4f", candidate.meanKullbackLeibler())));
+            text.append(String.format(Locale.ROOT, "  %s%n", layer.kind()));
         }
         PlanReport.LongRange longRange = report.longRange();
         String far = "NLL>" + report.localWindow();
         text.append(String.format(Locale.ROOT, "%n%s: NLL of the %d scoring tokens whose previous occurrence lies only beyond %d tokens back "
                 + "(dense %.3f): the memory a plan keeps%n", far, longRange.positions(), report.localWindow(), longRange.denseNll()));
-        text.append(String.format(Locale.ROOT, "%n%-5s %-16s %6s %10s %9s %12s  %s%n", "step", "GLA layers", "added", "KL", far, "cache",
+        text.append(String.format(Locale.ROOT, "%n%-5s %-16s %-16s %10s %9s %12s  %s%n", "step", "converted", "added", "KL", far, "cache",
                 "candidates (KL with the layer added)"));
         for (PlanReport.SearchStep step : report.steps()) {
             String layers = step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(","));
-            String candidates = step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d: %.4f", candidate.layer(),
-                    candidate.meanKullbackLeibler())).collect(Collectors.joining(", "));
-            text.append(String.format(Locale.ROOT, "%-5d %-16s %6s %10.4f %9.3f %12s  %s%n", step.step(), layers, step.added() < 0 ? "-" : step.added(),
-                    step.meanKullbackLeibler(), step.longRangeNll(), ModelInspectionText.humanBytes(step.cacheBytes()), candidates));
+            String candidates = step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d%s: %.4f", candidate.layer(),
+                    severalKinds ? " " + candidate.kind() : "", candidate.meanKullbackLeibler())).collect(Collectors.joining(", "));
+            String added = step.added() < 0 ? "-" : step.added() + " " + step.addedKind();
+            text.append(String.format(Locale.ROOT, "%-5d %-16s %-16s %10.4f %9.3f %12s  %s%n", step.step(), layers, added, step.meanKullbackLeibler(),
+                    step.longRangeNll(), ModelInspectionText.humanBytes(step.cacheBytes()), candidates));
         }
         for (PlanReport.WindowTrial trial : report.windows()) {
             text.append(String.format(Locale.ROOT, "%-13s KL %.4f, %s %.3f, cache %s%s%n", trial.window(), trial.meanKullbackLeibler(), far,
@@ -42,7 +48,7 @@ public final class PlanReportText {
         reasons(report).forEach(reason -> text.append(reason).append(System.lineSeparator()));
         PlanReport.Confirmation confirmed = report.confirmed();
         text.append(String.format(Locale.ROOT, "%nplan      %s%n", report.plan()));
-        text.append(String.format(Locale.ROOT, "confirmed KL %.4f and %s %.3f (dense %.3f) with every GLA layer fitted afresh (as calibrate fits them); "
+        text.append(String.format(Locale.ROOT, "confirmed KL %.4f and %s %.3f (dense %.3f) with every converted layer fitted afresh (as calibrate fits them); "
                 + "cache %s per sequence at context %d (bfloat16)%n", confirmed.meanKullbackLeibler(), far, confirmed.longRangeNll(), longRange.denseNll(),
                 ModelInspectionText.humanBytes(confirmed.cacheBytes()), report.context()));
         PlanReport.Cost cost = report.cost();
@@ -64,16 +70,17 @@ public final class PlanReportText {
                     ranking.size());
             PlanReport.SearchStep added = report.steps().stream().filter(step -> step.added() == layer.layer()).findFirst().orElse(null);
             if (added != null) {
-                reasons.add(String.format(Locale.ROOT, "layer %d becomes GLA at step %d: %s; the plan then read KL %.4f", layer.layer(), added.step(), rank,
-                        added.meanKullbackLeibler()));
+                reasons.add(String.format(Locale.ROOT, "layer %d becomes %s at step %d: %s; the plan then read KL %.4f", layer.layer(), added.addedKind(),
+                        added.step(), rank, added.meanKullbackLeibler()));
                 continue;
             }
             String last = "";
             for (PlanReport.SearchStep step : report.steps()) {
-                for (PlanReport.Candidate candidate : step.candidates()) {
-                    if (candidate.layer() == layer.layer()) {
-                        last = String.format(Locale.ROOT, "; as a candidate at step %d it would have read %.4f", step.step(), candidate.meanKullbackLeibler());
-                    }
+                PlanReport.Candidate best = step.candidates().stream().filter(candidate -> candidate.layer() == layer.layer())
+                        .min(Comparator.comparingDouble(PlanReport.Candidate::meanKullbackLeibler)).orElse(null);
+                if (best != null) {
+                    last = String.format(Locale.ROOT, "; as a candidate at step %d it would have read %.4f (%s)", step.step(), best.meanKullbackLeibler(),
+                            best.kind());
                 }
             }
             reasons.add(String.format(Locale.ROOT, "layer %d stays %s: %s%s", layer.layer(), layer.kind(), rank, last));

@@ -5,7 +5,6 @@ import dev.spikeconv.converter.MemoryBudget;
 import dev.spikeconv.converter.calibration.CalibrationMemory;
 import dev.spikeconv.converter.calibration.CalibrationProgress;
 import dev.spikeconv.converter.execution.TokenData;
-import dev.spikeconv.converter.layers.GatedLinearLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.plan.LayerPlans;
@@ -29,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -53,16 +53,17 @@ public final class PlanSearch {
                 throw InvalidInputException.forFile(options.source(), "is a spikeconv bundle: plan measures the dense checkpoint it was converted from");
             }
             int layers = config.layerCount();
-            int count = switch (options.budget()) {
+            switch (options.budget()) {
                 case PlanBudget.LinearLayers linear -> {
                     if (linear.count() > layers) {
                         throw new InvalidOptionException("gla", "the model has " + layers + " layers, found " + linear.count());
                     }
-                    yield linear.count();
                 }
-                case PlanBudget.MaxCache cache -> layersForCache(config, options, cache.bytes());
-                case PlanBudget.MaxDivergence divergence -> layers;
-            };
+                case PlanBudget.MaxCache cache -> checkReachable(config, options, cache.bytes());
+                case PlanBudget.MaxDivergence divergence -> {
+                    // any number of layers
+                }
+            }
             int[] fittingTokens = TokenData.forModel(options.data(), options.tokenizer(), options.source(), config.vocabularySize(), 0,
                     options.fitTokens(), "plan");
             int[] scoringTokens = TokenData.forModel(options.data(), options.tokenizer(), options.source(), config.vocabularySize(),
@@ -89,7 +90,7 @@ public final class PlanSearch {
             // Ctrl-C: the spilled streams' files go first (registered later), then this folder.
             spill.toFile().deleteOnExit();
             try (PlanPass pass = PlanPass.start(dense, options, fitting, scoring, spill, progress)) {
-                return search(pass, config, options, count, fittingTokens.length, scoringTokens.length, start, progress);
+                return search(pass, config, options, fittingTokens.length, scoringTokens.length, start, progress);
             }
             finally {
                 FileTrees.deleteQuietly(spill);
@@ -97,60 +98,60 @@ public final class PlanSearch {
         }
     }
 
-    private static PlanReport search(PlanPass pass, ModelConfig config, PlanOptions options, int count, int fittingTokens, int scoringTokens,
-            long start, CalibrationProgress progress) throws IOException {
+    private static PlanReport search(PlanPass pass, ModelConfig config, PlanOptions options, int fittingTokens, int scoringTokens, long start,
+            CalibrationProgress progress) throws IOException {
         int layers = config.layerCount();
-        Set<Integer> plan = new TreeSet<>();
+        SlidingWindowLayer searchWindow = options.searchWindow();
+        Map<Integer, LayerKind> plan = new TreeMap<>();
         Map<String, TensorView> fitted = Map.of();
         List<PlanReport.SearchStep> steps = new ArrayList<>();
         int layerFits = 0;
         int passes = 0;
-        progress.stage("step 0: every layer alone as GLA");
-        PlanPass.Result result = pass.run(plan, options.searchWindow(), fitted, pass.allLayers(), false);
+        progress.stage("step 0: every layer alone as " + options.kinds().stream().map(Object::toString).collect(Collectors.joining(", ")));
+        PlanPass.Result result = pass.run(plan, searchWindow, fitted, pass.allLayers(), false);
         layerFits += result.layerFits();
         passes++;
-        double[] alone = new double[layers];
+        List<PlanPass.Branch> alone = result.branches();
+        // The best KL each layer reached at its last measurement, over the kinds: the order the next candidates are taken in.
         Map<Integer, Double> latest = new TreeMap<>();
-        result.branches().forEach((layer, branch) -> {
-            alone[layer] = branch.score().meanKullbackLeibler();
-            latest.put(layer, branch.score().meanKullbackLeibler());
-        });
-        steps.add(new PlanReport.SearchStep(0, List.of(), -1, result.score().meanKullbackLeibler(), result.score().longRange().bundleNll(),
-                cacheBytes(pass, plan, options.searchWindow(), options), List.of()));
-        Map<Integer, PlanPass.Branch> measured = result.branches();
-        while (plan.size() < count && !measured.isEmpty()) {
-            PlanPass.Branch best = measured.values().stream().min(Comparator.comparingDouble(branch -> branch.score().meanKullbackLeibler())).orElseThrow();
-            if (options.budget() instanceof PlanBudget.MaxDivergence target && best.score().meanKullbackLeibler() > target.meanKullbackLeibler()) {
-                progress.stage(String.format(Locale.ROOT, "adding layer %d would reach KL %.4f, beyond --max-kl %s: stopping", best.layer(),
-                        best.score().meanKullbackLeibler(), target.meanKullbackLeibler()));
+        alone.forEach(branch -> latest.merge(branch.layer(), branch.score().meanKullbackLeibler(), Math::min));
+        steps.add(new PlanReport.SearchStep(0, List.of(), -1, "", result.score().meanKullbackLeibler(), result.score().longRange().bundleNll(),
+                cacheBytes(pass, plan, searchWindow, options), List.of()));
+        List<PlanPass.Branch> measured = alone;
+        while (!budgetMet(options.budget(), plan, cacheBytes(pass, plan, searchWindow, options), layers) && !measured.isEmpty()) {
+            PlanPass.Branch best = cheapest(pass, plan, steps.getLast().meanKullbackLeibler(), measured, options);
+            if (best == null) {
+                progress.stage("no remaining layer converts within the budget: stopping");
                 break;
             }
-            plan.add(best.layer());
+            plan.put(best.layer(), best.kind());
             fitted = best.fitted();
             latest.remove(best.layer());
-            steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan), best.layer(), best.score().meanKullbackLeibler(), best.score().longRange().bundleNll(),
-                    cacheBytes(pass, plan, options.searchWindow(), options),
+            steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan.keySet()), best.layer(), best.kind().toString(),
+                    best.score().meanKullbackLeibler(), best.score().longRange().bundleNll(), cacheBytes(pass, plan, searchWindow, options),
                     candidates(measured)));
-            progress.stage(String.format(Locale.ROOT, "step %d: layer %d becomes GLA (KL %.4f)", steps.size() - 1, best.layer(), best.score().meanKullbackLeibler()));
-            if (plan.size() == count || latest.isEmpty()) {
+            progress.stage(String.format(Locale.ROOT, "step %d: layer %d becomes %s (KL %.4f)", steps.size() - 1, best.layer(), best.kind(),
+                    best.score().meanKullbackLeibler()));
+            if (budgetMet(options.budget(), plan, cacheBytes(pass, plan, searchWindow, options), layers) || latest.isEmpty()) {
                 break;
             }
             Set<Integer> next = new TreeSet<>(latest.entrySet().stream().sorted(Map.Entry.comparingByValue()).limit(options.candidatesPerStep())
                     .map(Map.Entry::getKey).toList());
-            progress.stage("step " + steps.size() + ": measuring layers " + next + " on top of " + plan);
-            result = pass.run(plan, options.searchWindow(), fitted, next, false);
+            progress.stage("step " + steps.size() + ": measuring layers " + next + " on top of " + plan.keySet());
+            result = pass.run(plan, searchWindow, fitted, next, false);
             layerFits += result.layerFits();
             passes++;
             measured = result.branches();
-            measured.forEach((layer, branch) -> latest.put(layer, branch.score().meanKullbackLeibler()));
+            next.forEach(latest::remove);
+            measured.forEach(branch -> latest.merge(branch.layer(), branch.score().meanKullbackLeibler(), Math::min));
         }
-        progress.stage("confirming the plan: every GLA layer fitted afresh, layer by layer");
+        progress.stage("confirming the plan: every converted layer fitted afresh, layer by layer");
         long confirmStart = System.nanoTime();
-        PlanPass.Result confirmation = pass.run(plan, options.searchWindow(), Map.of(), Set.of(), true);
+        PlanPass.Result confirmation = pass.run(plan, searchWindow, Map.of(), Set.of(), true);
         long confirmingNanos = System.nanoTime() - confirmStart;
         layerFits += confirmation.layerFits();
         passes++;
-        SlidingWindowLayer window = options.searchWindow();
+        SlidingWindowLayer window = searchWindow;
         List<PlanReport.WindowTrial> windowTrials = new ArrayList<>();
         if (options.budget() instanceof PlanBudget.MaxDivergence target) {
             // The window with the smallest cache that still meets the target: each tried with the plan fitted afresh above it.
@@ -186,8 +187,9 @@ public final class PlanSearch {
         List<PlanReport.LayerScore> scores = new ArrayList<>();
         for (int layer = 0; layer < layers; layer++) {
             double[] heads = locality[layer];
+            int index = layer;
             scores.add(new PlanReport.LayerScore(layer, Arrays.stream(heads).average().orElse(Double.NaN), Arrays.stream(heads).min().orElse(Double.NaN),
-                    alone[layer], chosen.layer(layer).toString()));
+                    candidates(alone.stream().filter(branch -> branch.layer() == index).toList()), chosen.layer(layer).toString()));
         }
         return new PlanReport(options.source(), describe(options.budget()), fittingTokens, scoringTokens, window.window(), window.sinks(),
                 options.localWindow(), options.context(), LayerPlans.explicit(chosen.layers()), scores, steps, windowTrials,
@@ -197,25 +199,60 @@ public final class PlanSearch {
                 new PlanReport.Cost(layerFits, passes, System.nanoTime() - start, confirmingNanos));
     }
 
-    /** The fewest GLA layers whose plan's cache fits {@code bytes}: every other layer keeps its window's keys and values. */
-    private static int layersForCache(ModelConfig config, PlanOptions options, long bytes) {
-        int layers = config.layerCount();
-        for (int linear = 0; linear <= layers; linear++) {
-            if (cacheBytes(config, options, linear) <= bytes) {
-                return linear;
+    /** Refuses a cache bound no plan can meet: not even every layer converted to the kind that keeps the least. */
+    private static void checkReachable(ModelConfig config, PlanOptions options, long bytes) {
+        long smallest = CACHE_VALUE_BYTES * config.layerCount() * total(options.searchWindow().sequenceMemory(config, options.context()));
+        for (LayerKind kind : options.kinds()) {
+            smallest = Math.min(smallest, CACHE_VALUE_BYTES * config.layerCount() * total(kind.sequenceMemory(config, options.context())));
+        }
+        if (smallest > bytes) {
+            throw new InvalidOptionException("max-cache", "no plan of " + options.kinds().stream().map(Object::toString).collect(Collectors.joining(", "))
+                    + " and " + options.searchWindow() + " layers fits " + bytes + " bytes at context " + options.context() + "; the smallest needs " + smallest);
+        }
+    }
+
+    /** Whether {@code plan}, whose cache is {@code cacheBytes}, meets the budget (or has converted every layer). */
+    private static boolean budgetMet(PlanBudget budget, Map<Integer, LayerKind> plan, long cacheBytes, int layers) {
+        if (plan.size() == layers) {
+            return true;
+        }
+        return switch (budget) {
+            case PlanBudget.LinearLayers linear -> plan.size() >= linear.count();
+            case PlanBudget.MaxCache cache -> cacheBytes <= cache.bytes();
+            case PlanBudget.MaxDivergence divergence -> false;
+        };
+    }
+
+    /**
+     * The measured branch that costs the least KL per byte of cache it saves over {@code plan} (whose KL is {@code kl}):
+     * with one kind every branch saves the same, so this is the least KL; of equal costs, the larger saving. Under a KL
+     * target only branches that meet it count; a branch that saves nothing never does. Null when none is left.
+     */
+    private static PlanPass.Branch cheapest(PlanPass pass, Map<Integer, LayerKind> plan, double kl, List<PlanPass.Branch> measured, PlanOptions options) {
+        long cache = cacheBytes(pass, plan, options.searchWindow(), options);
+        PlanPass.Branch best = null;
+        double bestCost = Double.POSITIVE_INFINITY;
+        long bestSaved = 0;
+        for (PlanPass.Branch branch : measured) {
+            Map<Integer, LayerKind> extended = new TreeMap<>(plan);
+            extended.put(branch.layer(), branch.kind());
+            long saved = cache - cacheBytes(pass, extended, options.searchWindow(), options);
+            double divergence = branch.score().meanKullbackLeibler();
+            if (plan.containsKey(branch.layer()) || saved <= 0
+                    || options.budget() instanceof PlanBudget.MaxDivergence target && divergence > target.meanKullbackLeibler()) {
+                continue;
+            }
+            double cost = (divergence - kl) / saved;
+            if (cost < bestCost || cost == bestCost && saved > bestSaved) {
+                best = branch;
+                bestCost = cost;
+                bestSaved = saved;
             }
         }
-        long smallest = IntStream.rangeClosed(0, layers).mapToLong(linear -> cacheBytes(config, options, linear)).min().orElseThrow();
-        throw new InvalidOptionException("max-cache", "no plan of GLA and " + options.searchWindow() + " layers fits " + bytes + " bytes at context " + options.context() + "; the smallest needs " + smallest);
+        return best;
     }
 
-    private static long cacheBytes(ModelConfig config, PlanOptions options, int linear) {
-        LayerKind.SequenceMemory linearMemory = new GatedLinearLayer().sequenceMemory(config, options.context());
-        LayerKind.SequenceMemory windowMemory = options.searchWindow().sequenceMemory(config, options.context());
-        return CACHE_VALUE_BYTES * (linear * total(linearMemory) + (config.layerCount() - linear) * total(windowMemory));
-    }
-
-    private static long cacheBytes(PlanPass pass, Set<Integer> plan, SlidingWindowLayer window, PlanOptions options) {
+    private static long cacheBytes(PlanPass pass, Map<Integer, LayerKind> plan, SlidingWindowLayer window, PlanOptions options) {
         ModelConfig config = pass.config(plan, window);
         long values = 0;
         for (int layer = 0; layer < config.layerCount(); layer++) {
@@ -228,8 +265,8 @@ public final class PlanSearch {
         return memory.stateValues() + memory.windowCacheValues() + memory.growingCacheValues();
     }
 
-    private static List<PlanReport.Candidate> candidates(Map<Integer, PlanPass.Branch> branches) {
-        return branches.values().stream().map(branch -> new PlanReport.Candidate(branch.layer(), branch.score().meanKullbackLeibler(),
+    private static List<PlanReport.Candidate> candidates(List<PlanPass.Branch> branches) {
+        return branches.stream().map(branch -> new PlanReport.Candidate(branch.layer(), branch.kind().toString(), branch.score().meanKullbackLeibler(),
                 branch.score().longRange().bundleNll())).toList();
     }
 

@@ -6,6 +6,9 @@ import static org.assertj.core.api.Assertions.offset;
 
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.calibration.CalibrationProgress;
+import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.HybridLayer;
+import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.formats.model.Architecture;
@@ -66,6 +69,10 @@ class PlanSearchTest {
     }
 
     private PlanOptions options(PlanBudget budget, List<SlidingWindowLayer> windows) throws IOException {
+        return options(budget, windows, List.of(new GatedLinearLayer()));
+    }
+
+    private PlanOptions options(PlanBudget budget, List<SlidingWindowLayer> windows, List<LayerKind> kinds) throws IOException {
         Path source = directory.resolve("model");
         if (!Files.exists(source)) {
             CheckpointWriters.writeSafetensors(constructed(), source, DType.F32, 1);
@@ -73,7 +80,7 @@ class PlanSearchTest {
         SplittableRandom random = new SplittableRandom(5);
         String ids = IntStream.range(0, 12 * SEQUENCE_LENGTH).mapToObj(i -> String.valueOf(random.nextInt(3, 40))).collect(Collectors.joining(" "));
         Path data = Files.writeString(directory.resolve("ids.txt"), ids);
-        return new PlanOptions(source, data, null, 8 * SEQUENCE_LENGTH, 4 * SEQUENCE_LENGTH, SEQUENCE_LENGTH, budget, 4096, windows, 0, LOCAL_WINDOW, 32768, 3,
+        return new PlanOptions(source, data, null, 8 * SEQUENCE_LENGTH, 4 * SEQUENCE_LENGTH, SEQUENCE_LENGTH, budget, kinds, 4096, windows, 0, LOCAL_WINDOW, 32768, 3,
                 TransferOptions.DEFAULT);
     }
 
@@ -123,6 +130,24 @@ class PlanSearchTest {
         PlanReport report = PlanSearch.run(options(new PlanBudget.MaxCache(300_000)), CalibrationProgress.NONE);
         assertThat(report.plan()).isEqualTo("0:swa/4096,1:gla,2:swa/4096");
         assertThatThrownBy(() -> PlanSearch.run(options(new PlanBudget.MaxCache(10)), CalibrationProgress.NONE)).isInstanceOf(InvalidOptionException.class)
-                .hasMessageContaining("no plan of GLA and swa/4096 layers fits 10 bytes");
+                .hasMessageContaining("no plan of gla and swa/4096 layers fits 10 bytes");
+    }
+
+    /**
+     * With hybrids as candidates too, each layer gets the kind its construction calls for. Layer 0's heads read their own
+     * token: a hybrid's window of 4 holds it exactly, GLA cannot. Layer 1 costs nothing either way, and GLA saves the whole
+     * window where the hybrid keeps 4 keys, so it becomes GLA first (equal KL, larger saving). Layer 2 reads everything.
+     */
+    @Test
+    void eachLayerBecomesTheKindItsAttentionCallsFor() throws IOException {
+        PlanReport report = PlanSearch.run(options(new PlanBudget.LinearLayers(2), List.of(), List.of(new HybridLayer(4, 0), new GatedLinearLayer())),
+                CalibrationProgress.NONE);
+        assertThat(report.plan()).isEqualTo("0:hybrid/4,1:gla,2:swa/4096");
+        assertThat(report.layers()).allSatisfy(layer -> assertThat(layer.alone()).extracting(PlanReport.Candidate::kind).containsExactly("hybrid/4", "gla"));
+        assertThat(report.layers().get(0).alone()).extracting(PlanReport.Candidate::meanKullbackLeibler)
+                .satisfiesExactly(hybrid -> assertThat(hybrid).isLessThan(1e-6), linear -> assertThat(linear).isGreaterThan(0.1));
+        assertThat(report.layers().get(1).alone()).allSatisfy(candidate -> assertThat(candidate.meanKullbackLeibler()).isLessThan(1e-9));
+        assertThat(report.steps()).extracting(PlanReport.SearchStep::addedKind).containsExactly("", "gla", "hybrid/4");
+        assertThat(report.confirmed().meanKullbackLeibler()).isLessThan(1e-6);
     }
 }
