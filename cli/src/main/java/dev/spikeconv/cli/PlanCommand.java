@@ -55,13 +55,14 @@ final class PlanCommand implements Callable<Integer> {
     /** Exactly one budget. */
     static final class Budget {
         @Option(names = "--gla", paramLabel = "N", description = "Convert exactly N layers (to GLA, or to a --kinds kind).")
-        Integer linearLayers;
+        Integer convertedLayers;
 
         @Option(names = "--max-cache", paramLabel = "SIZE", converter = Sizes.ByteSize.class,
-                description = "The fewest GLA layers whose caches and states of one sequence fit SIZE at --context (bfloat16), e.g. 256MiB.")
+                description = "Convert layers, cheapest in KL first, until the caches and states of one sequence fit SIZE at --context (bfloat16), "
+                        + "e.g. 256MiB.")
         Long maxCache;
 
-        @Option(names = "--max-kl", paramLabel = "KL", description = "As many GLA layers as keep the mean KL to the dense model within KL.")
+        @Option(names = "--max-kl", paramLabel = "KL", description = "Convert layers while the mean KL to the dense model stays within KL, then choose the smallest --windows that keeps it.")
         Double maxKl;
     }
 
@@ -110,7 +111,7 @@ final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PlanBudget chosen = budget.linearLayers != null ? new PlanBudget.LinearLayers(budget.linearLayers)
+        PlanBudget chosen = budget.convertedLayers != null ? new PlanBudget.ConvertedLayers(budget.convertedLayers)
                 : budget.maxCache != null ? new PlanBudget.MaxCache(budget.maxCache) : new PlanBudget.MaxDivergence(budget.maxKl);
         TransferOptions transfer = new TransferOptions(true, true, 0, TransferOptions.DEFAULT_LEARNING_RATE, TransferOptions.DEFAULT.heldOutShare(), seed);
         PlanOptions options = new PlanOptions(source, dataOptions.data, dataOptions.tokenizer, tokens, evaluationTokens, dataOptions.sequenceLength, chosen, kindChoices(),

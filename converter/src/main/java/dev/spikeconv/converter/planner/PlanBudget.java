@@ -4,16 +4,16 @@ import dev.spikeconv.converter.InvalidOptionException;
 
 /** What {@code spikeconv plan} may spend: a number of GLA layers, a per-sequence cache bound, or a quality target. */
 public sealed interface PlanBudget {
-    /** Exactly {@code count} GLA layers, the rest sliding-window. */
-    record LinearLayers(int count) implements PlanBudget {
-        public LinearLayers {
+    /** Exactly {@code count} converted layers (GLA, or the kinds plan may choose among), the rest sliding-window. */
+    record ConvertedLayers(int count) implements PlanBudget {
+        public ConvertedLayers {
             if (count < 1) {
                 throw new InvalidOptionException("gla", "must be at least 1, found " + count);
             }
         }
     }
 
-    /** The fewest GLA layers whose plan keeps one sequence's caches and states within {@code bytes} at the plan's context. */
+    /** Conversions until the plan keeps one sequence's caches and states within {@code bytes} at the plan's context (the cheapest in KL first). */
     record MaxCache(long bytes) implements PlanBudget {
         public MaxCache {
             if (bytes < 1) {

@@ -69,7 +69,7 @@ public final class PlanHtmlReport {
         html.append("</table>\n<h2>Search</h2>\n<table><tr><th>step</th><th>converted</th><th>added</th><th>KL</th><th>long-range NLL</th><th>cache</th><th>candidates (KL with the layer added)</th></tr>\n");
         for (PlanReport.SearchStep step : report.steps()) {
             html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%s</td><td>%.4f</td><td>%.3f</td><td>%s</td><td>%s</td></tr>%n", step.step(),
-                    step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(",")),
+                    step.convertedLayers().isEmpty() ? "-" : step.convertedLayers().stream().map(String::valueOf).collect(Collectors.joining(",")),
                     step.added() < 0 ? "-" : step.added() + " " + XmlText.escape(step.addedKind()), step.meanKullbackLeibler(), step.longRangeNll(),
                     ModelInspectionText.humanBytes(step.cacheBytes()),
                     step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d %s: %.4f", candidate.layer(), XmlText.escape(candidate.kind()),
@@ -97,7 +97,7 @@ public final class PlanHtmlReport {
         List<SvgCharts.Point> chosen = new ArrayList<>();
         for (PlanReport.SearchStep step : report.steps()) {
             chosen.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, step.meanKullbackLeibler(), String.format(Locale.ROOT, "step %d: converted %s, KL %.4f, %s",
-                    step.step(), step.linearLayers(), step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()))));
+                    step.step(), step.convertedLayers(), step.meanKullbackLeibler(), ModelInspectionText.humanBytes(step.cacheBytes()))));
             for (PlanReport.Candidate candidate : step.candidates()) {
                 tried.add(new SvgCharts.Point(step.cacheBytes() / MEBIBYTE, candidate.meanKullbackLeibler(), String.format(Locale.ROOT,
                         "step %d candidate: layer %d as %s, KL %.4f", step.step(), candidate.layer(), candidate.kind(), candidate.meanKullbackLeibler())));

@@ -52,10 +52,10 @@ public record PlanReport(Path source, String budget, int fittingTokens, int scor
      * plan's measured KL (its layers kept as fitted when added) and long-range NLL, its cache at the context, and the
      * candidates measured to choose it.
      */
-    public record SearchStep(int step, List<Integer> linearLayers, int added, String addedKind, double meanKullbackLeibler, double longRangeNll,
+    public record SearchStep(int step, List<Integer> convertedLayers, int added, String addedKind, double meanKullbackLeibler, double longRangeNll,
             long cacheBytes, List<Candidate> candidates) {
         public SearchStep {
-            linearLayers = List.copyOf(linearLayers);
+            convertedLayers = List.copyOf(convertedLayers);
             candidates = List.copyOf(candidates);
         }
     }

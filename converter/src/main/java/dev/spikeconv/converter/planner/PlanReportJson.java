@@ -44,7 +44,7 @@ public final class PlanReportJson {
         ArrayNode steps = root.putArray("steps");
         for (PlanReport.SearchStep step : report.steps()) {
             ObjectNode node = steps.addObject().put("step", step.step());
-            step.linearLayers().forEach(node.putArray("gla_layers")::add);
+            step.convertedLayers().forEach(node.putArray("converted_layers")::add);
             node.put("added", step.added()).put("added_kind", step.addedKind()).put("mean_kl", step.meanKullbackLeibler())
                     .put("long_range_nll", step.longRangeNll()).put("cache_bytes", step.cacheBytes());
             candidates(node.putArray("candidates"), step.candidates());

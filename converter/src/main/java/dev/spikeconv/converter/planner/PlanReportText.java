@@ -33,7 +33,7 @@ public final class PlanReportText {
         text.append(String.format(Locale.ROOT, "%n%-5s %-16s %-16s %10s %9s %12s  %s%n", "step", "converted", "added", "KL", far, "cache",
                 "candidates (KL with the layer added)"));
         for (PlanReport.SearchStep step : report.steps()) {
-            String layers = step.linearLayers().isEmpty() ? "-" : step.linearLayers().stream().map(String::valueOf).collect(Collectors.joining(","));
+            String layers = step.convertedLayers().isEmpty() ? "-" : step.convertedLayers().stream().map(String::valueOf).collect(Collectors.joining(","));
             String candidates = step.candidates().stream().map(candidate -> String.format(Locale.ROOT, "%d%s: %.4f", candidate.layer(),
                     severalKinds ? " " + candidate.kind() : "", candidate.meanKullbackLeibler())).collect(Collectors.joining(", "));
             String added = step.added() < 0 ? "-" : step.added() + " " + step.addedKind();

@@ -54,7 +54,7 @@ public final class PlanSearch {
             }
             int layers = config.layerCount();
             switch (options.budget()) {
-                case PlanBudget.LinearLayers linear -> {
+                case PlanBudget.ConvertedLayers linear -> {
                     if (linear.count() > layers) {
                         throw new InvalidOptionException("gla", "the model has " + layers + " layers, found " + linear.count());
                     }
@@ -217,7 +217,7 @@ public final class PlanSearch {
             return true;
         }
         return switch (budget) {
-            case PlanBudget.LinearLayers linear -> plan.size() >= linear.count();
+            case PlanBudget.ConvertedLayers linear -> plan.size() >= linear.count();
             case PlanBudget.MaxCache cache -> cacheBytes <= cache.bytes();
             case PlanBudget.MaxDivergence divergence -> false;
         };
@@ -281,7 +281,7 @@ public final class PlanSearch {
     /** The budget as the command line gives it. */
     static String describe(PlanBudget budget) {
         return switch (budget) {
-            case PlanBudget.LinearLayers linear -> "--gla " + linear.count();
+            case PlanBudget.ConvertedLayers linear -> "--gla " + linear.count();
             case PlanBudget.MaxCache cache -> "--max-cache " + cache.bytes();
             case PlanBudget.MaxDivergence divergence -> "--max-kl " + divergence.meanKullbackLeibler();
         };

@@ -86,7 +86,7 @@ class PlanSearchTest {
 
     @Test
     void theLayerWhoseAttentionAddsNothingBecomesLinearFirstAtNoCost() throws IOException {
-        PlanReport report = PlanSearch.run(options(new PlanBudget.LinearLayers(1)), CalibrationProgress.NONE);
+        PlanReport report = PlanSearch.run(options(new PlanBudget.ConvertedLayers(1)), CalibrationProgress.NONE);
         assertThat(report.plan()).isEqualTo("0:swa/4096,1:gla,2:swa/4096");
         assertThat(report.layers().get(1).aloneKullbackLeibler()).isLessThan(1e-9);
         assertThat(report.layers().get(0).aloneKullbackLeibler()).isGreaterThan(1e-4);
@@ -103,7 +103,7 @@ class PlanSearchTest {
 
     @Test
     void localityIsOneForHeadsThatReadTheirOwnTokenAndLowForHeadsThatReadEverything() throws IOException {
-        PlanReport report = PlanSearch.run(options(new PlanBudget.LinearLayers(1)), CalibrationProgress.NONE);
+        PlanReport report = PlanSearch.run(options(new PlanBudget.ConvertedLayers(1)), CalibrationProgress.NONE);
         assertThat(report.layers().get(0).leastLocalHead()).isGreaterThan(0.999);
         // uniform attention over t + 1 keys keeps min(4, t + 1) / (t + 1) of it inside a window of 4: 0.372 on average over 32 positions
         double uniform = IntStream.range(0, SEQUENCE_LENGTH).mapToDouble(t -> Math.min(LOCAL_WINDOW, t + 1) / (double) (t + 1)).average().orElseThrow();
@@ -124,7 +124,7 @@ class PlanSearchTest {
     }
 
     @Test
-    void aCacheBudgetSetsTheNumberOfLinearLayers() throws IOException {
+    void aCacheBudgetSetsTheNumberOfConvertedLayers() throws IOException {
         // At context 32768 a layer of window 4096 keeps 4096 keys and values of 2 heads x 4 channels (65,536 values), a GLA layer a
         // 2 x 4 x 4 state (32): three windows take 393,216 bytes in bfloat16, two windows and a state 262,208.
         PlanReport report = PlanSearch.run(options(new PlanBudget.MaxCache(300_000)), CalibrationProgress.NONE);
@@ -140,7 +140,7 @@ class PlanSearchTest {
      */
     @Test
     void eachLayerBecomesTheKindItsAttentionCallsFor() throws IOException {
-        PlanReport report = PlanSearch.run(options(new PlanBudget.LinearLayers(2), List.of(), List.of(new HybridLayer(4, 0), new GatedLinearLayer())),
+        PlanReport report = PlanSearch.run(options(new PlanBudget.ConvertedLayers(2), List.of(), List.of(new HybridLayer(4, 0), new GatedLinearLayer())),
                 CalibrationProgress.NONE);
         assertThat(report.plan()).isEqualTo("0:hybrid/4,1:gla,2:swa/4096");
         assertThat(report.layers()).allSatisfy(layer -> assertThat(layer.alone()).extracting(PlanReport.Candidate::kind).containsExactly("hybrid/4", "gla"));
