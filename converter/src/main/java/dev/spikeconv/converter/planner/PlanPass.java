@@ -51,11 +51,19 @@ final class PlanPass implements AutoCloseable {
      */
     record Score(double meanKullbackLeibler, VerifyReport.Bucket longRange) {}
 
-    /** A candidate measured in a pass: the plan's score with {@code layer} made {@code kind}, and every tensor fitted for it. */
-    record Branch(int layer, LayerKind kind, Score score, Map<String, TensorView> fitted) {}
+    /** A candidate measured in a pass: the plan's score with {@code layer} made {@code kind}. */
+    record Branch(int layer, LayerKind kind, Score score) {}
 
-    /** A pass's outcome: the plan's own score, its fitted tensors, the candidates' branches (layer by layer, kind by kind) and the layer fits made. */
-    record Result(Score score, Map<String, TensorView> fitted, List<Branch> branches, int layerFits) {}
+    /** A branch with every tensor fitted for it: what the plan takes on when the search chooses that branch. */
+    record Fitted(Branch branch, Map<String, TensorView> tensors) {}
+
+    /**
+     * A pass's outcome: the plan's own score, its fitted tensors, the candidates' branches (layer by layer, kind by kind),
+     * for each kind the branch of least KL within the limit with its tensors, and the layer fits made. Converting a layer to a
+     * given kind saves the same cache whichever layer it is, so the search's choice is always one of these; the tensors of
+     * the other branches (an o_proj each) are not kept.
+     */
+    record Result(Score score, Map<String, TensorView> fitted, List<Branch> branches, Map<LayerKind, Fitted> bestPerKind, int layerFits) {}
 
     private final ModelDescription dense;
     private final ReferenceModel denseModel;
@@ -145,16 +153,17 @@ final class PlanPass implements AutoCloseable {
      * One pass over {@code plan} (converted layers and their kinds) with every other layer {@code window}, starting from the
      * tensors {@code fitted} (fitted by earlier passes). With {@code refit} every converted layer is fitted afresh as the pass
      * reaches it, as calibrate does; otherwise the plan's layers keep {@code fitted}, and each layer of {@code candidates} is
-     * measured as a branch for each of the options' kinds.
+     * measured as a branch for each of the options' kinds; branches whose KL exceeds {@code divergenceLimit} cannot be chosen.
      */
-    Result run(Map<Integer, LayerKind> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit)
-            throws IOException {
+    Result run(Map<Integer, LayerKind> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, Set<Integer> candidates, boolean refit,
+            double divergenceLimit) throws IOException {
         if (refit && !candidates.isEmpty()) {
             throw new IllegalArgumentException("a refitting pass measures no candidates: the plan's layers above them are not fitted yet");
         }
         int layers = dense.config().layerCount();
         AttentionTransfer planTransfer = transfer(plan, window, refit ? Map.of() : fitted);
         List<Branch> branches = new ArrayList<>();
+        Map<LayerKind, Fitted> bestPerKind = new LinkedHashMap<>();
         int layerFits = 0;
         try (ResidualStreams denseFitting = ResidualStreams.create(lengths(fitting), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
                 ResidualStreams planFitting = ResidualStreams.create(lengths(fitting), dense.config().hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
@@ -175,7 +184,13 @@ final class PlanPass implements AutoCloseable {
                 AttentionTransfer.LayerTargets targets = AttentionTransfer.advanceDense(denseModel, layer, denseFitting, planFitting, fitHere || branchHere);
                 if (branchHere) {
                     for (LayerKind kind : options.kinds()) {
-                        branches.add(branch(plan, window, planTransfer.fitted(), layer, kind, planFitting, planScoring, targets));
+                        Fitted measured = branch(plan, window, planTransfer.fitted(), layer, kind, planFitting, planScoring, targets);
+                        double divergence = measured.branch().score().meanKullbackLeibler();
+                        Fitted best = bestPerKind.get(kind);
+                        if (divergence <= divergenceLimit && (best == null || divergence < best.branch().score().meanKullbackLeibler())) {
+                            bestPerKind.put(kind, measured);
+                        }
+                        branches.add(measured.branch());
                         layerFits++;
                     }
                 }
@@ -187,18 +202,18 @@ final class PlanPass implements AutoCloseable {
                 advance(model, layer, planScoring);
                 progress.step("layers", layer + 1, layers);
             }
-            return new Result(score(model, planScoring, layers, false), planTransfer.fitted(), branches, layerFits);
+            return new Result(score(model, planScoring, layers, false), planTransfer.fitted(), branches, bestPerKind, layerFits);
         }
     }
 
     /** {@code layer} made {@code kind} in {@code plan} and fitted on the plan's streams at its input; scored through the layers above it. */
-    private Branch branch(Map<Integer, LayerKind> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, int layer, LayerKind kind,
+    private Fitted branch(Map<Integer, LayerKind> plan, SlidingWindowLayer window, Map<String, TensorView> fitted, int layer, LayerKind kind,
             ResidualStreams planFitting, ResidualStreams planScoring, AttentionTransfer.LayerTargets targets) throws IOException {
         Map<Integer, LayerKind> extended = new TreeMap<>(plan);
         extended.put(layer, kind);
         AttentionTransfer transfer = transfer(extended, window, fitted);
         ReferenceModel model = transfer.fitLayer(layer, ReferenceModel.load(transfer.derived()), planFitting, targets);
-        return new Branch(layer, kind, score(model, planScoring, layer, true), transfer.fitted());
+        return new Fitted(new Branch(layer, kind, score(model, planScoring, layer, true)), transfer.fitted());
     }
 
     /**

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -108,7 +109,8 @@ public final class PlanSearch {
         int layerFits = 0;
         int passes = 0;
         progress.stage("step 0: every layer alone as " + options.kinds().stream().map(Object::toString).collect(Collectors.joining(", ")));
-        PlanPass.Result result = pass.run(plan, searchWindow, fitted, pass.allLayers(), false);
+        double limit = options.budget() instanceof PlanBudget.MaxDivergence target ? target.meanKullbackLeibler() : Double.POSITIVE_INFINITY;
+        PlanPass.Result result = pass.run(plan, searchWindow, fitted, pass.allLayers(), false, limit);
         layerFits += result.layerFits();
         passes++;
         List<PlanPass.Branch> alone = result.branches();
@@ -119,13 +121,14 @@ public final class PlanSearch {
                 cacheBytes(pass, plan, searchWindow, options), List.of()));
         List<PlanPass.Branch> measured = alone;
         while (!budgetMet(options.budget(), plan, cacheBytes(pass, plan, searchWindow, options), layers) && !measured.isEmpty()) {
-            PlanPass.Branch best = cheapest(pass, plan, steps.getLast().meanKullbackLeibler(), measured, options);
-            if (best == null) {
+            PlanPass.Fitted chosen = cheapest(pass, plan, steps.getLast().meanKullbackLeibler(), result.bestPerKind().values(), options);
+            if (chosen == null) {
                 progress.stage("no remaining layer converts within the budget: stopping");
                 break;
             }
+            PlanPass.Branch best = chosen.branch();
             plan.put(best.layer(), best.kind());
-            fitted = best.fitted();
+            fitted = chosen.tensors();
             latest.remove(best.layer());
             steps.add(new PlanReport.SearchStep(steps.size(), List.copyOf(plan.keySet()), best.layer(), best.kind().toString(),
                     best.score().meanKullbackLeibler(), best.score().longRange().bundleNll(), cacheBytes(pass, plan, searchWindow, options),
@@ -138,7 +141,7 @@ public final class PlanSearch {
             Set<Integer> next = new TreeSet<>(latest.entrySet().stream().sorted(Map.Entry.comparingByValue()).limit(options.candidatesPerStep())
                     .map(Map.Entry::getKey).toList());
             progress.stage("step " + steps.size() + ": measuring layers " + next + " on top of " + plan.keySet());
-            result = pass.run(plan, searchWindow, fitted, next, false);
+            result = pass.run(plan, searchWindow, fitted, next, false, limit);
             layerFits += result.layerFits();
             passes++;
             measured = result.branches();
@@ -147,7 +150,7 @@ public final class PlanSearch {
         }
         progress.stage("confirming the plan: every converted layer fitted afresh, layer by layer");
         long confirmStart = System.nanoTime();
-        PlanPass.Result confirmation = pass.run(plan, searchWindow, Map.of(), Set.of(), true);
+        PlanPass.Result confirmation = pass.run(plan, searchWindow, Map.of(), Set.of(), true, limit);
         long confirmingNanos = System.nanoTime() - confirmStart;
         layerFits += confirmation.layerFits();
         passes++;
@@ -160,7 +163,7 @@ public final class PlanSearch {
                     .sorted(Comparator.comparingLong(candidate -> cacheBytes(pass, plan, candidate, options))).toList();
             for (SlidingWindowLayer candidate : smaller) {
                 progress.stage("trying " + candidate + " with the plan fitted afresh");
-                PlanPass.Result trial = pass.run(plan, candidate, Map.of(), Set.of(), true);
+                PlanPass.Result trial = pass.run(plan, candidate, Map.of(), Set.of(), true, limit);
                 layerFits += trial.layerFits();
                 passes++;
                 boolean meets = trial.score().meanKullbackLeibler() <= target.meanKullbackLeibler();
@@ -224,27 +227,28 @@ public final class PlanSearch {
     }
 
     /**
-     * The measured branch that costs the least KL per byte of cache it saves over {@code plan} (whose KL is {@code kl}):
-     * with one kind every branch saves the same, so this is the least KL; of equal costs, the larger saving. Under a KL
-     * target only branches that meet it count; a branch that saves nothing never does. Null when none is left.
+     * Of the pass's best branch per kind, the one that costs the least KL per byte of cache it saves over {@code plan} (whose
+     * KL is {@code kl}): with one kind that is the least KL; of equal costs, the larger saving. A branch that saves nothing
+     * is never taken. Null when none is left.
      */
-    private static PlanPass.Branch cheapest(PlanPass pass, Map<Integer, LayerKind> plan, double kl, List<PlanPass.Branch> measured, PlanOptions options) {
+    private static PlanPass.Fitted cheapest(PlanPass pass, Map<Integer, LayerKind> plan, double kl, Collection<PlanPass.Fitted> bestPerKind,
+            PlanOptions options) {
         long cache = cacheBytes(pass, plan, options.searchWindow(), options);
-        PlanPass.Branch best = null;
+        PlanPass.Fitted best = null;
         double bestCost = Double.POSITIVE_INFINITY;
         long bestSaved = 0;
-        for (PlanPass.Branch branch : measured) {
+        for (PlanPass.Fitted fitted : bestPerKind) {
+            PlanPass.Branch branch = fitted.branch();
             Map<Integer, LayerKind> extended = new TreeMap<>(plan);
             extended.put(branch.layer(), branch.kind());
             long saved = cache - cacheBytes(pass, extended, options.searchWindow(), options);
             double divergence = branch.score().meanKullbackLeibler();
-            if (plan.containsKey(branch.layer()) || saved <= 0
-                    || options.budget() instanceof PlanBudget.MaxDivergence target && divergence > target.meanKullbackLeibler()) {
+            if (plan.containsKey(branch.layer()) || saved <= 0) {
                 continue;
             }
             double cost = (divergence - kl) / saved;
             if (cost < bestCost || cost == bestCost && saved > bestSaved) {
-                best = branch;
+                best = fitted;
                 bestCost = cost;
                 bestSaved = saved;
             }
