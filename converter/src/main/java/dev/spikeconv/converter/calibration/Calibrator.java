@@ -34,7 +34,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,10 +104,7 @@ public final class Calibrator {
                 progress.warning(options.data() + " gives only " + tokens.length + " of the " + options.tokens() + " tokens asked for");
             }
             String tokenDigest = digest(tokens);
-            List<int[]> sequences = new ArrayList<>();
-            for (int start = 0; start < tokens.length; start += options.sequenceLength()) {
-                sequences.add(Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + options.sequenceLength())));
-            }
+            List<int[]> sequences = TokenData.sequences(tokens, options.sequenceLength());
             int fittedLayers = 0;
             for (int layer = 0; transfer && layer < config.layerCount(); layer++) {
                 fittedLayers += AttentionTransfer.fits(LayerKind.of(config, layer)) ? 1 : 0;

@@ -9,7 +9,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -49,6 +51,15 @@ public final class TokenData {
     /** The first {@code count} tokens (fewer if the file ends); {@code tokenizer} may be null for a token-id file. */
     public static int[] tokens(Path file, int count, Tokenizer tokenizer, int vocabularySize) throws IOException {
         return tokens(file, 0, count, tokenizer, vocabularySize);
+    }
+
+    /** {@code tokens} cut into sequences of {@code length} (the last one shorter when they do not divide evenly). */
+    public static List<int[]> sequences(int[] tokens, int length) {
+        List<int[]> sequences = new ArrayList<>();
+        for (int start = 0; start < tokens.length; start += length) {
+            sequences.add(Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + length)));
+        }
+        return sequences;
     }
 
     /** Tokens {@code [skip, skip + count)} of the file (fewer if it ends), e.g. to evaluate on text calibration did not see. */

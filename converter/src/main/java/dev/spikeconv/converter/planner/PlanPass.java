@@ -3,11 +3,10 @@ package dev.spikeconv.converter.planner;
 import dev.spikeconv.converter.calibration.CalibrationProgress;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
-import dev.spikeconv.converter.metrics.Divergence;
 import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.reference.ResidualStreams;
 import dev.spikeconv.converter.transfer.AttentionTransfer;
-import dev.spikeconv.converter.verify.RecurrenceMeasure;
+import dev.spikeconv.converter.verify.DistanceMeasure;
 import dev.spikeconv.converter.verify.VerifyReport;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.AttentionKind;
@@ -44,6 +43,8 @@ import java.util.stream.Collectors;
 final class PlanPass implements AutoCloseable {
     /** Residual streams beyond this many bytes per set go to a file in the spill folder. */
     private static final long STREAM_MEMORY_LIMIT = 1L << 30;
+    /** The dense model's logits of the scoring tokens beyond this many bytes go to a file: a 150k vocabulary makes them large. */
+    static final long LOGIT_MEMORY_LIMIT = 256L << 20;
 
     /**
      * How a plan's model did on the scoring tokens: the mean KL to the dense model, and the NLL of the tokens whose previous
@@ -70,35 +71,37 @@ final class PlanPass implements AutoCloseable {
     private final PlanOptions options;
     private final List<int[]> fitting;
     private final List<int[]> scoring;
-    private final ResidualStreams denseFinal;
+    /** The dense model's logits of each scoring sequence, {@code [tokens, vocabulary]}: every plan is compared with them. */
+    private final ResidualStreams denseLogits;
     private final double[][] locality;
     private final Path spillFolder;
     private final CalibrationProgress progress;
 
     private PlanPass(ModelDescription dense, ReferenceModel denseModel, PlanOptions options, List<int[]> fitting, List<int[]> scoring,
-            ResidualStreams denseFinal, double[][] locality, Path spillFolder, CalibrationProgress progress) {
+            ResidualStreams denseLogits, double[][] locality, Path spillFolder, CalibrationProgress progress) {
         this.dense = dense;
         this.denseModel = denseModel;
         this.options = options;
         this.fitting = fitting;
         this.scoring = scoring;
-        this.denseFinal = denseFinal;
+        this.denseLogits = denseLogits;
         this.locality = locality;
         this.spillFolder = spillFolder;
         this.progress = progress;
     }
 
     /**
-     * Runs the dense model once over the scoring sequences: keeps its final residual streams (the reference the plans are
-     * compared with) and, at every layer, each head's attention mass inside sinks + {@code localWindow}, the zero-cost score.
+     * Runs the dense model once over the scoring sequences: keeps its logits (the reference the plans are compared with,
+     * computed once rather than for every branch) and, at every layer, each head's attention mass inside sinks +
+     * {@code localWindow}, the zero-cost score.
      */
     static PlanPass start(ModelDescription dense, PlanOptions options, List<int[]> fitting, List<int[]> scoring, Path spillFolder,
             CalibrationProgress progress) throws IOException {
         ModelConfig config = dense.config();
         ReferenceModel denseModel = ReferenceModel.load(dense);
-        ResidualStreams denseFinal = ResidualStreams.create(lengths(scoring), config.hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder);
         double[][] locality = new double[config.layerCount()][];
-        try {
+        ResidualStreams denseLogits = ResidualStreams.create(lengths(scoring), config.vocabularySize(), LOGIT_MEMORY_LIMIT, spillFolder);
+        try (ResidualStreams denseFinal = ResidualStreams.create(lengths(scoring), config.hiddenSize(), STREAM_MEMORY_LIMIT, spillFolder)) {
             LayerKind probe = new SlidingWindowLayer(options.localWindow(), options.sinks());
             long tokens = 0;
             for (int s = 0; s < scoring.size(); s++) {
@@ -126,12 +129,15 @@ final class PlanPass implements AutoCloseable {
                 locality[layer] = mass;
                 progress.step("dense layers", layer + 1, config.layerCount());
             }
+            for (int s = 0; s < scoring.size(); s++) {
+                denseLogits.put(s, denseModel.logits(denseFinal.get(s), scoring.get(s).length));
+            }
         }
-        catch (RuntimeException e) {
-            denseFinal.close();
+        catch (IOException | RuntimeException e) {
+            denseLogits.close();
             throw e;
         }
-        return new PlanPass(dense, denseModel, options, fitting, scoring, denseFinal, locality, spillFolder, progress);
+        return new PlanPass(dense, denseModel, options, fitting, scoring, denseLogits, locality, spillFolder, progress);
     }
 
     /** Per layer, each head's share of attention inside sinks + the local window, averaged over the scoring tokens. */
@@ -255,37 +261,18 @@ final class PlanPass implements AutoCloseable {
     private Score score(ReferenceModel model, ResidualStreams streams, int from, boolean copy) throws IOException {
         int vocabulary = dense.config().vocabularySize();
         int layers = dense.config().layerCount();
-        RecurrenceMeasure recurrence = new RecurrenceMeasure(options.localWindow(), vocabulary);
-        double total = 0;
-        long tokens = 0;
+        DistanceMeasure distance = new DistanceMeasure(Arrays.stream(lengths(scoring)).sum(), 0, options.localWindow(), vocabulary);
+        int start = 0;
         for (int s = 0; s < streams.sequences(); s++) {
             int count = streams.length(s);
-            int[] sequence = scoring.get(s);
             float[] stream = copy ? streams.copy(s) : streams.get(s);
             for (int layer = from; layer < layers; layer++) {
                 model.runLayer(layer, stream, count);
             }
-            float[] logits = model.logits(stream, count);
-            float[] reference = denseModel.logits(denseFinal.get(s), count);
-            double[] referenceLogProbability = new double[count];
-            double[] planLogProbability = new double[count];
-            double[] divergences = new double[count];
-            for (int t = 0; t < count; t++) {
-                float[] referenceRow = Arrays.copyOfRange(reference, t * vocabulary, (t + 1) * vocabulary);
-                float[] planRow = Arrays.copyOfRange(logits, t * vocabulary, (t + 1) * vocabulary);
-                double referenceLogSum = Divergence.logSumExp(referenceRow);
-                double planLogSum = Divergence.logSumExp(planRow);
-                divergences[t] = Divergence.kullbackLeibler(referenceRow, referenceLogSum, planRow, planLogSum);
-                if (t + 1 < count) {
-                    referenceLogProbability[t] = referenceRow[sequence[t + 1]] - referenceLogSum;
-                    planLogProbability[t] = planRow[sequence[t + 1]] - planLogSum;
-                }
-                total += divergences[t];
-            }
-            recurrence.add(sequence, referenceLogProbability, planLogProbability, divergences);
-            tokens += count;
+            distance.add(start, scoring.get(s), denseLogits.get(s), model.logits(stream, count), vocabulary);
+            start += count;
         }
-        return new Score(total / tokens, recurrence.result().onlyBeyondHorizon());
+        return new Score(distance.distance().meanKl(), distance.longRange().onlyBeyondHorizon());
     }
 
     private static int[] lengths(List<int[]> sequences) {
@@ -308,6 +295,6 @@ final class PlanPass implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        denseFinal.close();
+        denseLogits.close();
     }
 }

@@ -77,16 +77,20 @@ public final class PlanSearch {
                 progress.warning("sequences of " + options.sequenceLength() + " tokens are longer than the model's context (" + config.maxPositions()
                         + "): plans are scored on positions it was not trained for");
             }
-            List<int[]> fitting = sequences(fittingTokens, options.sequenceLength());
-            List<int[]> scoring = sequences(scoringTokens, options.sequenceLength());
+            List<int[]> fitting = TokenData.sequences(fittingTokens, options.sequenceLength());
+            List<int[]> scoring = TokenData.sequences(scoringTokens, options.sequenceLength());
             if (fitting.size() < 2 || scoring.isEmpty()) {
                 throw new InvalidOptionException("data", "gives " + fittingTokens.length + " + " + scoringTokens.length + " tokens: plan needs two "
                         + "sequences of --seq-len to fit and one more to score");
             }
             int[] lengths = IntStream.concat(fitting.stream().mapToInt(sequence -> sequence.length), scoring.stream().mapToInt(sequence -> sequence.length))
                     .toArray();
+            long longest = Math.min(options.sequenceLength(), scoringTokens.length);
+            long logitBytes = Math.min((long) scoringTokens.length * config.vocabularySize() * Float.BYTES, PlanPass.LOGIT_MEMORY_LIMIT)
+                    + 2 * longest * config.vocabularySize() * Float.BYTES;
             MemoryBudget.require("plan's layer-by-layer passes", CalibrationMemory.passBytes(config, lengths, 1,
-                    dense.tensor(LayerTensor.OUTPUT_WEIGHT.name(0)).byteSize()) + 2L * scoringTokens.length * config.hiddenSize() * Float.BYTES, "tokens");
+                    dense.tensor(LayerTensor.OUTPUT_WEIGHT.name(0)).byteSize()) + 2L * scoringTokens.length * config.hiddenSize() * Float.BYTES
+                    + logitBytes, "tokens");
             Path spill = Files.createTempDirectory("spikeconv-plan-");
             // Ctrl-C: the spilled streams' files go first (registered later), then this folder.
             spill.toFile().deleteOnExit();
@@ -272,14 +276,6 @@ public final class PlanSearch {
     private static List<PlanReport.Candidate> candidates(List<PlanPass.Branch> branches) {
         return branches.stream().map(branch -> new PlanReport.Candidate(branch.layer(), branch.kind().toString(), branch.score().meanKullbackLeibler(),
                 branch.score().longRange().bundleNll())).toList();
-    }
-
-    private static List<int[]> sequences(int[] tokens, int length) {
-        List<int[]> sequences = new ArrayList<>();
-        for (int start = 0; start < tokens.length; start += length) {
-            sequences.add(Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + length)));
-        }
-        return sequences;
     }
 
     /** The budget as the command line gives it. */

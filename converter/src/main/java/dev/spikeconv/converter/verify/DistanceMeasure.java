@@ -6,9 +6,10 @@ import java.util.Arrays;
 /**
  * The next-token distributions of the bundle against the dense model, fed one sequence at a time (so no run holds every
  * position's logits): KL per position, top-1 agreement, perplexity of both (each sequence's last token predicts
- * nothing inside it), the change of the true token's probability, and perplexity past the largest sliding window.
+ * nothing inside it), the change of the true token's probability, and perplexity past the largest sliding window. verify
+ * measures its bundle with it, plan each plan it scores.
  */
-final class DistanceMeasure {
+public final class DistanceMeasure {
     private final double[] klPerPosition;
     private final int window;
     private int agreeing;
@@ -23,7 +24,7 @@ final class DistanceMeasure {
     private final RecurrenceMeasure recurrence;
 
     /** {@code window}: the largest sliding window, 0 without one; {@code horizon}: the smallest (64 without one), for the long-range split. */
-    DistanceMeasure(int tokens, int window, int horizon, int vocabulary) {
+    public DistanceMeasure(int tokens, int window, int horizon, int vocabulary) {
         this.klPerPosition = new double[tokens];
         this.window = window;
         this.recurrence = new RecurrenceMeasure(horizon, vocabulary);
@@ -33,7 +34,7 @@ final class DistanceMeasure {
      * One sequence from token {@code start} of the evaluation: both models' logits {@code [n, vocab]} flat and the
      * sequence's tokens.
      */
-    void add(int start, int[] sequence, float[] referenceLogits, float[] bundleLogits, int vocabulary) {
+    public void add(int start, int[] sequence, float[] referenceLogits, float[] bundleLogits, int vocabulary) {
         float[][] reference = rows(referenceLogits, sequence.length, vocabulary);
         float[][] bundle = rows(bundleLogits, sequence.length, vocabulary);
         double[] referenceSums = Divergence.logSumExps(reference);
@@ -68,11 +69,11 @@ final class DistanceMeasure {
         recurrence.add(sequence, referenceTrue, bundleTrue, kl);
     }
 
-    VerifyReport.LongRange longRange() {
+    public VerifyReport.LongRange longRange() {
         return recurrence.result();
     }
 
-    VerifyReport.Distance distance() {
+    public VerifyReport.Distance distance() {
         double[] sorted = klPerPosition.clone();
         Arrays.sort(sorted);
         double referencePerplexity = Math.exp(referenceLoss / Math.max(1, predicted));

@@ -1,6 +1,7 @@
 package dev.spikeconv.converter.verify;
 
 import dev.spikeconv.converter.MemoryBudget;
+import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.hardware.ModelFootprint;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.reference.ReferenceModel;
@@ -54,12 +55,7 @@ final class LayerwiseComparison {
         int layers = config.layerCount();
         int hidden = config.hiddenSize();
         int vocabulary = config.vocabularySize();
-        List<int[]> sequences = new ArrayList<>();
-        List<Integer> starts = new ArrayList<>();
-        for (int start = 0; start < tokens.length; start += sequenceLength) {
-            starts.add(start);
-            sequences.add(java.util.Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + sequenceLength)));
-        }
+        List<int[]> sequences = TokenData.sequences(tokens, sequenceLength);
         int[] lengths = sequences.stream().mapToInt(sequence -> sequence.length).toArray();
         MemoryBudget.require("verify's layer-by-layer pass", passBytes(config, tokens.length, sequenceLength, baseline != null ? 3 : 2), "tokens");
         ReferenceModel bundleModel = ReferenceModel.load(bundle);
@@ -123,11 +119,11 @@ final class LayerwiseComparison {
                         denseShares.add(layer, denseModel.runLayer(layer, denseStream, count), count, hidden);
                         denseStreams.put(s, denseStream);
                         if (((Live) dense).recording() != null) {
-                            ((Live) dense).recording().hiddenStates(layer, starts.get(s), denseStream);
+                            ((Live) dense).recording().hiddenStates(layer, s * sequenceLength, denseStream);
                         }
                     }
                     else {
-                        denseStream = ((Recorded) dense).recording().hiddenStates(layer, starts.get(s), count);
+                        denseStream = ((Recorded) dense).recording().hiddenStates(layer, s * sequenceLength, count);
                     }
                     cosineSum += cosineSum(denseStream, bundleStream, count, hidden);
                     if (baselineModel != null) {
@@ -149,15 +145,15 @@ final class LayerwiseComparison {
                 if (denseModel != null) {
                     referenceLogits = denseModel.logits(denseStreams.get(s), count);
                     if (((Live) dense).recording() != null) {
-                        ((Live) dense).recording().logits(starts.get(s), referenceLogits);
+                        ((Live) dense).recording().logits(s * sequenceLength, referenceLogits);
                     }
                 }
                 else {
-                    referenceLogits = ((Recorded) dense).recording().logits(starts.get(s), count);
+                    referenceLogits = ((Recorded) dense).recording().logits(s * sequenceLength, count);
                 }
-                distance.add(starts.get(s), sequences.get(s), referenceLogits, bundleModel.logits(bundleStreams.get(s), count), vocabulary);
+                distance.add(s * sequenceLength, sequences.get(s), referenceLogits, bundleModel.logits(bundleStreams.get(s), count), vocabulary);
                 if (baselineModel != null) {
-                    baselineDistance.add(starts.get(s), sequences.get(s), referenceLogits, baselineModel.logits(baselineStreams.get(s), count), vocabulary);
+                    baselineDistance.add(s * sequenceLength, sequences.get(s), referenceLogits, baselineModel.logits(baselineStreams.get(s), count), vocabulary);
                 }
             }
             double[] referenceShares = denseModel != null ? denseShares.shares() : ((Recorded) dense).recording().attentionShares();

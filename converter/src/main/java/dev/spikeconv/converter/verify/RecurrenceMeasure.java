@@ -8,9 +8,9 @@ import java.util.List;
  * NLL and KL of each predicted token split by how far back the same token last occurred in its sequence (SpikingBrain's
  * promise is that GLA carries what a sliding window no longer sees): within the horizon (the smallest window), only
  * beyond it, or never before; and in distance buckets. Fed one sequence at a time with both models' per-position
- * log-probabilities of the true next token and KL. verify reports all of it; plan scores its plans' long-range memory with it.
+ * log-probabilities of the true next token and KL.
  */
-public final class RecurrenceMeasure {
+final class RecurrenceMeasure {
     /** Upper ends of the distance buckets; the last bucket is everything beyond. */
     static final int[] BUCKET_ENDS = {64, 256, 1024, 4096};
     private static final String[] BUCKET_NAMES = {"0-64", "64-256", "256-1k", "1k-4k", "beyond 4k"};
@@ -24,7 +24,7 @@ public final class RecurrenceMeasure {
     private final Sums first = new Sums();
     private int longestSequence;
 
-    public RecurrenceMeasure(int horizon, int vocabulary) {
+    RecurrenceMeasure(int horizon, int vocabulary) {
         this.horizon = horizon;
         this.vocabulary = vocabulary;
         Arrays.setAll(buckets, index -> new Sums());
@@ -34,7 +34,7 @@ public final class RecurrenceMeasure {
      * One sequence: {@code referenceLogProbability[t]} and {@code bundleLogProbability[t]} of token {@code sequence[t + 1]}
      * at position t, and the KL there.
      */
-    public void add(int[] sequence, double[] referenceLogProbability, double[] bundleLogProbability, double[] kl) {
+    void add(int[] sequence, double[] referenceLogProbability, double[] bundleLogProbability, double[] kl) {
         longestSequence = Math.max(longestSequence, sequence.length);
         int[] last = new int[vocabulary];
         Arrays.fill(last, -1);
@@ -67,7 +67,7 @@ public final class RecurrenceMeasure {
         return BUCKET_ENDS.length;
     }
 
-    public VerifyReport.LongRange result() {
+    VerifyReport.LongRange result() {
         List<VerifyReport.Bucket> distances = new ArrayList<>();
         for (int index = 0; index < buckets.length; index++) {
             distances.add(buckets[index].bucket(BUCKET_NAMES[index]));
