@@ -42,7 +42,7 @@ import java.util.stream.IntStream;
  */
 public final class PlanSearch {
     /** Caches and states are sized as bfloat16 values, as the shipped targets keep them. */
-    public static final int CACHE_VALUE_BYTES = 2;
+    private static final int CACHE_VALUE_BYTES = 2;
 
     private PlanSearch() {}
 
