@@ -13,6 +13,7 @@ import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.converter.verify.Goals;
 import dev.spikeconv.converter.verify.Verifier;
+import dev.spikeconv.converter.verify.ProbeOptions;
 import dev.spikeconv.converter.verify.VerifyBaseline;
 import dev.spikeconv.converter.verify.VerifyOptions;
 import dev.spikeconv.formats.CheckpointLoader;
@@ -40,7 +41,7 @@ final class SmallHeapSteps {
         Calibrator.run(new CalibrationOptions(bundle, ids, null, 256, 128, 0, ThresholdMethod.parse("mse"), null, null, null, source, TransferOptions.DEFAULT,
                 null, 4, List.of(), null, false, false), CalibrationProgress.NONE);
         System.out.println("calibrated");
-        Verifier.run(new VerifyOptions(bundle, source, null, ids, null, 256, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION), stage -> { });
+        Verifier.run(new VerifyOptions(bundle, source, null, ids, null, 256, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE), stage -> { });
         System.out.println("verified");
     }
 }

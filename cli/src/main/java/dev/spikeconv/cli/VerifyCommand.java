@@ -3,6 +3,8 @@ package dev.spikeconv.cli;
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.verify.Goals;
 import dev.spikeconv.converter.verify.JunitReport;
+import dev.spikeconv.converter.verify.ProbeKind;
+import dev.spikeconv.converter.verify.ProbeOptions;
 import dev.spikeconv.converter.verify.Verifier;
 import dev.spikeconv.converter.verify.VerifyBaseline;
 import dev.spikeconv.converter.verify.VerifyHtmlReport;
@@ -16,6 +18,8 @@ import dev.spikeconv.formats.model.ModelDescription;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -125,6 +129,34 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--allow-useless-linear-branch", description = "Do not fail a hybrid whose GLA layers do no better than the baseline.")
     boolean allowUselessLinearBranch;
 
+    @Option(names = "--probes", paramLabel = "KIND", split = ",", converter = ProbeKindConverter.class,
+            description = "Synthetic retrieval probes built from the evaluation tokens: passkey (a random key after a random cue, natural text, the "
+                    + "cue again), kv-recall (pairs of random tokens, then earlier keys again). Each runs on the dense model first; the bundle "
+                    + "and the baseline run where the dense model gets at least half the answers. Cost: about trials x the sum of the distances "
+                    + "tokens per model and kind. Default: none.")
+    List<ProbeKind> probeKinds = List.of();
+
+    @Option(names = "--probe-distances", paramLabel = "N", split = ",",
+            description = "How far back each probe's answer lies, in tokens. Default: 16, 64, 256, 1024, 4096, 16384, 65536, those that fit "
+                    + "the model's positions.")
+    List<Integer> probeDistances = List.of();
+
+    @Option(names = "--probe-trials", paramLabel = "N", defaultValue = "4", description = "Probe sequences per kind and distance. Default: ${DEFAULT-VALUE}.")
+    int probeTrials;
+
+    /** Probe kinds by their option names. */
+    static final class ProbeKindConverter implements ITypeConverter<ProbeKind> {
+        @Override
+        public ProbeKind convert(String value) {
+            try {
+                return ProbeKind.parse(value);
+            }
+            catch (InvalidOptionException e) {
+                throw new TypeConversionException(e.problem());
+            }
+        }
+    }
+
     /** Baselines by their option names. */
     static final class BaselineConverter implements ITypeConverter<VerifyBaseline> {
         @Override
@@ -166,7 +198,8 @@ final class VerifyCommand implements Callable<Integer> {
                 goals.requireLinearBranch() && !allowUselessLinearBranch,
                 maxLongRangeNllRatio != null ? maxLongRangeNllRatio : goals.maxLongRangeNllRatio());
         VerifyOptions options = new VerifyOptions(bundle, reference.source, reference.recording, dataOptions.data, dataOptions.tokenizer, skipTokens, tokens,
-                dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference, baseline);
+                dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference, baseline,
+                new ProbeOptions(Set.copyOf(probeKinds), probeDistances, probeTrials));
         PrintWriter err = spec.commandLine().getErr();
         TerminalProgress progress = quiet.progress(err);
         try (ModelDescription model = CheckpointLoader.open(bundle)) {

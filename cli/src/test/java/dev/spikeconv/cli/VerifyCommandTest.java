@@ -229,6 +229,14 @@ class VerifyCommandTest {
         CommandRun withoutWeights = CommandRun.of("verify", bundle.toString(), "--reference-logits", "saved", "--data", text(), "--baseline", "all-swa");
         assertThat(withoutWeights.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(withoutWeights.err()).contains("all-swa runs the dense model's attention");
+        CommandRun unknownProbe = CommandRun.of("verify", bundle.toString(), "--reference", source(), "--data", text(), "--probes", "passkey,needle");
+        assertThat(unknownProbe.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(unknownProbe.err()).contains("'needle' is not a probe; expected passkey or kv-recall");
+        CommandRun probesWithoutWeights = CommandRun.of("verify", bundle.toString(), "--reference-logits", "saved", "--data", text(), "--probes", "passkey");
+        assertThat(probesWithoutWeights.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(probesWithoutWeights.err()).contains("the probes run the dense model first");
+        assertThat(CommandRun.of("verify", bundle.toString(), "--reference", source(), "--data", text(), "--probes", "passkey", "--probe-distances", "8")
+                .err()).contains("must be at least 16 tokens, found 8");
     }
 
     /** Opens the page in headless Chromium and checks that every chart drew. */

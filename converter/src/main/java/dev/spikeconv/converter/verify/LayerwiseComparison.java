@@ -60,25 +60,10 @@ final class LayerwiseComparison {
         MemoryBudget.require("verify's layer-by-layer pass", passBytes(config, tokens.length, sequenceLength, baseline != null ? 3 : 2), "tokens");
         ReferenceModel bundleModel = ReferenceModel.load(bundle);
         ReferenceModel denseModel = dense instanceof Live live ? ReferenceModel.load(live.model()) : null;
-        // The long-range split is at the smallest sliding window; the all-SWA baseline puts that window in the GLA layers' place.
         SlidingWindowLayer smallestWindow = smallestWindow(config);
-        ReferenceModel baselineModel = null;
-        String baselineName = null;
-        if (baseline != null) {
-            switch (baseline) {
-                case WITHOUT_GLA_ATTENTION -> {
-                    baselineModel = bundleModel.withoutRecurrentAttention();
-                    baselineName = "the bundle without GLA attention";
-                }
-                case ALL_SWA -> {
-                    if (denseModel == null) {
-                        throw new IllegalArgumentException("the all-SWA baseline needs the dense model's weights");
-                    }
-                    baselineModel = bundleModel.withRecurrentAttentionFrom(denseModel, smallestWindow);
-                    baselineName = "the bundle with dense " + smallestWindow + " attention in its GLA layers";
-                }
-            }
-        }
+        BaselineModel baselineRun = baseline == null ? null : baselineModel(baseline, bundleModel, denseModel, smallestWindow);
+        ReferenceModel baselineModel = baselineRun == null ? null : baselineRun.model();
+        String baselineName = baselineRun == null ? null : baselineRun.name();
         SequencedMap<String, SpikeStatistics> spikes = spikeStatistics(bundle);
         SpikingSiteHooks counting = new SpikingSiteHooks() {
             @Override
@@ -161,6 +146,26 @@ final class LayerwiseComparison {
                     baselineModel == null ? null : new BaselineResult(baseline, baselineName, baselineDistance.distance(), baselineDistance.longRange()),
                     new ArrayList<>(spikes.values()));
         }
+    }
+
+    /** A baseline's model and how reports name it. */
+    record BaselineModel(ReferenceModel model, String name) {}
+
+    /**
+     * The model {@code baseline} runs beside the bundle; {@code dense} may be null except for the all-SWA baseline, which
+     * puts the dense model's attention over the bundle's smallest sliding window in the GLA layers' place.
+     */
+    static BaselineModel baselineModel(VerifyBaseline baseline, ReferenceModel bundleModel, ReferenceModel denseModel, SlidingWindowLayer smallestWindow) {
+        return switch (baseline) {
+            case WITHOUT_GLA_ATTENTION -> new BaselineModel(bundleModel.withoutRecurrentAttention(), "the bundle without GLA attention");
+            case ALL_SWA -> {
+                if (denseModel == null) {
+                    throw new IllegalArgumentException("the all-SWA baseline needs the dense model's weights");
+                }
+                yield new BaselineModel(bundleModel.withRecurrentAttentionFrom(denseModel, smallestWindow),
+                        "the bundle with dense " + smallestWindow + " attention in its GLA layers");
+            }
+        };
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.spikeconv.converter.verify;
 
+import dev.spikeconv.converter.MemoryBudget;
 import dev.spikeconv.converter.bundle.ReferenceCheck;
 import dev.spikeconv.converter.calibration.Calibrator;
 import dev.spikeconv.converter.execution.TokenData;
@@ -7,6 +8,7 @@ import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.onnx.UnloadableGraphException;
+import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
@@ -48,6 +50,7 @@ public final class Verifier {
             Path spillFolder = Path.of(System.getProperty("java.io.tmpdir"));
             LayerwiseComparison.Result result;
             String referenceDescription;
+            VerifyReport.Probes probes = null;
             if (options.referenceRecording() != null) {
                 try (ReferenceRecording recording = ReferenceRecording.read(options.referenceRecording())) {
                     checkRecording(options, recording, tokens, config);
@@ -78,6 +81,9 @@ public final class Verifier {
                             writer.close();
                         }
                     }
+                    if (options.probes().any()) {
+                        probes = probes(options.probes(), bundle, dense, baseline, tokens, progress);
+                    }
                 }
             }
             boolean windowed = config.layers().stream().anyMatch(attention -> attention.kind().windowed());
@@ -92,8 +98,28 @@ public final class Verifier {
                     .stream().map(goal -> goal.passed() ? goal : goal.withNextStep(NextSteps.forGoal(goal.name(), options.bundle().toString(), unfittedGla)))
                     .toList();
             return new VerifyReport(options.bundle().toString(), referenceDescription, tokens.length, options.sequenceLength(), structure, engines,
-                    result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, result.spikes(), goals);
+                    result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, probes, result.spikes(), goals);
         }
+    }
+
+    /**
+     * The synthetic probe suite from the evaluation tokens ({@link RetrievalProbes}), the dense model first; the bundle
+     * and the baseline (null for none) where the dense model passes. One probe sequence is in memory at a time.
+     */
+    private static VerifyReport.Probes probes(ProbeOptions options, ModelDescription bundle, ModelDescription dense, VerifyBaseline baseline, int[] tokens,
+            Consumer<String> progress) {
+        ModelConfig config = bundle.config();
+        RetrievalProbes.Suite suite = RetrievalProbes.build(options, tokens, config.maxPositions());
+        int longest = suite.probes().stream().mapToInt(probe -> probe.tokens().length).max().orElse(0);
+        int answers = suite.probes().stream().mapToInt(probe -> probe.answers().length).max().orElse(0);
+        MemoryBudget.require("verify's probes", (24L << 20) + 2L * longest * config.hiddenSize() * Float.BYTES + ReferenceModel.layerBytes(config, longest)
+                + (long) answers * config.vocabularySize() * Float.BYTES, "probe-distances");
+        ReferenceModel bundleModel = ReferenceModel.load(bundle);
+        ReferenceModel denseModel = ReferenceModel.load(dense);
+        ReferenceModel baselineModel = baseline == null ? null
+                : LayerwiseComparison.baselineModel(baseline, bundleModel, denseModel, LayerwiseComparison.smallestWindow(config)).model();
+        return RetrievalProbeRun.run(suite, options.trials(), config.vocabularySize(), RetrievalProbeRun.of(denseModel), RetrievalProbeRun.of(bundleModel),
+                baselineModel == null ? null : RetrievalProbeRun.of(baselineModel), progress);
     }
 
     private static int[] tokens(VerifyOptions options, ModelConfig config) throws IOException {

@@ -63,6 +63,9 @@ public final class VerifyHtmlReport {
                     + report.longRange().horizon() + ")", bucketLabels, List.of(new SvgCharts.Series("bundle", bundleNll, "#d62728"),
                             new SvgCharts.Series("dense", referenceNll, "#7f7f7f")), top));
         }
+        if (report.probes() != null) {
+            html.append(probes(report.probes()));
+        }
         List<String> labels = new ArrayList<>();
         double[] cosine = new double[report.layers().size()];
         double[] share = new double[report.layers().size()];
@@ -101,6 +104,25 @@ public final class VerifyHtmlReport {
                     layer.negligible() ? "negligible gla contribution" : ""));
         }
         html.append("</table>\n</body></html>\n");
+        return html.toString();
+    }
+
+    /** The probe suite as a table: accuracy of each model per kind and distance, a skipped row where the dense model fails. */
+    private static String probes(VerifyReport.Probes probes) {
+        StringBuilder html = new StringBuilder("<h2>Retrieval probes</h2>\n<p>").append(escape(String.format(Locale.ROOT,
+                "Share of answers predicted top-1, %d trials per distance; the bundle and the baseline run where the dense model reaches %.2f.",
+                probes.trials(), probes.passingAccuracy()))).append("</p>\n<table id=\"probes\"><tr><th>probe</th><th>distance</th><th>answers</th>"
+                        + "<th>dense</th><th>bundle</th><th>baseline</th></tr>\n");
+        for (VerifyReport.ProbeResult result : probes.results()) {
+            html.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%.3f</td><td>%s</td><td>%s</td></tr>%n", escape(result.kind().id()),
+                    result.distance(), result.answers(), result.referenceAccuracy(),
+                    result.skipped() ? "skipped: the dense model fails it" : String.format(Locale.ROOT, "%.3f", result.bundleAccuracy()),
+                    result.baselineAccuracy() == null ? "" : String.format(Locale.ROOT, "%.3f", result.baselineAccuracy())));
+        }
+        html.append("</table>\n");
+        for (String note : probes.notes()) {
+            html.append("<p>").append(escape(note)).append("</p>\n");
+        }
         return html.toString();
     }
 

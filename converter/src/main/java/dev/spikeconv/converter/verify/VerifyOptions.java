@@ -9,7 +9,8 @@ import java.nio.file.Path;
  * earlier run; the evaluation data (text, or token ids); how many tokens to skip (e.g. those calibration
  * used) and to evaluate, in sequences of what length;
  * how many tokens the Java engine checks; where to save the reference for later runs; whether a reference that is
- * not the bundle's recorded source is allowed; and what a bundle with GLA layers is compared with besides the dense model.
+ * not the bundle's recorded source is allowed; what a bundle with GLA layers is compared with besides the dense model; and
+ * which synthetic retrieval probes run ({@link ProbeOptions#NONE} for none).
  */
 public record VerifyOptions(
         Path bundle,
@@ -25,9 +26,14 @@ public record VerifyOptions(
         OnnxRuntimeOptions runtime,
         Path saveReference,
         boolean allowOtherReference,
-        VerifyBaseline baseline) {
+        VerifyBaseline baseline,
+        ProbeOptions probes) {
     public VerifyOptions {
         java.util.Objects.requireNonNull(baseline, "baseline");
+        java.util.Objects.requireNonNull(probes, "probes");
+        if (probes.any() && reference == null) {
+            throw new InvalidOptionException("probes", "the probes run the dense model first: give the reference checkpoint, not saved reference logits");
+        }
         if (baseline == VerifyBaseline.ALL_SWA && reference == null) {
             throw new InvalidOptionException("baseline", "all-swa runs the dense model's attention in place of the GLA layers: give the reference "
                     + "checkpoint, not saved reference logits");

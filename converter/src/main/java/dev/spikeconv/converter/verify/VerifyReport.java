@@ -17,6 +17,7 @@ public record VerifyReport(
         LongRange longRange,
         List<LayerReport> layers,
         Baseline baseline,
+        Probes probes,
         List<SpikeStatistics> spikes,
         List<GoalResult> goals) {
 
@@ -96,6 +97,26 @@ public record VerifyReport(
      * baseline's own terms (KL for the bundle without their attention, long-range NLL for all SWA).
      */
     public record Baseline(VerifyBaseline kind, String model, double meanKl, Bucket onlyBeyondHorizon, boolean glaBetter) {}
+
+    /**
+     * The synthetic probe suite ({@link RetrievalProbes}): per kind and distance, the share of answers each model
+     * predicts top-1; the bundle and baseline only run where the dense model reaches {@code passingAccuracy}. Null when
+     * verify ran no probes.
+     */
+    public record Probes(int trials, double passingAccuracy, List<ProbeResult> results, List<String> notes) {
+        public Probes {
+            results = List.copyOf(results);
+            notes = List.copyOf(notes);
+        }
+    }
+
+    /** One kind at one distance: the dense model's accuracy, the bundle's and the baseline's (null when not run). */
+    public record ProbeResult(ProbeKind kind, int distance, int answers, double referenceAccuracy, Double bundleAccuracy, Double baselineAccuracy) {
+        /** Whether the dense model failed it, so the others did not run. */
+        public boolean skipped() {
+            return bundleAccuracy == null;
+        }
+    }
 
     public boolean passed() {
         return goals.stream().allMatch(GoalResult::passed);

@@ -48,6 +48,12 @@ public final class VerifyReportJson {
         else {
             root.putNull("baseline");
         }
+        if (report.probes() != null) {
+            probes(root.putObject("probes"), report.probes());
+        }
+        else {
+            root.putNull("probes");
+        }
         ArrayNode layers = root.putArray("layers");
         for (VerifyReport.LayerReport layer : report.layers()) {
             layers.addObject().put("index", layer.index()).put("attention", layer.attention()).put("hidden_cosine", layer.cosine())
@@ -101,6 +107,18 @@ public final class VerifyReportJson {
                 .put("integer_products", RuntimePlatform.INTEGER_PRODUCTS);
         ArrayNode features = machine.putArray("cpu_features");
         platform.features().forEach(features::add);
+    }
+
+    private static void probes(ObjectNode node, VerifyReport.Probes probes) {
+        node.put("trials", probes.trials()).put("passing_accuracy", probes.passingAccuracy());
+        ArrayNode results = node.putArray("results");
+        for (VerifyReport.ProbeResult result : probes.results()) {
+            results.addObject().put("kind", result.kind().id()).put("distance", result.distance()).put("answers", result.answers())
+                    .put("accuracy_reference", result.referenceAccuracy()).put("accuracy_bundle", result.bundleAccuracy())
+                    .put("accuracy_baseline", result.baselineAccuracy()).put("skipped", result.skipped());
+        }
+        ArrayNode notes = node.putArray("notes");
+        probes.notes().forEach(notes::add);
     }
 
     private static void bucket(ObjectNode node, VerifyReport.Bucket bucket) {

@@ -45,6 +45,9 @@ public final class VerifyReportText {
                                         baseline.onlyBeyondHorizon().bundleNll(), baseline.glaBetter() ? "add" : "do not add"));
             }
         }
+        if (report.probes() != null) {
+            probes(text, report.probes(), report.baseline() != null);
+        }
         if (!report.spikes().isEmpty()) {
             line(text, "spikes     sparsity %.4f, saturation %.5f, silent channels %d", report.totalSparsity(), report.totalSaturation(), report.totalSilentChannels());
         }
@@ -63,6 +66,21 @@ public final class VerifyReportText {
         // Several goals often miss for one reason: each next step once, in the order of the goals.
         report.goals().stream().map(GoalResult::nextStep).filter(java.util.Objects::nonNull).distinct().forEach(step -> line(text, "next: %s", step));
         return text.toString();
+    }
+
+    private static void probes(StringBuilder text, VerifyReport.Probes probes, boolean baseline) {
+        line(text, "probes     top-1 answers, %d trials per distance (bundle / dense%s):", probes.trials(), baseline ? " / baseline" : "");
+        for (VerifyReport.ProbeResult result : probes.results()) {
+            if (result.skipped()) {
+                line(text, "           %-10s at %6d tokens  dense %.3f: skipped, the dense model fails it", result.kind().id(), result.distance(),
+                        result.referenceAccuracy());
+            }
+            else {
+                line(text, "           %-10s at %6d tokens  %.3f / %.3f%s", result.kind().id(), result.distance(), result.bundleAccuracy(), result.referenceAccuracy(),
+                        result.baselineAccuracy() == null ? "" : String.format(Locale.ROOT, " / %.3f", result.baselineAccuracy()));
+            }
+        }
+        probes.notes().forEach(note -> line(text, "           %s", note));
     }
 
     private static void bucket(StringBuilder text, VerifyReport.Bucket bucket) {

@@ -15,6 +15,7 @@ import dev.spikeconv.converter.transfer.LayerTransfer;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.converter.verify.Goals;
 import dev.spikeconv.converter.verify.Verifier;
+import dev.spikeconv.converter.verify.ProbeOptions;
 import dev.spikeconv.converter.verify.VerifyBaseline;
 import dev.spikeconv.converter.verify.VerifyOptions;
 import dev.spikeconv.converter.verify.VerifyReport;
@@ -76,7 +77,7 @@ class CalibratorTest {
 
     private static VerifyReport verify(Path bundle) throws IOException {
         return Verifier.run(new VerifyOptions(bundle, source(), null, text(), null, CALIBRATION_TOKENS, 2048, 512, 32, Goals.DEFAULT,
-                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION), stage -> { });
+                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE), stage -> { });
     }
 
     @Test

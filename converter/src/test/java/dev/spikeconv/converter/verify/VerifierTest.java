@@ -14,6 +14,7 @@ import dev.spikeconv.converter.hardware.TargetProfiles;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.plan.LayerPlans;
+import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
@@ -26,6 +27,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,7 +56,7 @@ class VerifierTest {
     }
 
     private VerifyOptions options(Path bundle, Goals goals) {
-        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
+        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
     }
 
     @Test
@@ -125,7 +127,7 @@ class VerifierTest {
         Path hybrid = convert("hybrid", "alternate", QuantizationOptions.NONE, SpikeSettings.OFF);
         Path window = convert("window", "all-swa", QuantizationOptions.NONE, SpikeSettings.OFF);
         VerifyOptions options = new VerifyOptions(hybrid, source(), null, text(), null, 0, 192, 96, 32, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false,
-                VerifyBaseline.ALL_SWA);
+                VerifyBaseline.ALL_SWA, ProbeOptions.NONE);
         VerifyReport report = Verifier.run(options, stage -> { });
         VerifyReport windowReport = Verifier.run(options(window, Goals.DEFAULT), stage -> { });
         assertThat(report.baseline().kind()).isEqualTo(VerifyBaseline.ALL_SWA);
@@ -134,7 +136,7 @@ class VerifierTest {
         assertThat(report.baseline().onlyBeyondHorizon()).isEqualTo(windowReport.longRange().onlyBeyondHorizon());
         assertThat(report.goals()).extracting(GoalResult::name).contains("gla_beyond_window").doesNotContain("linear_branch_useful");
         assertThatThrownBy(() -> new VerifyOptions(hybrid, null, directory.resolve("saved"), text(), null, 0, 192, 96, 32, Goals.DEFAULT,
-                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.ALL_SWA)).hasMessageContaining("all-swa runs the dense model's attention");
+                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.ALL_SWA, ProbeOptions.NONE)).hasMessageContaining("all-swa runs the dense model's attention");
     }
 
     /**
@@ -168,13 +170,13 @@ class VerifierTest {
     void aSavedReferenceGivesTheSameReport() throws IOException {
         Path bundle = convert("dense", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
         Path recording = directory.resolve("reference.safetensors");
-        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
+        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
         VerifyReport live = Verifier.run(first, stage -> { });
-        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
+        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
         VerifyReport saved = Verifier.run(replay, stage -> { });
         assertThat(saved.distance().meanKl()).isEqualTo(live.distance().meanKl());
         assertThat(saved.layers().get(2).cosine()).isEqualTo(live.layers().get(2).cosine());
-        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION);
+        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
         assertInvalid(() -> Verifier.run(otherData, stage -> { }), "recorded on other tokens");
     }
 
@@ -200,5 +202,45 @@ class VerifierTest {
         assertInvalid(() -> Goals.read(file, Goals.DEFAULT), "min_top1", "a fraction in [0, 1]");
         assertThat(Verifier.percentile(new double[] {1, 2, 3, 4}, 0.5)).isEqualTo(2);
         assertThat(Verifier.percentile(new double[] {1, 2, 3, 4}, 0.99)).isEqualTo(4);
+    }
+
+    @Test
+    void probesRunTheDenseModelFirstAndSkipWhatItFails() throws IOException {
+        Path bundle = convert("probes", "alternate", QuantizationOptions.DEFAULT, DYNAMIC);
+        ProbeOptions probes = new ProbeOptions(Set.of(ProbeKind.PASSKEY, ProbeKind.KEY_VALUE_RECALL), List.of(16, 64), 2);
+        VerifyReport report = Verifier.run(new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT,
+                null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, probes), stage -> { });
+        // stories260K copies almost none of a random sequence it has seen: every probe is skipped, and each kind says why.
+        assertThat(report.probes().results()).hasSize(4).allMatch(VerifyReport.ProbeResult::skipped);
+        assertThat(report.probes().results()).allMatch(result -> result.referenceAccuracy() < RetrievalProbeRun.PASSING_ACCURACY && result.answers() == 8);
+        assertThat(report.probes().notes()).hasSize(2).allMatch(note -> note.contains("skipped: the dense model fails it at every distance"));
+        assertThat(VerifyReportText.render(report)).contains("passkey    at     16 tokens  dense").contains("skipped, the dense model fails it");
+        assertThat(VerifyReportJson.toJson(report).at("/probes/results/3")).hasToString(String.format(java.util.Locale.ROOT,
+                "{\"kind\":\"kv-recall\",\"distance\":64,\"answers\":8,\"accuracy_reference\":%s,\"accuracy_bundle\":null,\"accuracy_baseline\":null,"
+                        + "\"skipped\":true}", report.probes().results().get(3).referenceAccuracy()));
+        assertThat(VerifyHtmlReport.render(report)).contains("<table id=\"probes\">");
+        assertThat(Verifier.run(options(bundle, Goals.DEFAULT), stage -> { }).probes()).isNull();
+        assertThatThrownBy(() -> new VerifyOptions(bundle, null, directory.resolve("saved"), text(), null, 0, 192, 96, 32, Goals.DEFAULT,
+                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, probes)).hasMessageContaining("the probes run the dense model first");
+    }
+
+    @Test
+    void probesReadTheReferenceEnginesLogitsAtTheirPositions() throws IOException {
+        try (ModelDescription model = CheckpointLoader.open(source())) {
+            ReferenceModel reference = ReferenceModel.load(model);
+            int[] tokens = TokenData.forModel(text(), null, source(), model.config().vocabularySize(), 0, 40, "the test");
+            float[] stream = reference.embed(tokens);
+            for (int layer = 0; layer < model.config().layerCount(); layer++) {
+                reference.runLayer(layer, stream, tokens.length);
+            }
+            float[] all = reference.logits(stream, tokens.length);
+            int vocabulary = model.config().vocabularySize();
+            int[] positions = {39, 3, 17};
+            float[] some = RetrievalProbeRun.of(reference).logitsAt(tokens, positions);
+            for (int i = 0; i < positions.length; i++) {
+                assertThat(java.util.Arrays.copyOfRange(some, i * vocabulary, (i + 1) * vocabulary))
+                        .containsExactly(java.util.Arrays.copyOfRange(all, positions[i] * vocabulary, (positions[i] + 1) * vocabulary));
+            }
+        }
     }
 }
