@@ -59,7 +59,7 @@ demo: build
 	@echo
 	@echo "== verify against the dense model on text neither calibration nor plan saw (report: $(DEMO_BUNDLE).verify.html)"
 	bin/spikeconv verify "$(DEMO_BUNDLE)" --reference "$(DEMO_MODEL)" --data "$(DEMO_DATA)" --skip-tokens $(DEMO_VERIFY_SKIP) --tokens 2048 \
-		--html "$(DEMO_BUNDLE).verify.html"
+		--layer-kl --html "$(DEMO_BUNDLE).verify.html"
 
 # JMH microbenchmarks of the kernels (JMH_ARGS, e.g. -f 1 -wi 3 -i 5 SpikeProduct), then spikeconv bench on generated
 # models (BENCH_ARGS, e.g. --contexts 1024,4096 --repeats 1; --json/--html). The bench heap is capped as the goals say.

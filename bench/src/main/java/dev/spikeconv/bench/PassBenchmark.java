@@ -76,7 +76,7 @@ final class PassBenchmark {
             calibrate[repeat] = (System.nanoTime() - start) / 1e9;
             start = System.nanoTime();
             Verifier.run(new VerifyOptions(bundle, checkpoint, null, data, null, 0, tokens.length, options.passSequenceLength(), ENGINE_TOKENS, Goals.DEFAULT,
-                    options.runtime(), null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE), message -> {});
+                    options.runtime(), null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, false), message -> {});
             verify[repeat] = (System.nanoTime() - start) / 1e9;
             progress.accept(String.format(Locale.ROOT, "passes: run %d of %d: forward %.2f s (load %.2f) + dense %.2f s (load %.2f), calibrate %.2f s, verify %.2f s",
                     repeat + 1, options.repeats(), forwardBundle[repeat], loadBundle[repeat], forwardDense[repeat], loadDense[repeat], calibrate[repeat],

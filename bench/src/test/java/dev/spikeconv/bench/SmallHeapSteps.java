@@ -41,7 +41,7 @@ final class SmallHeapSteps {
         Calibrator.run(new CalibrationOptions(bundle, ids, null, 256, 128, 0, ThresholdMethod.parse("mse"), null, null, null, source, TransferOptions.DEFAULT,
                 null, 4, List.of(), null, false, false), CalibrationProgress.NONE);
         System.out.println("calibrated");
-        Verifier.run(new VerifyOptions(bundle, source, null, ids, null, 256, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE), stage -> { });
+        Verifier.run(new VerifyOptions(bundle, source, null, ids, null, 256, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, false), stage -> { });
         System.out.println("verified");
     }
 }

@@ -144,6 +144,10 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--probe-trials", paramLabel = "N", defaultValue = "4", description = "Probe sequences per kind and distance. Default: ${DEFAULT-VALUE}.")
     int probeTrials;
 
+    @Option(names = "--layer-kl", description = "Also measure, for every layer, the KL to the dense model when only that layer is the bundle's: "
+            + "which layers the distance comes from. Costs about layers/2 more passes of the dense model.")
+    boolean layerKl;
+
     /** Probe kinds by their option names. */
     static final class ProbeKindConverter implements ITypeConverter<ProbeKind> {
         @Override
@@ -199,7 +203,7 @@ final class VerifyCommand implements Callable<Integer> {
                 maxLongRangeNllRatio != null ? maxLongRangeNllRatio : goals.maxLongRangeNllRatio());
         VerifyOptions options = new VerifyOptions(bundle, reference.source, reference.recording, dataOptions.data, dataOptions.tokenizer, skipTokens, tokens,
                 dataOptions.sequenceLength, engineTokens, goals, threads.onnxRuntimeOptions(), saveReference, allowOtherReference, baseline,
-                new ProbeOptions(Set.copyOf(probeKinds), probeDistances, probeTrials));
+                new ProbeOptions(Set.copyOf(probeKinds), probeDistances, probeTrials), layerKl);
         PrintWriter err = spec.commandLine().getErr();
         TerminalProgress progress = quiet.progress(err);
         try (ModelDescription model = CheckpointLoader.open(bundle)) {

@@ -235,6 +235,9 @@ class VerifyCommandTest {
         CommandRun probesWithoutWeights = CommandRun.of("verify", bundle.toString(), "--reference-logits", "saved", "--data", text(), "--probes", "passkey");
         assertThat(probesWithoutWeights.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(probesWithoutWeights.err()).contains("the probes run the dense model first");
+        CommandRun layerKlWithoutWeights = CommandRun.of("verify", bundle.toString(), "--reference-logits", "saved", "--data", text(), "--layer-kl");
+        assertThat(layerKlWithoutWeights.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(layerKlWithoutWeights.err()).contains("--layer-kl runs the dense model with one bundle layer at a time");
         assertThat(CommandRun.of("verify", bundle.toString(), "--reference", source(), "--data", text(), "--probes", "passkey", "--probe-distances", "8")
                 .err()).contains("must be at least 16 tokens, found 8");
     }

@@ -11,6 +11,7 @@ import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.RopeScaling;
 import dev.spikeconv.formats.model.SpikeSettings;
 import java.util.Map;
+import java.util.SequencedMap;
 
 /**
  * The bundle's {@code config.json} (docs/design.md §5): SpikingBrain's {@code gla_swa} keys, so its loaders
@@ -18,11 +19,13 @@ import java.util.Map;
  */
 public final class BundleConfig {
     public static final String WINDOW_CONVENTION = "keys_including_self";
+    /** {@code spikeconv.quantization.relative_errors}: per int8 tensor, {@code ‖w − ŵ‖ / ‖w‖} against the weights it encodes. */
+    public static final String RELATIVE_ERRORS = "relative_errors";
 
     private BundleConfig() {}
 
     public static ObjectNode toJson(ModelConfig config, String plan, QuantizationOptions quantization, CheckpointFormat sourceFormat,
-            ModelConfig sourceConfig, Map<String, String> sourceHashes, String torchDtype) {
+            ModelConfig sourceConfig, Map<String, String> sourceHashes, String torchDtype, SequencedMap<String, Double> quantizationErrors) {
         JsonNodeFactory json = JsonNodeFactory.instance;
         ObjectNode root = json.objectNode();
         root.putArray("architectures").add("GLAswaForCausalLM");
@@ -96,6 +99,8 @@ public final class BundleConfig {
             quantizationNode.putNull("bits").put("scheme", "none").putNull("group");
         }
         quantizationNode.put("embeddings", quantization.embeddings()).put("lm_head", quantization.head());
+        ObjectNode errors = quantizationNode.putObject(RELATIVE_ERRORS);
+        quantizationErrors.forEach(errors::put);
         SpikeSettings spike = config.spike();
         ObjectNode spikeNode = spikeconv.putObject("spike").put("mode", spike.mode().id()).put("k", spike.k()).put("T", spike.timeSteps())
                 .put("coding", spike.coding().id());

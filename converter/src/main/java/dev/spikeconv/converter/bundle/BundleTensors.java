@@ -2,6 +2,7 @@ package dev.spikeconv.converter.bundle;
 
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
+import dev.spikeconv.converter.quantization.QuantizationError;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.LayerTensor;
@@ -22,9 +23,12 @@ import java.nio.ByteOrder;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SequencedMap;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
 /**
@@ -43,6 +47,9 @@ final class BundleTensors {
     private final ModelConfig target;
     private final QuantizationOptions quantization;
     private final Path sourcePath;
+    /** Each int8 tensor's error sums, filled as its bytes are written. */
+    private final Map<String, QuantizationError.Sums> errors = new ConcurrentHashMap<>();
+    private final List<String> quantizedNames = new ArrayList<>();
 
     BundleTensors(ModelDescription source, ModelConfig target, QuantizationOptions quantization, Path sourcePath) {
         this.source = source;
@@ -70,6 +77,21 @@ final class BundleTensors {
             }
         }
         return tensors;
+    }
+
+    /**
+     * The relative quantization error {@code ‖w − ŵ‖ / ‖w‖} of every int8 tensor written so far, in the bundle's order
+     * (complete once every tensor of {@link #plan} has written its bytes).
+     */
+    SequencedMap<String, Double> relativeErrors() {
+        SequencedMap<String, Double> relative = new LinkedHashMap<>();
+        for (String name : quantizedNames) {
+            QuantizationError.Sums sums = errors.get(name);
+            if (sums != null) {
+                relative.put(name, sums.relative());
+            }
+        }
+        return relative;
     }
 
     /** The source's tensor for {@code name}; a hybrid layer's {@code o_proj} is the source's with zero columns for its linear branch. */
@@ -143,6 +165,7 @@ final class BundleTensors {
         int group = quantization.groupFor(columns);
         int groups = Int8Quantizer.groupsPerRow(columns, group);
         float[] scales = new float[rows * groups];
+        quantizedNames.add(bundleName);
         tensors.add(new BundleTensor(bundleName, DType.I8, tensor.shape(), tensor.byteSize(), (entry, channel) -> {
             // Each chunk is cut into one slice of rows per core, read and quantized in parallel, written in order.
             int slices = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), rows));
@@ -151,21 +174,27 @@ final class BundleTensors {
             for (int slice = 0; slice < slices; slice++) {
                 work[slice] = new RowSlice(new float[rowsPerSlice * columns], new byte[rowsPerSlice * columns], new float[rowsPerSlice * groups]);
             }
+            QuantizationError.Sums[] sums = new QuantizationError.Sums[slices];
+            QuantizationError.Sums total = QuantizationError.Sums.ZERO;
             for (int chunk = 0; chunk < rows; chunk += rowsPerSlice * slices) {
                 int chunkStart = chunk;
                 IntStream.range(0, slices).parallel().forEach(slice -> {
                     int first = chunkStart + slice * rowsPerSlice;
                     int count = Math.max(0, Math.min(rowsPerSlice, rows - first));
+                    sums[slice] = QuantizationError.Sums.ZERO;
                     if (count > 0) {
                         quantizeRows(tensor, first, count, columns, group, work[slice]);
                         System.arraycopy(work[slice].scales, 0, scales, first * groups, count * groups);
+                        sums[slice] = QuantizationError.sums(work[slice].values, work[slice].codes, work[slice].scales, count, columns, group);
                     }
                 });
                 for (int slice = 0; slice < slices; slice++) {
+                    total = total.plus(sums[slice]);
                     int count = Math.max(0, Math.min(rowsPerSlice, rows - (chunkStart + slice * rowsPerSlice)));
                     SafetensorsWriter.writeFully(channel, ByteBuffer.wrap(work[slice].codes, 0, count * columns));
                 }
             }
+            errors.put(bundleName, total);
         }));
         tensors.add(new BundleTensor(bundleName + SpikingBrainNames.SCALE_SUFFIX, DType.F32, Shape.of(rows, groups), 0,
                 (entry, channel) -> writeFloats(scales, channel)));

@@ -71,7 +71,8 @@ public final class BundleWriter {
                     .layers(options.plan().layers())
                     .spike(options.spike())
                     .build(sourcePath);
-            List<BundleTensor> tensors = new BundleTensors(source, config, options.quantization(), sourcePath).plan();
+            BundleTensors bundleTensors = new BundleTensors(source, config, options.quantization(), sourcePath);
+            List<BundleTensor> tensors = bundleTensors.plan();
             long sourceBytes = tensors.stream().mapToLong(BundleTensor::sourceBytes).sum();
             writeSafetensors(tensors, staging, options.maxShardBytes(), sourceBytes, progress);
             progress.stage("hashing the source files");
@@ -79,7 +80,7 @@ public final class BundleWriter {
             SourceStamp.checkUnchanged(stamps);
             Files.writeString(staging.resolve(HfCheckpointLoader.CONFIG), JsonDocuments.writer().writeValueAsString(
                     BundleConfig.toJson(config, options.plan().name(), options.quantization(), source.format(), source.config(),
-                            hashes, torchDtype(source))));
+                            hashes, torchDtype(source), bundleTensors.relativeErrors())));
             TokenizerExport.copy(sourcePath, staging, progress);
             progress.stage("writing the ONNX graph");
             try (ModelDescription bundle = CheckpointLoader.open(staging)) {

@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SequencedMap;
 
 /**
  * Where calibrate's layer-by-layer pass stands after some layers, in one safetensors file written atomically: the
@@ -208,6 +209,8 @@ final class CalibrationCheckpoint {
             putNumber(node, "after_decay", report.errorAfterDecay());
             putNumber(node, "after_readout", report.errorAfterReadout());
             putNumber(node, "after_adam", report.errorAfterAdam());
+            ObjectNode errors = node.putObject("quantization_errors");
+            report.quantizationErrors().forEach(errors::put);
         }
         return array;
     }
@@ -226,8 +229,10 @@ final class CalibrationCheckpoint {
         for (int i = 0; i < decays.length; i++) {
             decays[i] = node.path("decays").get(i).asDouble();
         }
+        SequencedMap<String, Double> errors = new LinkedHashMap<>();
+        node.path("quantization_errors").properties().forEach(entry -> errors.put(entry.getKey(), entry.getValue().asDouble()));
         return new LayerTransfer(node.path("layer").asInt(), decays, number(node, "ridge_penalty"), number(node, "before"), number(node, "after_decay"),
-                number(node, "after_readout"), number(node, "after_adam"));
+                number(node, "after_readout"), number(node, "after_adam"), errors);
     }
 
     private static double number(JsonNode node, String field) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.MemoryBudget;
 import dev.spikeconv.converter.SpikeconvVersion;
+import dev.spikeconv.converter.bundle.BundleConfig;
 import dev.spikeconv.converter.bundle.BundleTransaction;
 import dev.spikeconv.converter.bundle.ReferenceCheck;
 import dev.spikeconv.converter.execution.TokenData;
@@ -13,6 +14,7 @@ import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.converter.transfer.AttentionTransfer;
+import dev.spikeconv.converter.transfer.LayerTransfer;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.hf.SpikingBrainNames;
 import dev.spikeconv.formats.io.FileHashes;
@@ -164,7 +166,7 @@ public final class Calibrator {
                 transaction.removeWhere(name -> name.endsWith(SpikeSites.THRESHOLD_INTEGER_SUFFIX) || name.endsWith(SpikeSites.THRESHOLD_EXPONENT_SUFFIX)
                         || name.endsWith(SpikeSites.K_SUFFIX));
             }
-            transaction.editConfig(edited -> configEdit(edited, pass.config().outputProjectionBias(), chooseThresholds, transfer, changed));
+            transaction.editConfig(edited -> configEdit(edited, pass.config().outputProjectionBias(), chooseThresholds, transfer, changed, pass.transfers()));
             transaction.addFile(CALIBRATION_FILE, staged -> JsonCalibration.write(report, options, tokenDigest, sequences,
                     BundleTensorHashes.digest(BundleTensorHashes.of(staged)), referenceFiles, changed));
             transaction.commit(progress);
@@ -199,10 +201,16 @@ public final class Calibrator {
         }
     }
 
-    /** The config records the o_proj bias, the spike mode and what calibration changed. */
-    private ObjectNode configEdit(ObjectNode config, boolean outputProjectionBias, boolean thresholdsChosen, boolean transfer, List<String> changed) {
+    /** The config records the o_proj bias, the spike mode, what calibration changed and the quantization errors of refitted tensors. */
+    private ObjectNode configEdit(ObjectNode config, boolean outputProjectionBias, boolean thresholdsChosen, boolean transfer, List<String> changed,
+            List<LayerTransfer> transfers) {
         config.put("o_proj_bias", outputProjectionBias);
         ObjectNode spikeconv = (ObjectNode) config.path("spikeconv");
+        // A refitted int8 tensor's error is against its fitted values now, not the source's.
+        if (spikeconv.path("quantization").path(BundleConfig.RELATIVE_ERRORS).isObject()) {
+            ObjectNode errors = (ObjectNode) spikeconv.path("quantization").path(BundleConfig.RELATIVE_ERRORS);
+            transfers.forEach(layer -> layer.quantizationErrors().forEach((name, error) -> errors.put(SpikingBrainNames.fromCanonical(name), error)));
+        }
         if (thresholdsChosen) {
             String mode = options.method().isStatic() ? SpikeSettings.Mode.STATIC.id() : SpikeSettings.Mode.DYNAMIC.id();
             ((ObjectNode) spikeconv.path("spike")).put("mode", mode);

@@ -44,6 +44,23 @@ public final class StoredForm {
         return ofFloats(current.name(), current.dtype(), shape, values);
     }
 
+    /**
+     * {@code ‖values − stored‖ / ‖values‖}: how far the stored form of {@code values} (as {@link #like} made it) lies from
+     * them; 0 for all-zero values.
+     */
+    public static double relativeError(TensorView stored, float[] values) {
+        float[] decoded = new float[values.length];
+        stored.readFloats(0, decoded, 0, values.length);
+        double error = 0;
+        double norm = 0;
+        for (int i = 0; i < values.length; i++) {
+            double difference = (double) values[i] - decoded[i];
+            error += difference * difference;
+            norm += (double) values[i] * values[i];
+        }
+        return norm == 0 ? 0 : Math.sqrt(error / norm);
+    }
+
     /** {@code values} encoded as {@code type} (f32, f64, f16 or bf16). */
     public static StoredTensor ofFloats(String name, DType type, Shape shape, float[] values) {
         ByteBuffer bytes = ByteBuffer.allocate(Math.multiplyExact(values.length, type.elementSize())).order(ByteOrder.LITTLE_ENDIAN);

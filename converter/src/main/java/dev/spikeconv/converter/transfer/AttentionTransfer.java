@@ -19,6 +19,7 @@ import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
+import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import dev.spikeconv.formats.tensor.TensorView;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.SequencedMap;
 import java.util.function.Consumer;
 
 /**
@@ -63,6 +65,8 @@ public final class AttentionTransfer {
     private final List<Integer> heldOut;
     private final List<Integer> evaluation;
     private final Map<String, TensorView> fitted = new LinkedHashMap<>();
+    /** The quantization error of each int8 tensor the layer being fitted rewrote. */
+    private final SequencedMap<String, Double> layerQuantizationErrors = new LinkedHashMap<>();
     private final List<LayerTransfer> reports = new ArrayList<>();
     private final ModelConfig fittedConfig;
 
@@ -159,6 +163,7 @@ public final class AttentionTransfer {
         progress.accept("attention transfer: layer " + layer);
         ReferenceModel unfitted = model;
         Map<String, TensorView> unfittedTensors = new LinkedHashMap<>(fitted);
+        layerQuantizationErrors.clear();
         double before = error(model, layer, streams, targets.outputs(), evaluation);
         double[] decays = new double[0];
         if (options.fitDecay()) {
@@ -186,11 +191,12 @@ public final class AttentionTransfer {
             progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d kept as it was (fit %.4f, before %.4f)", layer, after, before));
             fitted.clear();
             fitted.putAll(unfittedTensors);
+            layerQuantizationErrors.clear();
             model = unfitted;
             afterReadout = before;
             afterAdam = Double.isNaN(afterAdam) ? afterAdam : before;
         }
-        reports.add(new LayerTransfer(layer, decays, penalty, before, afterDecay, afterReadout, afterAdam));
+        reports.add(new LayerTransfer(layer, decays, penalty, before, afterDecay, afterReadout, afterAdam, layerQuantizationErrors));
         progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d output error %.4f -> %.4f (decay) -> %.4f (readout)%s", layer, before,
                 afterDecay, afterReadout, options.adamSteps() > 0 ? String.format(Locale.ROOT, " -> %.4f (Adam)", afterAdam) : ""));
         return model;
@@ -572,7 +578,11 @@ public final class AttentionTransfer {
 
     /** New values for an existing tensor, kept as the bundle will store them (int8 with the bundle's group, or its float type). */
     private void replace(String name, float[] values) {
-        fitted.put(name, StoredForm.like(bundle.tensor(name), values));
+        TensorView stored = StoredForm.like(bundle.tensor(name), values);
+        fitted.put(name, stored);
+        if (stored instanceof ScaledInt8Tensor) {
+            layerQuantizationErrors.put(name, StoredForm.relativeError(stored, values));
+        }
     }
 
     private static double[] decayGrid() {

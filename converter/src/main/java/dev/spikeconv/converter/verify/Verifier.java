@@ -1,6 +1,8 @@
 package dev.spikeconv.converter.verify;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.spikeconv.converter.MemoryBudget;
+import dev.spikeconv.converter.bundle.BundleConfig;
 import dev.spikeconv.converter.bundle.ReferenceCheck;
 import dev.spikeconv.converter.calibration.Calibrator;
 import dev.spikeconv.converter.execution.TokenData;
@@ -11,7 +13,9 @@ import dev.spikeconv.converter.onnx.UnloadableGraphException;
 import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.hf.HfCheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
@@ -19,8 +23,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.SequencedMap;
 import java.util.function.Consumer;
 
 /**
@@ -51,6 +57,7 @@ public final class Verifier {
             LayerwiseComparison.Result result;
             String referenceDescription;
             VerifyReport.Probes probes = null;
+            double[] klAlone = null;
             if (options.referenceRecording() != null) {
                 try (ReferenceRecording recording = ReferenceRecording.read(options.referenceRecording())) {
                     checkRecording(options, recording, tokens, config);
@@ -81,6 +88,9 @@ public final class Verifier {
                             writer.close();
                         }
                     }
+                    if (options.layerKl()) {
+                        klAlone = klAlone(options, bundle, dense, tokens, progress);
+                    }
                     if (options.probes().any()) {
                         probes = probes(options.probes(), bundle, dense, baseline, tokens, progress);
                     }
@@ -92,14 +102,30 @@ public final class Verifier {
                         + " tokens), where it equals softmax: nothing here measures memory past the window (evaluate longer sequences, seq-len)");
             }
             VerifyReport.Baseline baselineReport = result.baseline() == null ? null : baselineReport(result.baseline(), result);
-            List<VerifyReport.LayerReport> layers = layers(config, result);
+            List<VerifyReport.LayerReport> layers = layers(config, result, klAlone);
             boolean unfittedGla = Calibrator.hasUnfittedLinearLayers(options.bundle(), config);
             List<GoalResult> goals = goals(options.goals(), structure, engines, result.distance(), result.longRange(), baselineReport, result.spikes(), config)
-                    .stream().map(goal -> goal.passed() ? goal : goal.withNextStep(NextSteps.forGoal(goal.name(), options.bundle().toString(), unfittedGla)))
+                    .stream().map(goal -> goal.passed() ? goal
+                            : goal.withNextStep(NextSteps.forGoal(goal.name(), options.bundle().toString(), unfittedGla, costliestLayer(layers))))
                     .toList();
             return new VerifyReport(options.bundle().toString(), referenceDescription, tokens.length, options.sequenceLength(), structure, engines,
-                    result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, probes, result.spikes(), goals);
+                    result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, probes, quantizationErrors(options.bundle()), calibration(options.bundle()),
+                    result.spikes(), goals);
         }
+    }
+
+    /** "layer 4 (gla, KL 0.2140 alone)" for the layer whose KL alone is largest; null when it was not measured. */
+    private static String costliestLayer(List<VerifyReport.LayerReport> layers) {
+        return layers.stream().filter(layer -> layer.klAlone() != null).max(java.util.Comparator.comparingDouble(VerifyReport.LayerReport::klAlone))
+                .map(layer -> String.format(Locale.ROOT, "layer %d (%s, KL %.4f alone)", layer.index(), layer.attention(), layer.klAlone())).orElse(null);
+    }
+
+    /** Each layer's KL alone ({@link LayerAttribution}) over the evaluation sequences. */
+    private static double[] klAlone(VerifyOptions options, ModelDescription bundle, ModelDescription dense, int[] tokens, Consumer<String> progress) {
+        ModelConfig config = bundle.config();
+        MemoryBudget.require("verify's KL of each layer alone", LayerAttribution.bytes(config, Math.min(tokens.length, options.sequenceLength())), "seq-len");
+        return LayerAttribution.klAlone(ReferenceModel.load(dense), ReferenceModel.load(bundle), TokenData.sequences(tokens, options.sequenceLength()),
+                config.vocabularySize(), progress);
     }
 
     /**
@@ -120,6 +146,34 @@ public final class Verifier {
                 : LayerwiseComparison.baselineModel(baseline, bundleModel, denseModel, LayerwiseComparison.smallestWindow(config)).model();
         return RetrievalProbeRun.run(suite, options.trials(), config.vocabularySize(), RetrievalProbeRun.of(denseModel), RetrievalProbeRun.of(bundleModel),
                 baselineModel == null ? null : RetrievalProbeRun.of(baselineModel), progress);
+    }
+
+    /** What the bundle's config records of its int8 tensors' quantization errors (none for a bundle file or an older bundle). */
+    private static SequencedMap<String, Double> quantizationErrors(Path bundle) throws IOException {
+        SequencedMap<String, Double> errors = new LinkedHashMap<>();
+        Path config = bundle.resolve(HfCheckpointLoader.CONFIG);
+        if (Files.isDirectory(bundle) && Files.isRegularFile(config)) {
+            JsonDocuments.read(config, 1 << 24).path("spikeconv").path("quantization").path(BundleConfig.RELATIVE_ERRORS).properties()
+                    .forEach(entry -> errors.put(entry.getKey(), entry.getValue().asDouble()));
+        }
+        return errors;
+    }
+
+    /** What calibration.json records of calibrate's run, or null when the bundle has none. */
+    private static VerifyReport.Calibration calibration(Path bundle) throws IOException {
+        Path file = bundle.resolve(Calibrator.CALIBRATION_FILE);
+        if (!Files.isDirectory(bundle) || !Files.isRegularFile(file)) {
+            return null;
+        }
+        JsonNode json = JsonDocuments.read(file, 1 << 26);
+        List<VerifyReport.TransferFit> transfer = new ArrayList<>();
+        for (JsonNode layer : json.path("attention_transfer")) {
+            JsonNode errors = layer.path("output_error");
+            JsonNode after = errors.path("after_adam").isNumber() ? errors.path("after_adam") : errors.path("after_readout");
+            transfer.add(new VerifyReport.TransferFit(layer.path("layer").asInt(), errors.path("before").asDouble(Double.NaN), after.asDouble(Double.NaN)));
+        }
+        return new VerifyReport.Calibration(json.path("method").asText("?"), json.path("data").path("file").asText("?"), json.path("data").path("tokens").asInt(),
+                transfer);
     }
 
     private static int[] tokens(VerifyOptions options, ModelConfig config) throws IOException {
@@ -178,13 +232,13 @@ public final class Verifier {
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
     }
 
-    private static List<VerifyReport.LayerReport> layers(ModelConfig config, LayerwiseComparison.Result result) {
+    private static List<VerifyReport.LayerReport> layers(ModelConfig config, LayerwiseComparison.Result result, double[] klAlone) {
         List<VerifyReport.LayerReport> layers = new ArrayList<>();
         for (int layer = 0; layer < config.layerCount(); layer++) {
             double share = result.attentionShares()[layer];
             boolean negligible = LayerKind.of(config, layer).keepsState() && share < NEGLIGIBLE_SHARE;
             layers.add(new VerifyReport.LayerReport(layer, config.layer(layer).toString(), result.cosines()[layer], share,
-                    result.referenceAttentionShares()[layer], negligible));
+                    result.referenceAttentionShares()[layer], negligible, klAlone == null ? null : klAlone[layer]));
         }
         return layers;
     }

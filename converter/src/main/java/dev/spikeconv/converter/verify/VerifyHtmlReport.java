@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SequencedMap;
 
 /**
  * {@code --html FILE.html}: one self-contained page (no scripts, no network) with the goals and
@@ -82,6 +83,12 @@ public final class VerifyHtmlReport {
                 List.of(new SvgCharts.Series("cosine", cosine, "#1f77b4")), fittedBottom(cosine, 1), 1));
         html.append(SvgCharts.bars("attention-share", "Attention branch share of the residual update, per layer", labels,
                 List.of(new SvgCharts.Series("bundle", share, "#ff7f0e"), new SvgCharts.Series("dense", referenceShare, "#7f7f7f")), 1));
+        if (report.layers().stream().allMatch(layer -> layer.klAlone() != null)) {
+            double[] klAlone = report.layers().stream().mapToDouble(VerifyReport.LayerReport::klAlone).toArray();
+            double top = java.util.Arrays.stream(klAlone).max().orElse(0);
+            html.append(SvgCharts.bars("kl-alone", String.format(Locale.ROOT, "KL to the dense model with only this layer converted (all together: %.4f)",
+                    distance.meanKl()), labels, List.of(new SvgCharts.Series("KL alone", klAlone, "#d62728")), top > 0 ? top * 1.1 : 1));
+        }
         if (!report.spikes().isEmpty()) {
             Map<String, double[]> perLayer = new LinkedHashMap<>();
             for (SpikeStatistics site : report.spikes()) {
@@ -97,13 +104,69 @@ public final class VerifyHtmlReport {
         if (!report.spikes().isEmpty()) {
             html.append(spikeHeatMap(report.spikes()));
         }
-        html.append("<h2>Layers</h2>\n<table id=\"layers\"><tr><th>layer</th><th>attention</th><th>cosine</th><th>share</th><th>dense share</th><th></th></tr>\n");
+        if (!report.quantizationErrors().isEmpty()) {
+            html.append(quantizationHeatMap(report.quantizationErrors()));
+        }
+        Map<Integer, VerifyReport.TransferFit> fits = new LinkedHashMap<>();
+        if (report.calibration() != null) {
+            report.calibration().transfer().forEach(fit -> fits.put(fit.layer(), fit));
+            html.append("<h2>Calibration</h2>\n<p>").append(escape(String.format(Locale.ROOT, "Calibrated (%s) on %d tokens of %s.%s",
+                    report.calibration().method(), report.calibration().tokens(), report.calibration().data(), fits.isEmpty() ? ""
+                            : " Attention transfer's output error of each fitted layer, ‖y − y_dense‖² / ‖y_dense‖² on its held-out sequences, "
+                                    + "is in the layer table: before the fit and after it."))).append("</p>\n");
+        }
+        html.append("<h2>Layers</h2>\n<table id=\"layers\"><tr><th>layer</th><th>attention</th><th>cosine</th><th>share</th><th>dense share</th>"
+                + "<th>KL alone</th><th>transfer error before</th><th>after</th><th></th></tr>\n");
         for (VerifyReport.LayerReport layer : report.layers()) {
-            html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td class=\"fail\">%s</td></tr>%n", layer.index(),
-                    escape(layer.attention()), layer.cosine(), layer.attentionShare(), layer.referenceAttentionShare(),
+            VerifyReport.TransferFit fit = fits.get(layer.index());
+            html.append(String.format(Locale.ROOT, "<tr><td>%d</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%s</td><td>%s</td><td>%s</td>"
+                    + "<td class=\"fail\">%s</td></tr>%n", layer.index(), escape(layer.attention()), layer.cosine(), layer.attentionShare(),
+                    layer.referenceAttentionShare(), layer.klAlone() == null ? "" : String.format(Locale.ROOT, "%.4f", layer.klAlone()),
+                    fit == null ? "" : String.format(Locale.ROOT, "%.4f", fit.before()), fit == null ? "" : String.format(Locale.ROOT, "%.4f", fit.after()),
                     layer.negligible() ? "negligible gla contribution" : ""));
         }
         html.append("</table>\n</body></html>\n");
+        return html.toString();
+    }
+
+    /** Each int8 tensor's relative quantization error as a table of layers by projection, shaded by the error; other tensors listed below. */
+    private static String quantizationHeatMap(SequencedMap<String, Double> errors) {
+        Map<String, Map<String, Double>> byLayer = new LinkedHashMap<>();
+        List<String> projections = new ArrayList<>();
+        Map<String, Double> others = new LinkedHashMap<>();
+        java.util.regex.Pattern layerTensor = java.util.regex.Pattern.compile("^model\\.layers\\.(\\d+)\\.(?:[a-z_]+\\.)*([a-z_0-9]+)\\.weight$");
+        errors.forEach((name, error) -> {
+            java.util.regex.Matcher matcher = layerTensor.matcher(name);
+            if (matcher.matches()) {
+                if (!projections.contains(matcher.group(2))) {
+                    projections.add(matcher.group(2));
+                }
+                byLayer.computeIfAbsent(matcher.group(1), key -> new LinkedHashMap<>()).put(matcher.group(2), error);
+            }
+            else {
+                others.put(name, error);
+            }
+        });
+        // Errors of one model lie close together: the shade spans the lowest to the highest, so the outliers show.
+        double lowest = errors.values().stream().mapToDouble(Double::doubleValue).min().orElse(0);
+        double highest = errors.values().stream().mapToDouble(Double::doubleValue).max().orElse(1);
+        StringBuilder html = new StringBuilder("<h2>Quantization error per tensor</h2>\n<p>" + escape(String.format(Locale.ROOT, "Relative error of the int8 "
+                + "weights, ‖w − ŵ‖ / ‖w‖, shaded from the lowest (%.4f, light) to the highest (%.4f, dark); a tensor calibrate refitted is measured "
+                + "against its fitted values.", lowest, highest)) + "</p>\n"
+                + "<table id=\"quantization-errors\"><tr><th>layer</th>");
+        projections.forEach(projection -> html.append("<th>").append(escape(projection)).append("</th>"));
+        html.append("</tr>\n");
+        for (Map.Entry<String, Map<String, Double>> layer : byLayer.entrySet()) {
+            html.append("<tr><td>").append(escape(layer.getKey())).append("</td>");
+            for (String projection : projections) {
+                Double error = layer.getValue().get(projection);
+                html.append(error == null ? "<td></td>" : String.format(Locale.ROOT, "<td style=\"background:rgba(148,103,189,%.2f)\">%.4f</td>",
+                        0.1 + 0.8 * (highest == lowest ? 1 : (error - lowest) / (highest - lowest)), error));
+            }
+            html.append("</tr>\n");
+        }
+        html.append("</table>\n");
+        others.forEach((name, error) -> html.append(String.format(Locale.ROOT, "<p>%s: %.4f</p>%n", escape(name), error)));
         return html.toString();
     }
 

@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * used) and to evaluate, in sequences of what length;
  * how many tokens the Java engine checks; where to save the reference for later runs; whether a reference that is
  * not the bundle's recorded source is allowed; what a bundle with GLA layers is compared with besides the dense model; and
- * which synthetic retrieval probes run ({@link ProbeOptions#NONE} for none).
+ * which synthetic retrieval probes run ({@link ProbeOptions#NONE} for none); whether to measure each layer's KL alone
+ * ({@link LayerAttribution}).
  */
 public record VerifyOptions(
         Path bundle,
@@ -27,12 +28,17 @@ public record VerifyOptions(
         Path saveReference,
         boolean allowOtherReference,
         VerifyBaseline baseline,
-        ProbeOptions probes) {
+        ProbeOptions probes,
+        boolean layerKl) {
     public VerifyOptions {
         java.util.Objects.requireNonNull(baseline, "baseline");
         java.util.Objects.requireNonNull(probes, "probes");
         if (probes.any() && reference == null) {
             throw new InvalidOptionException("probes", "the probes run the dense model first: give the reference checkpoint, not saved reference logits");
+        }
+        if (layerKl && reference == null) {
+            throw new InvalidOptionException("layer-kl", "runs the dense model with one bundle layer at a time: give the reference checkpoint, not saved "
+                    + "reference logits");
         }
         if (baseline == VerifyBaseline.ALL_SWA && reference == null) {
             throw new InvalidOptionException("baseline", "all-swa runs the dense model's attention in place of the GLA layers: give the reference "

@@ -3,8 +3,12 @@ package dev.spikeconv.converter.verify;
 import dev.spikeconv.converter.onnx.RuntimePlatform;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import java.util.List;
+import java.util.SequencedMap;
 
-/** Everything {@code verify} measured, and the goals it checked. */
+/**
+ * Everything {@code verify} measured, and the goals it checked. {@code quantizationErrors}: per int8 tensor of the bundle,
+ * {@code ‖w − ŵ‖ / ‖w‖} as convert (or calibrate, for a tensor it refitted) recorded it; empty when the bundle has none.
+ */
 public record VerifyReport(
         String bundle,
         String reference,
@@ -18,6 +22,8 @@ public record VerifyReport(
         List<LayerReport> layers,
         Baseline baseline,
         Probes probes,
+        SequencedMap<String, Double> quantizationErrors,
+        Calibration calibration,
         List<SpikeStatistics> spikes,
         List<GoalResult> goals) {
 
@@ -88,8 +94,12 @@ public record VerifyReport(
         }
     }
 
-    /** One layer: hidden-state cosine to the dense model and each model's attention share of the residual update. */
-    public record LayerReport(int index, String attention, double cosine, double attentionShare, double referenceAttentionShare, boolean negligible) {}
+    /**
+     * One layer: hidden-state cosine to the dense model, each model's attention share of the residual update, and the
+     * mean KL to the dense model with only this layer taken from the bundle (null when not measured).
+     */
+    public record LayerReport(int index, String attention, double cosine, double attentionShare, double referenceAttentionShare, boolean negligible,
+            Double klAlone) {}
 
     /**
      * What the bundle was compared with besides the dense model ({@link VerifyBaseline}): its mean KL to the dense model,
@@ -117,6 +127,20 @@ public record VerifyReport(
             return bundleAccuracy == null;
         }
     }
+
+    /**
+     * What the bundle's calibration.json says calibrate did: the method, the data and how many tokens, and per fitted
+     * layer attention transfer's output error {@code ‖y − y_dense‖² / ‖y_dense‖²} on its held-out sequences before and after.
+     * Null for a bundle never calibrated.
+     */
+    public record Calibration(String method, String data, int tokens, List<TransferFit> transfer) {
+        public Calibration {
+            transfer = List.copyOf(transfer);
+        }
+    }
+
+    /** One layer's attention transfer: its output error before and after the fit. */
+    public record TransferFit(int layer, double before, double after) {}
 
     public boolean passed() {
         return goals.stream().allMatch(GoalResult::passed);

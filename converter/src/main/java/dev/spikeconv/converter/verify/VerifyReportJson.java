@@ -54,11 +54,22 @@ public final class VerifyReportJson {
         else {
             root.putNull("probes");
         }
+        if (report.calibration() != null) {
+            VerifyReport.Calibration calibration = report.calibration();
+            ObjectNode node = root.putObject("calibration").put("method", calibration.method()).put("data", calibration.data()).put("tokens", calibration.tokens());
+            ArrayNode transfer = node.putArray("attention_transfer");
+            calibration.transfer().forEach(fit -> transfer.addObject().put("layer", fit.layer()).put("error_before", fit.before()).put("error_after", fit.after()));
+        }
+        else {
+            root.putNull("calibration");
+        }
+        ObjectNode quantization = root.putObject("quantization_errors");
+        report.quantizationErrors().forEach(quantization::put);
         ArrayNode layers = root.putArray("layers");
         for (VerifyReport.LayerReport layer : report.layers()) {
             layers.addObject().put("index", layer.index()).put("attention", layer.attention()).put("hidden_cosine", layer.cosine())
                     .put("attention_share", layer.attentionShare()).put("attention_share_reference", layer.referenceAttentionShare())
-                    .put("negligible_gla_contribution", layer.negligible());
+                    .put("negligible_gla_contribution", layer.negligible()).put("kl_alone", layer.klAlone());
         }
         ObjectNode spikes = root.putObject("spikes");
         spikes.put("sparsity", report.totalSparsity()).put("saturation", report.totalSaturation()).put("silent_channels", report.totalSilentChannels());

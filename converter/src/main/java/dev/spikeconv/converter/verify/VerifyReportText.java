@@ -48,14 +48,24 @@ public final class VerifyReportText {
         if (report.probes() != null) {
             probes(text, report.probes(), report.baseline() != null);
         }
+        if (report.calibration() != null) {
+            VerifyReport.Calibration calibration = report.calibration();
+            line(text, "calibrated %s on %d tokens of %s%s", calibration.method(), calibration.tokens(), calibration.data(), calibration.transfer().isEmpty() ? ""
+                    : "; transfer error before -> after: " + calibration.transfer().stream().map(fit -> String.format(Locale.ROOT, "layer %d %.4f -> %.4f",
+                            fit.layer(), fit.before(), fit.after())).collect(java.util.stream.Collectors.joining(", ")));
+        }
+        if (!report.quantizationErrors().isEmpty()) {
+            quantization(text, report.quantizationErrors());
+        }
         if (!report.spikes().isEmpty()) {
             line(text, "spikes     sparsity %.4f, saturation %.5f, silent channels %d", report.totalSparsity(), report.totalSaturation(), report.totalSilentChannels());
         }
         text.append('\n');
-        line(text, "%-5s %-12s %8s %10s %10s", "layer", "attention", "cosine", "share", "dense");
+        boolean klAlone = report.layers().stream().anyMatch(layer -> layer.klAlone() != null);
+        line(text, "%-5s %-12s %8s %10s %10s%s", "layer", "attention", "cosine", "share", "dense", klAlone ? "   KL alone" : "");
         for (VerifyReport.LayerReport layer : report.layers()) {
-            line(text, "%-5d %-12s %8.4f %10.4f %10.4f%s", layer.index(), layer.attention(), layer.cosine(), layer.attentionShare(), layer.referenceAttentionShare(),
-                    layer.negligible() ? "  negligible GLA contribution" : "");
+            line(text, "%-5d %-12s %8.4f %10.4f %10.4f%s%s", layer.index(), layer.attention(), layer.cosine(), layer.attentionShare(), layer.referenceAttentionShare(),
+                    layer.klAlone() == null ? "" : String.format(Locale.ROOT, " %10.4f", layer.klAlone()), layer.negligible() ? "  negligible GLA contribution" : "");
         }
         text.append('\n');
         for (GoalResult goal : report.goals()) {
@@ -66,6 +76,14 @@ public final class VerifyReportText {
         // Several goals often miss for one reason: each next step once, in the order of the goals.
         report.goals().stream().map(GoalResult::nextStep).filter(java.util.Objects::nonNull).distinct().forEach(step -> line(text, "next: %s", step));
         return text.toString();
+    }
+
+    /** The mean relative error of the int8 tensors and the three worst. */
+    private static void quantization(StringBuilder text, java.util.SequencedMap<String, Double> errors) {
+        double mean = errors.values().stream().mapToDouble(Double::doubleValue).average().orElse(0);
+        String worst = errors.entrySet().stream().sorted(java.util.Map.Entry.<String, Double>comparingByValue().reversed()).limit(3)
+                .map(entry -> String.format(Locale.ROOT, "%s %.4f", entry.getKey(), entry.getValue())).collect(java.util.stream.Collectors.joining(", "));
+        line(text, "int8       %d tensors, relative error mean %.4f; largest %s", errors.size(), mean, worst);
     }
 
     private static void probes(StringBuilder text, VerifyReport.Probes probes, boolean baseline) {

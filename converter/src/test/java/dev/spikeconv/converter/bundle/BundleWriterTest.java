@@ -4,6 +4,7 @@ import static dev.spikeconv.formats.testing.InputErrors.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.onnx.DecoderGraphWriter;
@@ -11,6 +12,8 @@ import dev.spikeconv.converter.onnx.ExternalWeightCheck;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.quantization.Int8Quantizer;
 import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.hf.SpikingBrainNames;
+import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
@@ -24,6 +27,7 @@ import dev.spikeconv.formats.safetensors.SafetensorsWriter;
 import dev.spikeconv.formats.tensor.DType;
 import dev.spikeconv.formats.tensor.ScaledInt8Tensor;
 import dev.spikeconv.formats.tensor.StoredTensor;
+import dev.spikeconv.formats.tensor.TensorView;
 import dev.spikeconv.formats.testing.CheckpointWriters;
 import dev.spikeconv.formats.testing.TinyModel;
 import dev.spikeconv.formats.testing.TinyModels;
@@ -116,6 +120,26 @@ class BundleWriterTest {
         }
         try (ModelDescription loaded = CheckpointLoader.open(bundle)) {
             assertThat(loaded.tensor(name)).isInstanceOf(ScaledInt8Tensor.class);
+            // The config records each int8 tensor's relative error, computed here in double from the source and the bundle.
+            JsonNode errors = JsonDocuments.read(bundle.resolve("config.json"), 1 << 20).path("spikeconv").path("quantization").path(BundleConfig.RELATIVE_ERRORS);
+            List<String> int8 = loaded.tensors().entrySet().stream().filter(entry -> entry.getValue() instanceof ScaledInt8Tensor).map(Map.Entry::getKey)
+                    .map(SpikingBrainNames::fromCanonical).toList();
+            assertThat(errors.propertyStream().map(Map.Entry::getKey).toList()).containsExactlyInAnyOrderElementsOf(int8).hasSize(7 * model.config().layerCount());
+            for (Map.Entry<String, TensorView> tensor : loaded.tensors().entrySet()) {
+                if (tensor.getValue() instanceof ScaledInt8Tensor stored) {
+                    float[] source = model.tensors().get(tensor.getKey());
+                    float[] decoded = new float[source.length];
+                    stored.readFloats(0, decoded, 0, decoded.length);
+                    double error = 0;
+                    double norm = 0;
+                    for (int i = 0; i < source.length; i++) {
+                        error += Math.pow((double) source[i] - decoded[i], 2);
+                        norm += (double) source[i] * source[i];
+                    }
+                    assertThat(errors.path(SpikingBrainNames.fromCanonical(tensor.getKey())).asDouble()).as(tensor.getKey())
+                            .isCloseTo(Math.sqrt(error / norm), org.assertj.core.api.Assertions.within(Math.sqrt(error / norm) * 1e-5));
+                }
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.spikeconv.converter.InvalidOptionException;
+import dev.spikeconv.converter.bundle.BundleConfig;
 import dev.spikeconv.converter.bundle.BundleWriter;
 import dev.spikeconv.converter.bundle.ConversionOptions;
 import dev.spikeconv.converter.bundle.ConversionProgress;
@@ -14,13 +15,15 @@ import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.transfer.LayerTransfer;
 import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.converter.verify.Goals;
-import dev.spikeconv.converter.verify.Verifier;
 import dev.spikeconv.converter.verify.ProbeOptions;
+import dev.spikeconv.converter.verify.Verifier;
 import dev.spikeconv.converter.verify.VerifyBaseline;
 import dev.spikeconv.converter.verify.VerifyOptions;
 import dev.spikeconv.converter.verify.VerifyReport;
 import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.hf.SpikingBrainNames;
 import dev.spikeconv.formats.json.JsonDocuments;
+import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.safetensors.SafetensorsFile;
@@ -77,7 +80,7 @@ class CalibratorTest {
 
     private static VerifyReport verify(Path bundle) throws IOException {
         return Verifier.run(new VerifyOptions(bundle, source(), null, text(), null, CALIBRATION_TOKENS, 2048, 512, 32, Goals.DEFAULT,
-                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE), stage -> { });
+                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, false), stage -> { });
     }
 
     @Test
@@ -99,6 +102,13 @@ class CalibratorTest {
         assertThat(config.path("o_proj_bias").asBoolean()).isTrue();
         assertThat(config.path("spikeconv").path("calibration").path("changed_tensors").valueStream().map(JsonNode::asText))
                 .contains("model.layers.0.attn.gk_proj.1.bias", "model.layers.0.attn.o_proj.weight", "model.layers.0.attn.o_proj.bias");
+        // A refitted int8 o_proj's quantization error in the config is the one against its fitted values.
+        JsonNode errors = config.path("spikeconv").path("quantization").path(BundleConfig.RELATIVE_ERRORS);
+        for (LayerTransfer layer : report.transfer()) {
+            assertThat(layer.quantizationErrors()).containsOnlyKeys(LayerTensor.OUTPUT_WEIGHT.name(layer.layer()));
+            layer.quantizationErrors().forEach((name, error) -> assertThat(errors.path(SpikingBrainNames.fromCanonical(name)).asDouble())
+                    .isEqualTo(error).isStrictlyBetween(0.0, 0.02));
+        }
     }
 
     @Test

@@ -52,7 +52,7 @@ class LongRangeTest {
         Goals goals = new Goals(100, 100, 0, 100, 0, 1e-3, 0.999, 1e-3, Double.POSITIVE_INFINITY, true, longRangeRatio);
         List<String> warnings = new ArrayList<>();
         VerifyReport report = Verifier.run(new VerifyOptions(bundle, TestModels.stories260K(), null, TestModels.tinyStories(), null, 4096, 2048, 512, 16,
-                goals, OnnxRuntimeOptions.DEFAULT, null, false, baseline, ProbeOptions.NONE), stage -> {
+                goals, OnnxRuntimeOptions.DEFAULT, null, false, baseline, ProbeOptions.NONE, false), stage -> {
                     if (stage.startsWith("warning")) {
                         warnings.add(stage);
                     }

@@ -3,11 +3,17 @@ package dev.spikeconv.converter.verify;
 import static dev.spikeconv.formats.testing.InputErrors.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.spikeconv.converter.bundle.BundleWriter;
 import dev.spikeconv.converter.bundle.ConversionOptions;
 import dev.spikeconv.converter.bundle.ConversionProgress;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
+import dev.spikeconv.converter.calibration.CalibrationOptions;
+import dev.spikeconv.converter.calibration.CalibrationProgress;
+import dev.spikeconv.converter.calibration.Calibrator;
+import dev.spikeconv.converter.calibration.ThresholdMethod;
 import dev.spikeconv.converter.execution.TokenData;
 import dev.spikeconv.converter.hardware.ManifestOptions;
 import dev.spikeconv.converter.hardware.TargetProfiles;
@@ -15,7 +21,9 @@ import dev.spikeconv.converter.onnx.DecoderGraphWriter;
 import dev.spikeconv.converter.onnx.OnnxRuntimeOptions;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.reference.ReferenceModel;
+import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.onnx.proto.GraphProto;
@@ -56,7 +64,7 @@ class VerifierTest {
     }
 
     private VerifyOptions options(Path bundle, Goals goals) {
-        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
+        return new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, goals, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, false);
     }
 
     @Test
@@ -127,7 +135,7 @@ class VerifierTest {
         Path hybrid = convert("hybrid", "alternate", QuantizationOptions.NONE, SpikeSettings.OFF);
         Path window = convert("window", "all-swa", QuantizationOptions.NONE, SpikeSettings.OFF);
         VerifyOptions options = new VerifyOptions(hybrid, source(), null, text(), null, 0, 192, 96, 32, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false,
-                VerifyBaseline.ALL_SWA, ProbeOptions.NONE);
+                VerifyBaseline.ALL_SWA, ProbeOptions.NONE, false);
         VerifyReport report = Verifier.run(options, stage -> { });
         VerifyReport windowReport = Verifier.run(options(window, Goals.DEFAULT), stage -> { });
         assertThat(report.baseline().kind()).isEqualTo(VerifyBaseline.ALL_SWA);
@@ -136,7 +144,7 @@ class VerifierTest {
         assertThat(report.baseline().onlyBeyondHorizon()).isEqualTo(windowReport.longRange().onlyBeyondHorizon());
         assertThat(report.goals()).extracting(GoalResult::name).contains("gla_beyond_window").doesNotContain("linear_branch_useful");
         assertThatThrownBy(() -> new VerifyOptions(hybrid, null, directory.resolve("saved"), text(), null, 0, 192, 96, 32, Goals.DEFAULT,
-                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.ALL_SWA, ProbeOptions.NONE)).hasMessageContaining("all-swa runs the dense model's attention");
+                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.ALL_SWA, ProbeOptions.NONE, false)).hasMessageContaining("all-swa runs the dense model's attention");
     }
 
     /**
@@ -170,13 +178,13 @@ class VerifierTest {
     void aSavedReferenceGivesTheSameReport() throws IOException {
         Path bundle = convert("dense", "dense", QuantizationOptions.DEFAULT, DYNAMIC);
         Path recording = directory.resolve("reference.safetensors");
-        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
+        VerifyOptions first = new VerifyOptions(bundle, source(), null, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, recording, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, false);
         VerifyReport live = Verifier.run(first, stage -> { });
-        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
+        VerifyOptions replay = new VerifyOptions(bundle, null, recording, text(), null, 0, 128, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, false);
         VerifyReport saved = Verifier.run(replay, stage -> { });
         assertThat(saved.distance().meanKl()).isEqualTo(live.distance().meanKl());
         assertThat(saved.layers().get(2).cosine()).isEqualTo(live.layers().get(2).cosine());
-        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE);
+        VerifyOptions otherData = new VerifyOptions(bundle, null, recording, text(), null, 0, 100, 128, 16, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, false);
         assertInvalid(() -> Verifier.run(otherData, stage -> { }), "recorded on other tokens");
     }
 
@@ -209,7 +217,7 @@ class VerifierTest {
         Path bundle = convert("probes", "alternate", QuantizationOptions.DEFAULT, DYNAMIC);
         ProbeOptions probes = new ProbeOptions(Set.of(ProbeKind.PASSKEY, ProbeKind.KEY_VALUE_RECALL), List.of(16, 64), 2);
         VerifyReport report = Verifier.run(new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT,
-                null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, probes), stage -> { });
+                null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, probes, false), stage -> { });
         // stories260K copies almost none of a random sequence it has seen: every probe is skipped, and each kind says why.
         assertThat(report.probes().results()).hasSize(4).allMatch(VerifyReport.ProbeResult::skipped);
         assertThat(report.probes().results()).allMatch(result -> result.referenceAccuracy() < RetrievalProbeRun.PASSING_ACCURACY && result.answers() == 8);
@@ -221,7 +229,7 @@ class VerifierTest {
         assertThat(VerifyHtmlReport.render(report)).contains("<table id=\"probes\">");
         assertThat(Verifier.run(options(bundle, Goals.DEFAULT), stage -> { }).probes()).isNull();
         assertThatThrownBy(() -> new VerifyOptions(bundle, null, directory.resolve("saved"), text(), null, 0, 192, 96, 32, Goals.DEFAULT,
-                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, probes)).hasMessageContaining("the probes run the dense model first");
+                OnnxRuntimeOptions.DEFAULT, null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, probes, false)).hasMessageContaining("the probes run the dense model first");
     }
 
     @Test
@@ -242,5 +250,43 @@ class VerifierTest {
                         .containsExactly(java.util.Arrays.copyOfRange(all, positions[i] * vocabulary, (positions[i] + 1) * vocabulary));
             }
         }
+    }
+
+    @Test
+    void eachLayersKlAloneIsZeroWhereTheBundleKeepsTheDenseLayer() throws IOException {
+        // Layer 2 a window of 8 tokens, the rest softmax with the source's float weights: only layer 2 moves the distribution.
+        Path bundle = convert("one-window", "0-1:softmax,2:swa/8,3-4:softmax", QuantizationOptions.NONE, SpikeSettings.OFF);
+        VerifyReport report = Verifier.run(new VerifyOptions(bundle, source(), null, text(), null, 0, 192, 96, 32, Goals.DEFAULT, OnnxRuntimeOptions.DEFAULT,
+                null, false, VerifyBaseline.WITHOUT_GLA_ATTENTION, ProbeOptions.NONE, true), stage -> { });
+        assertThat(report.layers()).extracting(VerifyReport.LayerReport::klAlone).containsExactly(0.0, 0.0, report.layers().get(2).klAlone(), 0.0, 0.0);
+        assertThat(report.layers().get(2).klAlone()).isPositive();
+        // One layer differs, so converting it alone is converting everything.
+        assertThat(report.layers().get(2).klAlone()).isCloseTo(report.distance().meanKl(), within(1e-9));
+        assertThat(report.quantizationErrors()).isEmpty();
+        assertThat(report.calibration()).isNull();
+        assertThat(VerifyReportText.render(report)).contains("KL alone");
+        assertThat(Verifier.run(options(bundle, Goals.DEFAULT), stage -> { }).layers()).allMatch(layer -> layer.klAlone() == null);
+    }
+
+    @Test
+    void theReportCarriesWhatConvertAndCalibrateRecorded() throws IOException {
+        Path bundle = convert("recorded", "alternate", QuantizationOptions.DEFAULT, DYNAMIC);
+        Calibrator.run(new CalibrationOptions(bundle, text(), null, 512, 256, 0, ThresholdMethod.parse("mse"), null, null, null, source(),
+                TransferOptions.DEFAULT, null, 4, List.of(), null, false, false), CalibrationProgress.NONE);
+        VerifyReport report = Verifier.run(options(bundle, Goals.DEFAULT), stage -> { });
+        JsonNode config = JsonDocuments.read(bundle.resolve("config.json"), 1 << 20);
+        assertThat(report.quantizationErrors()).hasSize(35);
+        report.quantizationErrors().forEach((name, error) -> assertThat(config.at("/spikeconv/quantization/relative_errors").path(name).asDouble())
+                .isEqualTo(error));
+        JsonNode calibration = JsonDocuments.read(bundle.resolve("calibration.json"), 1 << 24);
+        assertThat(report.calibration().method()).isEqualTo("mse");
+        assertThat(report.calibration().tokens()).isEqualTo(512);
+        assertThat(report.calibration().transfer()).extracting(VerifyReport.TransferFit::layer).containsExactly(0, 2, 4);
+        assertThat(report.calibration().transfer().getFirst().after()).isEqualTo(calibration.at("/attention_transfer/0/output_error/after_readout").asDouble())
+                .isLessThan(report.calibration().transfer().getFirst().before());
+        assertThat(VerifyReportJson.toJson(report).at("/calibration/attention_transfer/0/error_before").asDouble())
+                .isEqualTo(report.calibration().transfer().getFirst().before());
+        String html = VerifyHtmlReport.render(report);
+        assertThat(html).contains("<table id=\"quantization-errors\">").contains("<h2>Calibration</h2>");
     }
 }
