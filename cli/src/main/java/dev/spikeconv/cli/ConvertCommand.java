@@ -1,19 +1,28 @@
 package dev.spikeconv.cli;
 
+import dev.spikeconv.converter.InvalidOptionException;
 import dev.spikeconv.converter.bundle.BundleWriter;
 import dev.spikeconv.converter.bundle.ConversionOptions;
 import dev.spikeconv.converter.bundle.QuantizationOptions;
+import dev.spikeconv.converter.calibration.CalibrationOptions;
+import dev.spikeconv.converter.calibration.CalibrationReport;
+import dev.spikeconv.converter.calibration.CalibrationReportText;
+import dev.spikeconv.converter.calibration.Calibrator;
+import dev.spikeconv.converter.calibration.ThresholdMethod;
 import dev.spikeconv.converter.hardware.KernelManifest;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.converter.plan.LayerPlans;
 import dev.spikeconv.converter.planner.PlanReportJson;
+import dev.spikeconv.converter.transfer.TransferOptions;
 import dev.spikeconv.formats.CheckpointLoader;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -99,11 +108,20 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace OUT if it exists.")
     boolean force;
 
+    @Option(names = "--calibrate", paramLabel = "TEXT",
+            description = "Calibrate right after converting, on this text (or file of token ids) with calibrate's defaults: attention transfer to "
+                    + "INPUT, mse thresholds, sequences of 512. For other settings run spikeconv calibrate.")
+    Path calibrationData;
+
+    @Option(names = "--calibrate-tokens", paramLabel = "N", defaultValue = "4096", description = "Tokens of --calibrate to use. Default: ${DEFAULT-VALUE}.")
+    int calibrationTokens;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         try (ModelDescription source = CheckpointLoader.open(input)) {
             ConversionOptions options = options(source);
+            CalibrationOptions calibration = calibrationOptions(options);
             BundleWriter.Summary summary = BundleWriter.convert(source, input, output, options, quiet.progress(spec.commandLine().getErr()));
             double seconds = summary.nanos() / 1e9;
             out.printf(Locale.ROOT, "wrote %s%n", summary.output());
@@ -118,6 +136,10 @@ final class ConvertCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  tensors       %d, %s read, %s written in %.1f s (%s/s)%n", summary.tensorCount(),
                     ModelInspectionText.humanBytes(summary.sourceBytes()), ModelInspectionText.humanBytes(summary.writtenBytes()), seconds,
                     ModelInspectionText.humanBytes((long) (summary.sourceBytes() / Math.max(seconds, 1e-9))));
+            if (calibration != null) {
+                out.flush();
+                return calibrate(calibration, out);
+            }
             if (options.plan().layers().stream().anyMatch(layer -> LayerKind.of(layer).keepsState())) {
                 // GLA layers start from a fixed decay and the source's q/k/v/o: without calibrate the model is poor.
                 out.printf(Locale.ROOT, "next: fit its GLA layers to the source and set spike thresholds on your text:%n  spikeconv calibrate %s --reference %s "
@@ -126,6 +148,43 @@ final class ConvertCommand implements Callable<Integer> {
             out.flush();
             return ExitCodes.OK;
         }
+    }
+
+    /**
+     * calibrate's defaults for {@code --calibrate}, checked before anything is written: a bundle with nothing to calibrate
+     * (spikes off and no GLA layers) is refused as calibrate itself would refuse it. Null without {@code --calibrate}.
+     */
+    private CalibrationOptions calibrationOptions(ConversionOptions options) throws NoSuchFileException {
+        if (calibrationData == null) {
+            return null;
+        }
+        if (!Files.isRegularFile(calibrationData)) {
+            throw new NoSuchFileException(calibrationData.toString(), null, "no such file (--calibrate)");
+        }
+        boolean gla = options.plan().layers().stream().anyMatch(layer -> LayerKind.of(layer).keepsState());
+        if (!gla && !options.spike().spiking()) {
+            throw new InvalidOptionException("calibrate", "nothing to calibrate: the bundle's spikes are off and it has no GLA layers");
+        }
+        return new CalibrationOptions(output, calibrationData, null, calibrationTokens, 512, 0, ThresholdMethod.parse("mse"), null, null, null,
+                input, TransferOptions.DEFAULT, null, 4, List.of(), null, false, false);
+    }
+
+    /** The calibrate step of {@code --calibrate}: its table after convert's; the bundle stays converted if it fails. */
+    private int calibrate(CalibrationOptions calibration, PrintWriter out) throws IOException {
+        CalibrationReport report;
+        try {
+            report = Calibrator.run(calibration, quiet.progress(spec.commandLine().getErr()));
+        }
+        catch (IOException | RuntimeException e) {
+            spec.commandLine().getErr().printf(Locale.ROOT, "spikeconv: %s was converted but not calibrated; after fixing what follows, run spikeconv "
+                    + "calibrate %s --reference %s --data %s%n", output, output, input, calibrationData);
+            spec.commandLine().getErr().flush();
+            throw e;
+        }
+        out.println();
+        out.print(CalibrationReportText.render(report));
+        out.flush();
+        return ExitCodes.OK;
     }
 
     private ConversionOptions options(ModelDescription source) throws IOException {

@@ -95,7 +95,27 @@ class ConvertCommandTest {
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--group", "zero").err()).contains("--group");
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--max-shard-size", "lots").err()).contains("--max-shard-size");
         assertThat(CommandRun.of("convert", stories(), "-o", out, "--spike", "static").err()).contains("expected one of dynamic, off, found 'static'");
+        CommandRun nothingToCalibrate = CommandRun.of("convert", stories(), "-o", out, "--plan", "all-swa", "--spike", "off", "--calibrate",
+                TestModels.tinyStories().toString());
+        assertThat(nothingToCalibrate.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(nothingToCalibrate.err()).contains("--calibrate nothing to calibrate");
+        CommandRun noText = CommandRun.of("convert", stories(), "-o", out, "--calibrate", directory.resolve("missing.txt").toString());
+        assertThat(noText.exitCode()).isEqualTo(ExitCodes.IO_ERROR);
+        assertThat(noText.err()).contains("missing.txt");
         assertThat(Path.of(out)).doesNotExist();
+    }
+
+    /** {@code --calibrate}: convert and calibrate in one step, the bundle fitted and no "next: calibrate" line. */
+    @Test
+    void calibratesInTheSameStep() throws IOException {
+        Path bundle = directory.resolve("calibrated");
+        CommandRun convert = CommandRun.of("convert", stories(), "-o", bundle.toString(), "--plan", "alternate", "--window", "64",
+                "--calibrate", TestModels.tinyStories().toString(), "--calibrate-tokens", "1024");
+        assertThat(convert.exitCode()).as(convert.err()).isEqualTo(ExitCodes.OK);
+        assertThat(convert.out()).contains("wrote " + bundle, "calibrated " + bundle + " on 1024 tokens", "attention transfer").doesNotContain("next:");
+        assertThat(Files.readString(bundle.resolve("config.json"))).contains("\"attention_transfer\" : true");
+        CommandRun run = CommandRun.of("run", bundle.toString(), "--tokens", "1,2,3");
+        assertThat(run.err()).doesNotContain("never fitted");
     }
 
     @Test
