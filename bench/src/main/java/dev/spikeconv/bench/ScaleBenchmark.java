@@ -88,8 +88,10 @@ final class ScaleBenchmark {
         Files.deleteIfExists(gcLog);
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
+        // The launcher's stderr hand-over (-Dspikeconv.stderr) is for its own process: a child's stderr is a file here.
         ManagementFactory.getRuntimeMXBean().getInputArguments().stream().filter(argument -> !argument.startsWith("-Xlog")
-                && !argument.startsWith("-XX:StartFlightRecording") && !argument.startsWith("-agentlib")).forEach(command::add);
+                && !argument.startsWith("-XX:StartFlightRecording") && !argument.startsWith("-agentlib") && !argument.startsWith("-Dspikeconv.stderr"))
+                .forEach(command::add);
         command.add("-Xlog:gc:file=" + gcLog);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

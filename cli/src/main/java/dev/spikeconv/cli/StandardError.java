@@ -1,9 +1,12 @@
 package dev.spikeconv.cli;
 
+import java.io.IOException;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -18,10 +21,14 @@ final class StandardError {
 
     private StandardError() {}
 
-    /** Moves the descriptor the launcher named back to 2 (a plain {@code java -jar} run has nothing to restore). */
+    /**
+     * Moves the descriptor the launcher named back to 2 (a plain {@code java -jar} run has nothing to restore). Only when
+     * descriptor 2 is /dev/null, as the launcher leaves it: a process that inherited the property without the launcher's
+     * descriptors (a child started with the parent's JVM options) has a descriptor of the JVM's own there, and must keep it.
+     */
     static void restore() {
         String descriptor = System.getProperty("spikeconv.stderr");
-        if (descriptor == null) {
+        if (descriptor == null || !standardErrorIsDiscarded()) {
             return;
         }
         try {
@@ -35,6 +42,15 @@ final class StandardError {
         }
         catch (Throwable e) {
             // Without the C library's dup2 (not Linux), stderr stays where the launcher put it.
+        }
+    }
+
+    private static boolean standardErrorIsDiscarded() {
+        try {
+            return Files.isSameFile(Path.of("/dev/fd/" + STANDARD_ERROR), Path.of("/dev/null"));
+        }
+        catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

@@ -48,4 +48,21 @@ class LauncherTest {
         assertThat(run.exitCode()).isEqualTo(ExitCodes.INTERNAL_ERROR);
         assertThat(run.err()).startsWith("spikeconv: the JVM does not start with SPIKECONV_JAVA_OPTS='-Xmx1q':").contains("Invalid maximum heap size");
     }
+
+    /**
+     * A JVM started with the launcher's property but not by the launcher (a child given its parent's JVM options, as the
+     * scale bench starts its steps) keeps its own descriptors: it once crashed closing a file of the JVM's that sat on 3.
+     */
+    @Test
+    void thePropertyAloneLeavesTheDescriptorsAlone() throws Exception {
+        Path root = TestModels.repositoryRoot();
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Process process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector", "-Dspikeconv.stderr=3",
+                "-jar", root.resolve("cli").resolve("target").resolve("spikeconv.jar").toString(), "inspect", "/nonexistent/model").start();
+        process.getOutputStream().close();
+        byte[] err = process.getErrorStream().readAllBytes();
+        assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).isEqualTo(ExitCodes.IO_ERROR);
+        assertThat(new String(err, StandardCharsets.UTF_8)).endsWith("spikeconv: /nonexistent/model: no such file or directory\n");
+    }
 }
