@@ -122,7 +122,10 @@ public final class ReferenceModel implements InferenceEngine {
                 : new SpikingProjection(site, TensorRows.of(weights), biases, SpikeSites.threshold(model, site), spike.timeSteps());
     }
 
-    /** What one layer computed for a sequence: normed attention input, attention heads before o_proj, and the two residual updates. */
+    /**
+     * What one layer computed for a sequence: normed attention input, attention heads before o_proj (null when a GLA
+     * layer's attention is left out), and the two residual updates (the MLP's null from {@link #runAttention}).
+     */
     public record LayerStep(float[] attentionInput, float[] attentionHeads, float[] attentionOutput, float[] mlpOutput) {}
 
     /** The embeddings of {@code tokens}, {@code [count, hidden]}: the residual stream that {@link #runLayer} advances. */
@@ -150,6 +153,17 @@ public final class ReferenceModel implements InferenceEngine {
     public LayerStep runLayer(int index, float[] x, int count, SpikingSiteHooks hooks) {
         try (ReferenceSession session = new ReferenceSession(hooks)) {
             return session.layer(index, x, count);
+        }
+    }
+
+    /**
+     * The attention branch of layer {@code index} alone over a whole sequence from position 0: its normed input, heads
+     * and output, as {@link #runLayer} computes them, without the MLP ({@code mlpOutput} is null) and leaving {@code x}
+     * as it is. Attention transfer reads a layer's attention many times while it fits it, and never its MLP.
+     */
+    public LayerStep runAttention(int index, float[] x, int count) {
+        try (ReferenceSession session = new ReferenceSession(SpikingSiteHooks.NONE)) {
+            return session.attention(index, x, count);
         }
     }
 
@@ -362,10 +376,17 @@ public final class ReferenceModel implements InferenceEngine {
 
         /** One pre-norm block on {@code count} new tokens; adds both branches to {@code x}. */
         LayerStep layer(int index, float[] x, int count) {
+            LayerStep attention = attention(index, x, count);
+            add(x, attention.attentionOutput());
+            return mlp(layers[index], x, count, attention.attentionInput(), attention.attentionHeads(), attention.attentionOutput());
+        }
+
+        /** The attention branch of layer {@code index} over {@code x}, which it leaves as it is; the step has no MLP output. */
+        LayerStep attention(int index, float[] x, int count) {
             DecoderLayer layer = layers[index];
             float[] normed = Normalization.rms(x, count, layer.attentionNorm(), config.normEpsilon());
             if (droppedAttention[index] && layer.kind() instanceof GatedLinearLayer) {
-                return mlp(layer, x, count, normed, null, new float[x.length]);
+                return new LayerStep(normed, null, new float[x.length], null);
             }
             // The one switch from a layer's kind to the reference step that computes it.
             float[] mixed = switch (layer.kind()) {
@@ -374,9 +395,7 @@ public final class ReferenceModel implements InferenceEngine {
                 case GatedLinearLayer linear -> gatedLinearAttention(layer, states[index], normed, count);
                 case HybridLayer hybrid -> hybridAttention(layer, hybrid, caches[index], states[index], normed, count, droppedAttention[index]);
             };
-            float[] attentionOutput = layer.output().apply(mixed, count, hooks);
-            add(x, attentionOutput);
-            return mlp(layer, x, count, normed, mixed, attentionOutput);
+            return new LayerStep(normed, mixed, layer.output().apply(mixed, count, hooks), null);
         }
 
         /** The MLP branch after the attention branch was added to {@code x}. */

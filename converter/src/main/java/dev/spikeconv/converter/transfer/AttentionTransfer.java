@@ -272,7 +272,7 @@ public final class AttentionTransfer {
         double residual = 0;
         double total = 0;
         for (int s : indices) {
-            float[] output = model.runLayer(layer, streams.copy(s), streams.length(s)).attentionOutput();
+            float[] output = model.runAttention(layer, streams.copy(s), streams.length(s)).attentionOutput();
             for (int i = 0; i < output.length; i++) {
                 double difference = output[i] - targets[s][i];
                 residual += difference * difference;
@@ -305,7 +305,7 @@ public final class AttentionTransfer {
             inputs.add(model.gatedLinearInputs(layer, model.attentionInput(layer, streams.copy(s), count), count));
             targets.add(targetHeads[s]);
             if (hybrid) {
-                windowHeads.add(firstHalves(model.runLayer(layer, streams.copy(s), count).attentionHeads(), count));
+                windowHeads.add(firstHalves(model.runAttention(layer, streams.copy(s), count).attentionHeads(), count));
             }
             tokens += count;
         }
@@ -452,7 +452,7 @@ public final class AttentionTransfer {
         NormalEquations equations = new NormalEquations(features, hidden);
         for (int s : training) {
             int count = streams.length(s);
-            equations.add(asProjectionSees(site, model.runLayer(layer, streams.copy(s), count).attentionHeads(), count), targets[s], count);
+            equations.add(asProjectionSees(site, model.runAttention(layer, streams.copy(s), count).attentionHeads(), count), targets[s], count);
         }
         double chosen = 1e-4;
         if (!heldOut.isEmpty()) {
@@ -460,7 +460,7 @@ public final class AttentionTransfer {
             int[] columns = scoringColumns(hidden);
             List<float[]> heldOutFeatures = new ArrayList<>();
             for (int s : heldOut) {
-                heldOutFeatures.add(asProjectionSees(site, model.runLayer(layer, streams.copy(s), streams.length(s)).attentionHeads(), streams.length(s)));
+                heldOutFeatures.add(asProjectionSees(site, model.runAttention(layer, streams.copy(s), streams.length(s)).attentionHeads(), streams.length(s)));
             }
             double scale = equations.meanVariance();
             double bestError = Double.POSITIVE_INFINITY;

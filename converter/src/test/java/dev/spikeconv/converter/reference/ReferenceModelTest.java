@@ -37,4 +37,26 @@ class ReferenceModelTest {
             }
         }
     }
+
+    /** The attention branch alone is exactly the one {@code runLayer} computes, and leaves the stream as it was. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-qwen3"})
+    void attentionAloneIsTheLayersAttention(String name) throws IOException {
+        Path folder = TestModels.testdata("reference", name);
+        JsonNode tokenList = JsonDocuments.read(folder.resolve("tokens.json"), 1 << 16);
+        int[] tokens = StreamSupport.stream(tokenList.spliterator(), false).mapToInt(JsonNode::asInt).toArray();
+        try (ModelDescription model = CheckpointLoader.open(folder); ReferenceModel engine = ReferenceModel.load(model)) {
+            float[] stream = engine.embed(tokens);
+            for (int layer = 0; layer < model.config().layerCount(); layer++) {
+                float[] before = stream.clone();
+                ReferenceModel.LayerStep attention = engine.runAttention(layer, stream, tokens.length);
+                assertThat(stream).containsExactly(before);
+                assertThat(attention.mlpOutput()).isNull();
+                ReferenceModel.LayerStep whole = engine.runLayer(layer, stream, tokens.length);
+                assertThat(attention.attentionInput()).containsExactly(whole.attentionInput());
+                assertThat(attention.attentionHeads()).containsExactly(whole.attentionHeads());
+                assertThat(attention.attentionOutput()).containsExactly(whole.attentionOutput());
+            }
+        }
+    }
 }
