@@ -1,8 +1,6 @@
 package dev.spikeconv.converter.verify;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.spikeconv.converter.MemoryBudget;
-import dev.spikeconv.converter.bundle.BundleConfig;
 import dev.spikeconv.converter.bundle.ReferenceCheck;
 import dev.spikeconv.converter.calibration.Calibrator;
 import dev.spikeconv.converter.execution.TokenData;
@@ -13,9 +11,7 @@ import dev.spikeconv.converter.onnx.UnloadableGraphException;
 import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.spiking.SpikeStatistics;
 import dev.spikeconv.formats.CheckpointLoader;
-import dev.spikeconv.formats.hf.HfCheckpointLoader;
 import dev.spikeconv.formats.io.InvalidInputException;
-import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import java.io.IOException;
@@ -23,18 +19,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.SequencedMap;
 import java.util.function.Consumer;
 
 /**
  * Runs a bundle and its dense reference on the same tokens (docs/design.md §7) and measures: the bundle's structure, ONNX
  * Runtime against the Java reference on the bundle's own graph, the distance of the next-token distributions, per-layer
  * hidden-state cosine and attention shares, a baseline without the GLA layers' attention, perplexity past the sliding
- * window, and spike activity; then checks the goals. The models advance layer by layer in the Java reference engine,
- * weights read as stored ({@link LayerwiseComparison}), so a model larger than memory verifies in bounded memory.
+ * window, and spike activity; when asked, each layer's KL alone and synthetic retrieval probes; then checks the goals.
+ * The models advance layer by layer in the Java reference engine, weights read as stored ({@link LayerwiseComparison}),
+ * so a model larger than memory verifies in bounded memory.
  */
 public final class Verifier {
     /** A GLA layer whose attention moves less than this share of the residual update is flagged. */
@@ -109,8 +104,8 @@ public final class Verifier {
                             : goal.withNextStep(NextSteps.forGoal(goal.name(), options.bundle().toString(), unfittedGla, costliestLayer(layers))))
                     .toList();
             return new VerifyReport(options.bundle().toString(), referenceDescription, tokens.length, options.sequenceLength(), structure, engines,
-                    result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, probes, quantizationErrors(options.bundle()), calibration(options.bundle()),
-                    result.spikes(), goals);
+                    result.distance(), result.beyondWindow(), result.longRange(), layers, baselineReport, probes,
+                    BundleRecords.quantizationErrors(options.bundle()), BundleRecords.calibration(options.bundle()), result.spikes(), goals);
         }
     }
 
@@ -146,34 +141,6 @@ public final class Verifier {
                 : LayerwiseComparison.baselineModel(baseline, bundleModel, denseModel, LayerwiseComparison.smallestWindow(config)).model();
         return RetrievalProbeRun.run(suite, options.trials(), config.vocabularySize(), RetrievalProbeRun.of(denseModel), RetrievalProbeRun.of(bundleModel),
                 baselineModel == null ? null : RetrievalProbeRun.of(baselineModel), progress);
-    }
-
-    /** What the bundle's config records of its int8 tensors' quantization errors (none for a bundle file or an older bundle). */
-    private static SequencedMap<String, Double> quantizationErrors(Path bundle) throws IOException {
-        SequencedMap<String, Double> errors = new LinkedHashMap<>();
-        Path config = bundle.resolve(HfCheckpointLoader.CONFIG);
-        if (Files.isDirectory(bundle) && Files.isRegularFile(config)) {
-            JsonDocuments.read(config, 1 << 24).path("spikeconv").path("quantization").path(BundleConfig.RELATIVE_ERRORS).properties()
-                    .forEach(entry -> errors.put(entry.getKey(), entry.getValue().asDouble()));
-        }
-        return errors;
-    }
-
-    /** What calibration.json records of calibrate's run, or null when the bundle has none. */
-    private static VerifyReport.Calibration calibration(Path bundle) throws IOException {
-        Path file = bundle.resolve(Calibrator.CALIBRATION_FILE);
-        if (!Files.isDirectory(bundle) || !Files.isRegularFile(file)) {
-            return null;
-        }
-        JsonNode json = JsonDocuments.read(file, 1 << 26);
-        List<VerifyReport.TransferFit> transfer = new ArrayList<>();
-        for (JsonNode layer : json.path("attention_transfer")) {
-            JsonNode errors = layer.path("output_error");
-            JsonNode after = errors.path("after_adam").isNumber() ? errors.path("after_adam") : errors.path("after_readout");
-            transfer.add(new VerifyReport.TransferFit(layer.path("layer").asInt(), errors.path("before").asDouble(Double.NaN), after.asDouble(Double.NaN)));
-        }
-        return new VerifyReport.Calibration(json.path("method").asText("?"), json.path("data").path("file").asText("?"), json.path("data").path("tokens").asInt(),
-                transfer);
     }
 
     private static int[] tokens(VerifyOptions options, ModelConfig config) throws IOException {

@@ -10,13 +10,19 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SequencedMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * {@code --html FILE.html}: one self-contained page (no scripts, no network) with the goals and
- * per-layer charts: KL per position, hidden-state cosine, attention share of the residual update
- * against the dense model, spike sparsity.
+ * {@code --html FILE.html}: one self-contained page (no scripts, no network) with the goals, their next steps and
+ * charts and tables of where the distance comes from: KL per position, NLL by recurrence distance, the probes, per layer
+ * the hidden-state cosine, attention share, KL alone and spike sparsity, spikes and quantization error per site, and
+ * what calibrate did.
  */
 public final class VerifyHtmlReport {
+    /** A layer's weight by its stored name: layer index, then the projection (the last part before {@code .weight}). */
+    private static final Pattern LAYER_WEIGHT = Pattern.compile("^model\\.layers\\.(\\d+)\\.(?:[a-z_]+\\.)*([a-z_0-9]+)\\.weight$");
+
     private VerifyHtmlReport() {}
 
     public static String render(VerifyReport report) {
@@ -134,9 +140,8 @@ public final class VerifyHtmlReport {
         Map<String, Map<String, Double>> byLayer = new LinkedHashMap<>();
         List<String> projections = new ArrayList<>();
         Map<String, Double> others = new LinkedHashMap<>();
-        java.util.regex.Pattern layerTensor = java.util.regex.Pattern.compile("^model\\.layers\\.(\\d+)\\.(?:[a-z_]+\\.)*([a-z_0-9]+)\\.weight$");
         errors.forEach((name, error) -> {
-            java.util.regex.Matcher matcher = layerTensor.matcher(name);
+            Matcher matcher = LAYER_WEIGHT.matcher(name);
             if (matcher.matches()) {
                 if (!projections.contains(matcher.group(2))) {
                     projections.add(matcher.group(2));

@@ -1,6 +1,9 @@
 package dev.spikeconv.converter.verify;
 
 import java.util.Locale;
+import java.util.Map;
+import java.util.SequencedMap;
+import java.util.stream.Collectors;
 
 /** The readable summary {@code verify} prints. */
 public final class VerifyReportText {
@@ -52,7 +55,7 @@ public final class VerifyReportText {
             VerifyReport.Calibration calibration = report.calibration();
             line(text, "calibrated %s on %d tokens of %s%s", calibration.method(), calibration.tokens(), calibration.data(), calibration.transfer().isEmpty() ? ""
                     : "; transfer error before -> after: " + calibration.transfer().stream().map(fit -> String.format(Locale.ROOT, "layer %d %.4f -> %.4f",
-                            fit.layer(), fit.before(), fit.after())).collect(java.util.stream.Collectors.joining(", ")));
+                            fit.layer(), fit.before(), fit.after())).collect(Collectors.joining(", ")));
         }
         if (!report.quantizationErrors().isEmpty()) {
             quantization(text, report.quantizationErrors());
@@ -79,10 +82,10 @@ public final class VerifyReportText {
     }
 
     /** The mean relative error of the int8 tensors and the three worst. */
-    private static void quantization(StringBuilder text, java.util.SequencedMap<String, Double> errors) {
+    private static void quantization(StringBuilder text, SequencedMap<String, Double> errors) {
         double mean = errors.values().stream().mapToDouble(Double::doubleValue).average().orElse(0);
-        String worst = errors.entrySet().stream().sorted(java.util.Map.Entry.<String, Double>comparingByValue().reversed()).limit(3)
-                .map(entry -> String.format(Locale.ROOT, "%s %.4f", entry.getKey(), entry.getValue())).collect(java.util.stream.Collectors.joining(", "));
+        String worst = errors.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed()).limit(3)
+                .map(entry -> String.format(Locale.ROOT, "%s %.4f", entry.getKey(), entry.getValue())).collect(Collectors.joining(", "));
         line(text, "int8       %d tensors, relative error mean %.4f; largest %s", errors.size(), mean, worst);
     }
 
