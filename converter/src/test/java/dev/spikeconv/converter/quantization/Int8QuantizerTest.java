@@ -12,18 +12,14 @@ class Int8QuantizerTest {
 
     @RepeatedTest(30)
     void errorStaysWithinHalfAScaleStepPerGroup() {
-        SplittableRandom random = SEEDS.split();
-        int rows = random.nextInt(1, 6);
-        int columns = random.nextInt(1, 300);
-        int group = random.nextBoolean() ? columns : random.nextInt(1, 130);
-        float[] weights = new float[rows * columns];
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = (float) ((random.nextDouble() - 0.5) * Math.exp(random.nextGaussian() * 2));
-        }
-        int groups = Int8Quantizer.groupsPerRow(columns, group);
-        byte[] codes = new byte[weights.length];
-        float[] scales = new float[rows * groups];
-        Int8Quantizer.quantize(weights, rows, columns, group, codes, scales);
+        QuantizedSample sample = QuantizedSample.draw(SEEDS.split(), 0);
+        int rows = sample.rows();
+        int columns = sample.columns();
+        int group = sample.group();
+        float[] weights = sample.weights();
+        int groups = sample.groups();
+        byte[] codes = sample.codes();
+        float[] scales = sample.scales();
         for (int row = 0; row < rows; row++) {
             for (int index = 0; index < groups; index++) {
                 float scale = scales[row * groups + index];

@@ -17,18 +17,14 @@ class QuantizationErrorTest {
      */
     @RepeatedTest(40)
     void vectorSumsMatchTheDefinition() {
-        SplittableRandom random = SEEDS.split();
-        int rows = random.nextInt(1, 6);
-        int columns = random.nextInt(1, 300);
-        int group = random.nextBoolean() ? columns : random.nextInt(1, 130);
-        float[] weights = new float[rows * columns];
-        for (int i = 0; i < weights.length; i++) {
-            weights[i] = random.nextInt(10) == 0 ? 0 : (float) ((random.nextDouble() - 0.5) * Math.exp(random.nextGaussian() * 2));
-        }
-        int groups = Int8Quantizer.groupsPerRow(columns, group);
-        byte[] codes = new byte[weights.length];
-        float[] scales = new float[rows * groups];
-        Int8Quantizer.quantize(weights, rows, columns, group, codes, scales);
+        QuantizedSample sample = QuantizedSample.draw(SEEDS.split(), 0.1);
+        int rows = sample.rows();
+        int columns = sample.columns();
+        int group = sample.group();
+        float[] weights = sample.weights();
+        int groups = sample.groups();
+        byte[] codes = sample.codes();
+        float[] scales = sample.scales();
         QuantizationError.Sums vector = QuantizationError.sums(weights, codes, scales, rows, columns, group);
         QuantizationError.Sums scalar = QuantizationError.sumsScalar(weights, codes, scales, rows, columns, group);
         assertThat(vector.squaredNorm()).isCloseTo(scalar.squaredNorm(), within(scalar.squaredNorm() * 300 * 0x1p-24));
