@@ -83,11 +83,15 @@ public final class Verifier {
                             writer.close();
                         }
                     }
-                    if (options.layerKl()) {
-                        klAlone = klAlone(options, bundle, dense, tokens, progress);
-                    }
-                    if (options.probes().any()) {
-                        probes = probes(options.probes(), bundle, dense, baseline, tokens, progress);
+                    if (options.layerKl() || options.probes().any()) {
+                        ReferenceModel bundleModel = ReferenceModel.load(bundle);
+                        ReferenceModel denseModel = ReferenceModel.load(dense);
+                        if (options.layerKl()) {
+                            klAlone = klAlone(options, bundleModel, denseModel, tokens, progress);
+                        }
+                        if (options.probes().any()) {
+                            probes = probes(options.probes(), bundleModel, denseModel, baseline, tokens, progress);
+                        }
                     }
                 }
             }
@@ -116,27 +120,24 @@ public final class Verifier {
     }
 
     /** Each layer's KL alone ({@link LayerAttribution}) over the evaluation sequences. */
-    private static double[] klAlone(VerifyOptions options, ModelDescription bundle, ModelDescription dense, int[] tokens, Consumer<String> progress) {
+    private static double[] klAlone(VerifyOptions options, ReferenceModel bundle, ReferenceModel dense, int[] tokens, Consumer<String> progress) {
         ModelConfig config = bundle.config();
         MemoryBudget.require("verify's KL of each layer alone", LayerAttribution.bytes(config, Math.min(tokens.length, options.sequenceLength())), "seq-len");
-        return LayerAttribution.klAlone(ReferenceModel.load(dense), ReferenceModel.load(bundle), TokenData.sequences(tokens, options.sequenceLength()),
-                config.vocabularySize(), progress);
+        return LayerAttribution.klAlone(dense, bundle, TokenData.sequences(tokens, options.sequenceLength()), config.vocabularySize(), progress);
     }
 
     /**
      * The synthetic probe suite from the evaluation tokens ({@link RetrievalProbes}), the dense model first; the bundle
      * and the baseline (null for none) where the dense model passes. One probe sequence is in memory at a time.
      */
-    private static VerifyReport.Probes probes(ProbeOptions options, ModelDescription bundle, ModelDescription dense, VerifyBaseline baseline, int[] tokens,
-            Consumer<String> progress) {
-        ModelConfig config = bundle.config();
+    private static VerifyReport.Probes probes(ProbeOptions options, ReferenceModel bundleModel, ReferenceModel denseModel, VerifyBaseline baseline,
+            int[] tokens, Consumer<String> progress) {
+        ModelConfig config = bundleModel.config();
         RetrievalProbes.Suite suite = RetrievalProbes.build(options, tokens, config.maxPositions());
         int longest = suite.probes().stream().mapToInt(probe -> probe.tokens().length).max().orElse(0);
         int answers = suite.probes().stream().mapToInt(probe -> probe.answers().length).max().orElse(0);
         MemoryBudget.require("verify's probes", (24L << 20) + 2L * longest * config.hiddenSize() * Float.BYTES + ReferenceModel.layerBytes(config, longest)
                 + (long) answers * config.vocabularySize() * Float.BYTES, "probe-distances");
-        ReferenceModel bundleModel = ReferenceModel.load(bundle);
-        ReferenceModel denseModel = ReferenceModel.load(dense);
         ReferenceModel baselineModel = baseline == null ? null
                 : LayerwiseComparison.baselineModel(baseline, bundleModel, denseModel, LayerwiseComparison.smallestWindow(config)).model();
         return RetrievalProbeRun.run(suite, options.trials(), config.vocabularySize(), RetrievalProbeRun.of(denseModel), RetrievalProbeRun.of(bundleModel),

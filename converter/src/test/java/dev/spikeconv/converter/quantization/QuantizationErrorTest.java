@@ -18,21 +18,15 @@ class QuantizationErrorTest {
     @RepeatedTest(40)
     void vectorSumsMatchTheDefinition() {
         QuantizedSample sample = QuantizedSample.draw(SEEDS.split(), 0.1);
-        int rows = sample.rows();
-        int columns = sample.columns();
-        int group = sample.group();
-        float[] weights = sample.weights();
-        int groups = sample.groups();
-        byte[] codes = sample.codes();
-        float[] scales = sample.scales();
-        QuantizationError.Sums vector = QuantizationError.sums(weights, codes, scales, rows, columns, group);
-        QuantizationError.Sums scalar = QuantizationError.sumsScalar(weights, codes, scales, rows, columns, group);
+        QuantizationError.Sums vector = QuantizationError.sums(sample.weights(), sample.codes(), sample.scales(), sample.rows(), sample.columns(), sample.group());
+        QuantizationError.Sums scalar = QuantizationError.sumsScalar(sample.weights(), sample.codes(), sample.scales(), sample.rows(), sample.columns(),
+                sample.group());
         assertThat(vector.squaredNorm()).isCloseTo(scalar.squaredNorm(), within(scalar.squaredNorm() * 300 * 0x1p-24));
         assertThat(vector.squaredError()).isCloseTo(scalar.squaredError(), within(scalar.squaredError() * 300 * 0x1p-24));
         // Each weight is at most half a scale step (plus roundings) from its code's value.
         double bound = 0;
-        for (int i = 0; i < weights.length; i++) {
-            double step = scales[(i / columns) * groups + (i % columns) / group];
+        for (int i = 0; i < sample.weights().length; i++) {
+            double step = sample.scales()[(i / sample.columns()) * sample.groups() + (i % sample.columns()) / sample.group()];
             bound += Math.pow(step / 2 * (1 + 0x1p-20), 2);
         }
         assertThat(scalar.squaredError()).isLessThanOrEqualTo(bound);
