@@ -89,7 +89,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--vocab", paramLabel = "N", defaultValue = "4096", description = "Context model vocabulary. Default: ${DEFAULT-VALUE}.")
     int vocabulary;
 
-    @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "1024", description = "Tokens per ONNX Runtime call during prefill. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "1024",
+            description = "Tokens per ONNX Runtime call during prefill (a session splits calls longer than 1024). Default: ${DEFAULT-VALUE}.")
     int prefillChunk;
 
     @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "16", description = "Decode steps timed after each prefill. Default: ${DEFAULT-VALUE}.")

@@ -42,7 +42,7 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--tokens", paramLabel = "N", defaultValue = "4096", description = "Tokens from the start of --data. Default: ${DEFAULT-VALUE}.")
     int tokens;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Chooses attention transfer's held-out sequences. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Chooses attention transfer's held-out sequences and hybrid layers' feature draws. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--method", paramLabel = "M", defaultValue = "mse", completionCandidates = Choices.MethodNames.class,

@@ -141,9 +141,10 @@ final class ConvertCommand implements Callable<Integer> {
                 return calibrate(calibration, out);
             }
             if (options.plan().layers().stream().anyMatch(layer -> LayerKind.of(layer).keepsState())) {
-                // GLA layers start from a fixed decay and the source's q/k/v/o: without calibrate the model is poor.
-                out.printf(Locale.ROOT, "next: fit its GLA layers to the source and set spike thresholds on your text:%n  spikeconv calibrate %s --reference %s "
-                        + "--data TEXT%n", summary.output(), input);
+                // GLA layers start from a fixed decay and the source's q/k/v/o: without calibrate the model is poor. Hybrid
+                // layers start as their windows: calibrate gives their older keys a weight.
+                out.printf(Locale.ROOT, "next: fit its GLA and hybrid layers to the source and set spike thresholds on your text:%n  spikeconv calibrate %s "
+                        + "--reference %s --data TEXT%n", summary.output(), input);
             }
             out.flush();
             return ExitCodes.OK;

@@ -100,7 +100,7 @@ final class PlanCommand implements Callable<Integer> {
             description = "Layers re-measured at each step after the first (the others keep their last score). Default: ${DEFAULT-VALUE}.")
     int candidates;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Chooses attention transfer's held-out sequences. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Chooses attention transfer's held-out sequences and hybrid layers' feature draws. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = {"-o", "--output"}, paramLabel = "PLAN.json", description = "Write the plan and every number as JSON (for convert --plan @PLAN.json).")

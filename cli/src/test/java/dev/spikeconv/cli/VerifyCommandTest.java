@@ -116,7 +116,7 @@ class VerifyCommandTest {
         assertThat(run.out()).contains("FAIL max_kl", "FAIL linear_branch_useful", "USELESS");
         // one reason, said once: the GLA layers were never fitted
         assertThat(run.out().lines().filter(line -> line.startsWith("next: "))).containsExactly(
-                "next: fit its GLA layers first: spikeconv calibrate " + bundle + " --reference SOURCE --data TEXT");
+                "next: fit its GLA and hybrid layers first: spikeconv calibrate " + bundle + " --reference SOURCE --data TEXT");
         Document document = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
         assertThat(document.getElementsByTagName("testcase").getLength()).isEqualTo(9);
         assertThat(document.getElementsByTagName("failure").getLength()).isEqualTo(5);

@@ -15,7 +15,6 @@ import dev.spikeconv.formats.tensor.FloatEncodings;
 import dev.spikeconv.formats.tensor.Shape;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import dev.spikeconv.formats.tensor.TensorView;
-import dev.spikeconv.formats.tensor.ZeroPaddedColumnsTensor;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -70,10 +69,10 @@ final class BundleTensors {
                 tensors.add(new BundleTensor(bundleName, DType.F32, shape, 0, (entry, channel) -> writeFloats(generated, channel)));
             }
             else if (quantized(name)) {
-                addQuantized(tensors, bundleName, sourceTensor(name, shape));
+                addQuantized(tensors, bundleName, source.tensor(name));
             }
             else {
-                tensors.add(copied(bundleName, sourceTensor(name, shape)));
+                tensors.add(copied(bundleName, source.tensor(name)));
             }
         }
         return tensors;
@@ -92,17 +91,6 @@ final class BundleTensors {
             }
         }
         return relative;
-    }
-
-    /** The source's tensor for {@code name}; a hybrid layer's {@code o_proj} is the source's with zero columns for its linear branch. */
-    private TensorView sourceTensor(String name, Shape shape) {
-        TensorView tensor = source.tensor(name);
-        for (int layer = 0; layer < target.layerCount(); layer++) {
-            if (name.equals(LayerTensor.OUTPUT_WEIGHT.name(layer)) && target.layer(layer).kind().concatenatesBranches()) {
-                return new ZeroPaddedColumnsTensor(tensor, shape.columns());
-            }
-        }
-        return tensor;
     }
 
     private boolean quantized(String name) {

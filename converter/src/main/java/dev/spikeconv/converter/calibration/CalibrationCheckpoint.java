@@ -204,6 +204,10 @@ final class CalibrationCheckpoint {
             for (double decay : report.decays()) {
                 decays.add(decay);
             }
+            ArrayNode scales = node.putArray("linear_scales");
+            for (double scale : report.linearScales()) {
+                scales.add(scale);
+            }
             putNumber(node, "ridge_penalty", report.ridgePenalty());
             putNumber(node, "before", report.errorBefore());
             putNumber(node, "after_decay", report.errorAfterDecay());
@@ -225,14 +229,20 @@ final class CalibrationCheckpoint {
     }
 
     private static LayerTransfer report(JsonNode node) {
-        double[] decays = new double[node.path("decays").size()];
-        for (int i = 0; i < decays.length; i++) {
-            decays[i] = node.path("decays").get(i).asDouble();
-        }
+        double[] decays = numbers(node.path("decays"));
+        double[] scales = numbers(node.path("linear_scales"));
         SequencedMap<String, Double> errors = new LinkedHashMap<>();
         node.path("quantization_errors").properties().forEach(entry -> errors.put(entry.getKey(), entry.getValue().asDouble()));
-        return new LayerTransfer(node.path("layer").asInt(), decays, number(node, "ridge_penalty"), number(node, "before"), number(node, "after_decay"),
+        return new LayerTransfer(node.path("layer").asInt(), decays, scales, number(node, "ridge_penalty"), number(node, "before"), number(node, "after_decay"),
                 number(node, "after_readout"), number(node, "after_adam"), errors);
+    }
+
+    private static double[] numbers(JsonNode array) {
+        double[] values = new double[array.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = array.get(i).asDouble();
+        }
+        return values;
     }
 
     private static double number(JsonNode node, String field) {

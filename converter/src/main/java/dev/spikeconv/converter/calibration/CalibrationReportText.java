@@ -14,9 +14,13 @@ public final class CalibrationReportText {
         text.append(String.format(Locale.ROOT, "calibrated %s on %d tokens (%d sequences), method %s%n", report.bundle(), report.tokens(), report.sequences(),
                 report.method()));
         if (!report.transfer().isEmpty()) {
+            // Step 1 fits a GLA layer's decays or a hybrid layer's linear scales; the table shows the error after it either way.
             text.append(String.format(Locale.ROOT, "%nattention transfer: layer output error ||y - y_dense||^2 / ||y_dense||^2 on held-out tokens%n"));
             boolean adam = report.transfer().stream().anyMatch(layer -> !Double.isNaN(layer.errorAfterAdam()));
-            text.append(String.format(Locale.ROOT, "%-6s %10s %10s %10s %10s %9s%n", "layer", "before", "decay", "readout", adam ? "adam" : "", "ridge"));
+            boolean scales = report.transfer().stream().anyMatch(layer -> layer.linearScales().length > 0);
+            boolean decays = report.transfer().stream().anyMatch(layer -> layer.decays().length > 0);
+            String step = scales && decays ? "decay/β" : scales ? "β" : "decay";
+            text.append(String.format(Locale.ROOT, "%-6s %10s %10s %10s %10s %9s%n", "layer", "before", step, "readout", adam ? "adam" : "", "ridge"));
             for (LayerTransfer layer : report.transfer()) {
                 text.append(String.format(Locale.ROOT, "%-6d %10.4f %10.4f %10.4f %10s %9s%n", layer.layer(), layer.errorBefore(), layer.errorAfterDecay(),
                         layer.errorAfterReadout(), Double.isNaN(layer.errorAfterAdam()) ? "" : String.format(Locale.ROOT, "%.4f", layer.errorAfterAdam()),

@@ -53,6 +53,10 @@ final class JsonCalibration {
             for (double decay : layer.decays()) {
                 decays.add(decay);
             }
+            ArrayNode scales = node.putArray("linear_scales");
+            for (double scale : layer.linearScales()) {
+                scales.add(scale);
+            }
             putNullable(node, "ridge_penalty", Double.isNaN(layer.ridgePenalty()) ? null : layer.ridgePenalty());
             ObjectNode errors = node.putObject("output_error").put("before", layer.errorBefore()).put("after_decay", layer.errorAfterDecay())
                     .put("after_readout", layer.errorAfterReadout());

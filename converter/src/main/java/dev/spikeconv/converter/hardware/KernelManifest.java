@@ -7,6 +7,7 @@ import dev.spikeconv.converter.SpikeconvVersion;
 import dev.spikeconv.converter.layers.OpFamily;
 import dev.spikeconv.formats.io.InvalidInputException;
 import dev.spikeconv.formats.json.JsonDocuments;
+import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -95,6 +96,10 @@ public final class KernelManifest {
                     ObjectNode branchNode = phaseNode.putObject("linear_branch").put("op_family", branch.id());
                     kernel(branchNode, phase.equals("prefill") ? branchSupport.prefill() : branchSupport.decode());
                     branchNode.put("state_dtype", branchSupport.stateDtype());
+                    // What the branch's kernel computes: no decay, keys and queries as positive random features of the rotated
+                    // vectors (attn.feature_map.weight and .bias), and the window's softmax denominator shared with it (design.md §4).
+                    branchNode.put("decay", "none").put("feature_map", "exp(W x / d^0.25 - |x|^2 / (2 sqrt(d)) + b) / sqrt(m)")
+                            .put("features", AttentionKind.HYBRID_FEATURES).put("normalizer", "shared_with_window");
                 }
                 if (attention.kind().windowed()) {
                     phaseNode.put("window", attention.window()).put("sinks", attention.sinks())

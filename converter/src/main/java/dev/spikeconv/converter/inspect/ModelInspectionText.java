@@ -34,8 +34,7 @@ public final class ModelInspectionText {
         ModelInspection.BundleState bundle = inspection.bundle();
         if (bundle != null) {
             row(text, "bundle", "spikeconv plan " + bundle.plan() + "; weights " + bundle.quantization() + "; spikes " + bundle.spikeMode());
-            row(text, "calibration", !bundle.calibrated() ? "none yet" + (config.layers().stream().anyMatch(layer -> layer.kind().decayGate())
-                    ? " (its GLA layers are untrained: run spikeconv calibrate)" : "")
+            row(text, "calibration", !bundle.calibrated() ? "none yet" + untrained(config)
                     : String.format(Locale.ROOT, "method %s%s%s, %d threshold tensor(s)", bundle.calibrationMethod(),
                             bundle.calibrationTokens() != null ? " on " + bundle.calibrationTokens() + " tokens" : "",
                             bundle.attentionTransfer() ? ", attention transfer" : "", bundle.thresholdTensors()));
@@ -66,6 +65,17 @@ public final class ModelInspectionText {
             }
         }
         return String.join(", ", runs);
+    }
+
+    /** What calibrate would fit that a conversion leaves untrained, as a note after "none yet". */
+    private static String untrained(ModelConfig config) {
+        if (config.layers().stream().anyMatch(layer -> layer.kind().decayGate())) {
+            return " (its GLA layers are untrained: run spikeconv calibrate)";
+        }
+        if (config.layers().stream().anyMatch(layer -> layer.kind().linearFeatures())) {
+            return " (its hybrid layers are their sliding windows until spikeconv calibrate weighs their older keys)";
+        }
+        return "";
     }
 
     private static String biases(ModelConfig config) {

@@ -7,6 +7,7 @@ import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.layers.SoftmaxLayer;
 import dev.spikeconv.converter.onnx.OnnxGraphBuilder.Attribute;
+import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -27,7 +28,8 @@ import java.util.List;
  * gated linear attention layers; float, int8 and spiking projections. Inputs are {@code input_ids
  * [batch, sequence]}, {@code past_sequence_length [1]} and each layer's cache: keys and values
  * ({@code past_key_values.N.key/value [batch, kv_heads, cached, head_dim]}) or the GLA state
- * ({@code past_key_values.N.state [batch, kv_heads, head_dim, head_dim]}); outputs are {@code logits}
+ * ({@code past_key_values.N.state [batch, kv_heads, head_dim, head_dim]}; a hybrid layer has keys, values and a state
+ * {@code [batch, kv_heads, features, head_dim + 1]}); outputs are {@code logits}
  * and the matching {@code present.N.*}. A sliding-window cache keeps the sinks and the last
  * {@code window - 1} positions, so decode memory stays constant. GLA layers compute the products
  * within chunks for all chunks at once and carry the state across them in a Scan; decode is the same
@@ -52,6 +54,7 @@ public final class DecoderGraphWriter {
     private LayerContext context;
     private SoftmaxAttentionNodes softmaxAttention;
     private GatedLinearAttentionNodes gatedLinearAttention;
+    private HybridAttentionNodes hybridAttention;
 
     private DecoderGraphWriter(ModelDescription model, Path directory, OnnxGraphBuilder graph, GraphOptions options) {
         this.model = model;
@@ -134,8 +137,13 @@ public final class DecoderGraphWriter {
         List<Cache> caches = new ArrayList<>();
         for (int layer = 0; layer < config.layerCount(); layer++) {
             LayerKind kind = LayerKind.of(config, layer);
-            if (kind.keepsState()) {
-                caches.add(new Cache(layer, pastState(layer), presentState(layer), new long[] {1, kvHeads, d, d}, false));
+            // A GLA state is d × d per key/value head; a hybrid's is its features' key-value sums beside their sums.
+            switch (kind) {
+                case GatedLinearLayer linear -> caches.add(new Cache(layer, pastState(layer), presentState(layer), new long[] {1, kvHeads, d, d}, false));
+                case HybridLayer hybrid -> caches.add(new Cache(layer, pastState(layer), presentState(layer),
+                        new long[] {1, kvHeads, AttentionKind.HYBRID_FEATURES, d + 1}, false));
+                case SoftmaxLayer softmax -> { }
+                case SlidingWindowLayer window -> { }
             }
             if (kind.keepsKeys()) {
                 caches.add(new Cache(layer, pastKey(layer), presentKey(layer), new long[] {1, kvHeads, 0, d}, true));
@@ -193,6 +201,7 @@ public final class DecoderGraphWriter {
         context = new LayerContext(graph, config, weights, projections, batch, sequence, pastLength, positions);
         if (LayerKind.of(config).stream().anyMatch(LayerKind::keepsKeys)) {
             softmaxAttention = new SoftmaxAttentionNodes(context, options);
+            hybridAttention = new HybridAttentionNodes(context, softmaxAttention);
         }
         gatedLinearAttention = new GatedLinearAttentionNodes(context);
         graph.addNode("Reshape", new String[] {embed(), graph.int64(-1, config.hiddenSize())}, new String[] {EMBEDDINGS});
@@ -237,13 +246,7 @@ public final class DecoderGraphWriter {
             case SoftmaxLayer softmax -> softmaxAttention.attention(layer, normed, null);
             case SlidingWindowLayer window -> softmaxAttention.attention(layer, normed, window);
             case GatedLinearLayer linear -> gatedLinearAttention.attention(layer, normed);
-            case HybridLayer hybrid -> {
-                // One projection of q, k and v feeds both branches; o_proj reads the softmax heads, then the GLA heads.
-                LayerContext.QueryKeyValue projected = context.queryKeyValue(normed, layer);
-                String window = softmaxAttention.attention(layer, projected, hybrid.slidingWindow());
-                String linear = gatedLinearAttention.attention(layer, normed, projected);
-                yield graph.node("Concat", new String[] {window, linear}, Attribute.integer("axis", 1));
-            }
+            case HybridLayer hybrid -> hybridAttention.attention(layer, normed, hybrid);
         };
         String attention = projections.projection(mixed, layer, LayerTensor.OUTPUT_WEIGHT, LayerTensor.OUTPUT_BIAS);
         graph.addNode("Identity", new String[] {attention}, new String[] {attentionOutput(layer)});

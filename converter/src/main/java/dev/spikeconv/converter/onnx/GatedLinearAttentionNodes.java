@@ -44,11 +44,7 @@ final class GatedLinearAttentionNodes {
      * {@code Σ_i q_i k_i e^{b_t,i - b_s,i}}; every exponent is at most 0, so no decay can overflow.
      */
     String attention(int layer, String normed) throws IOException {
-        return attention(layer, normed, context.queryKeyValue(normed, layer));
-    }
-
-    /** The same on the layer's projected q, k and v (a hybrid layer shares them with its softmax branch); the gate reads {@code normed}. */
-    String attention(int layer, String normed, LayerContext.QueryKeyValue projected) throws IOException {
+        LayerContext.QueryKeyValue projected = context.queryKeyValue(normed, layer);
         int heads = config.headCount();
         int kvHeads = config.keyValueHeadCount();
         int d = config.headDimension();

@@ -288,6 +288,9 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
         return new RuntimeSession();
     }
 
+    /** The most tokens {@link RuntimeSession#forward} passes to ONNX Runtime in one call. */
+    public static final int PREFILL_PIECE = 1024;
+
     /** Logits and traced values of one run; each traced value as {@code [tokens][width]}. */
     public record Trace(float[][] logits, Map<String, float[][]> values) {}
 
@@ -328,9 +331,22 @@ public final class OnnxRuntimeEngine implements InferenceEngine {
             }
         }
 
+        /**
+         * Runs {@code tokens} in calls of at most {@link #PREFILL_PIECE}: a softmax kind's call holds scores for every new
+         * token against every key it sees (a hybrid's several such tensors), so a long prompt in one call would hold
+         * memory quadratic in its length; in pieces it is linear. The caches carry over between calls exactly as in decode.
+         */
         @Override
         public float[][] forward(int[] tokens) {
-            return run(tokens, List.of(), true).logits();
+            if (tokens.length <= PREFILL_PIECE) {
+                return run(tokens, List.of(), true).logits();
+            }
+            float[][] logits = new float[tokens.length][];
+            for (int start = 0; start < tokens.length; start += PREFILL_PIECE) {
+                float[][] piece = run(Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + PREFILL_PIECE)), List.of(), true).logits();
+                System.arraycopy(piece, 0, logits, start, piece.length);
+            }
+            return logits;
         }
 
         /** Runs {@code tokens} and copies out the logits and the traced values named (they must have been traced at open). */

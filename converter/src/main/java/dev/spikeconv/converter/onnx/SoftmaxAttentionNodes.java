@@ -11,7 +11,8 @@ import java.util.Map;
 
 /**
  * Softmax and sliding-window attention layers (docs/design.md §4) as graph nodes: rotary positions, the cache (trimmed to the
- * sinks and the last {@code window - 1} positions for a window, so decode memory stays constant) and the masks.
+ * sinks and the last {@code window - 1} positions for a window, so decode memory stays constant) and the masks. Hybrid
+ * layers rotate, position and trim their window's cache with the same nodes.
  */
 final class SoftmaxAttentionNodes {
     private static final float MASKED = -Float.MAX_VALUE;
@@ -48,11 +49,7 @@ final class SoftmaxAttentionNodes {
 
     /** Softmax attention over the cache and the new tokens, within {@code window} unless it is null; returns {@code [tokens, heads * d]}. */
     String attention(int layer, String normed, SlidingWindowLayer window) throws IOException {
-        return attention(layer, context.queryKeyValue(normed, layer), window);
-    }
-
-    /** The same on the layer's projected q, k and v (a hybrid layer shares them with its linear branch). */
-    String attention(int layer, LayerContext.QueryKeyValue projected, SlidingWindowLayer window) {
+        LayerContext.QueryKeyValue projected = context.queryKeyValue(normed, layer);
         int heads = config.headCount();
         int d = config.headDimension();
         String query = rotate(projected.query());
@@ -110,7 +107,7 @@ final class SoftmaxAttentionNodes {
     }
 
     /** Positions of the keys a layer's queries see: its cache (every earlier position, or a window's) followed by the new tokens. */
-    private String keyPositions(int layer, SlidingWindowLayer window) {
+    String keyPositions(int layer, SlidingWindowLayer window) {
         if (window == null) {
             return graph.node("Range", new String[] {graph.int64(true, 0), graph.node("Add", pastLength, graph.node("Squeeze", sequence, graph.int64(0))),
                     graph.int64(true, 1)});
@@ -132,7 +129,7 @@ final class SoftmaxAttentionNodes {
     }
 
     /** The next cache: the first {@code sinks} entries and the last {@code window - 1}, in position order. */
-    private void keepWindow(SlidingWindowLayer attention, String all, String present) {
+    void keepWindow(SlidingWindowLayer attention, String all, String present) {
         String total = graph.node("Slice", new String[] {graph.node("Shape", all), graph.int64(2), graph.int64(3)});
         if (attention.sinks() == 0) {
             // One copy of the cache instead of two (a slice, then a concatenation with no sinks).
@@ -173,7 +170,7 @@ final class SoftmaxAttentionNodes {
     }
 
     /** Rotate-half RoPE: {@code x * cos + [-x2, x1] * sin}. */
-    private String rotate(String x) {
+    String rotate(String x) {
         String[] halves = graph.nodes("Split", 2, new String[] {x}, Attribute.integer("axis", -1), Attribute.integer("num_outputs", 2));
         String rotated = graph.node("Concat", new String[] {graph.node("Neg", halves[1]), halves[0]}, Attribute.integer("axis", -1));
         return graph.node("Add", graph.node("Mul", x, cos), graph.node("Mul", rotated, sin));

@@ -11,13 +11,11 @@ import dev.spikeconv.converter.verify.VerifyReport;
 import dev.spikeconv.formats.model.Architecture;
 import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerAttention;
-import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
 import dev.spikeconv.formats.tensor.StoredTensor;
 import dev.spikeconv.formats.tensor.TensorView;
-import dev.spikeconv.formats.tensor.ZeroPaddedColumnsTensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -224,8 +222,7 @@ final class PlanPass implements AutoCloseable {
 
     /**
      * Attention transfer over the plan {@code converted} with every other layer {@code window}, holding {@code fitted} already.
-     * Converted layers start as a conversion starts them: their kind's new tensors, and for a hybrid the source's o_proj with
-     * zero columns for the GLA heads.
+     * Converted layers start as a conversion starts them: with their kind's new tensors.
      */
     private AttentionTransfer transfer(Map<Integer, LayerKind> converted, SlidingWindowLayer window, Map<String, TensorView> fitted) {
         ModelConfig config = config(converted, window);
@@ -234,10 +231,6 @@ final class PlanPass implements AutoCloseable {
             AttentionKind attention = kind.attention().kind();
             kind.initialTensors(config, layer).forEach((tensor, values) -> added.put(tensor.name(layer),
                     StoredTensor.ofFloats(tensor.name(layer), tensor.shape(config, attention), values)));
-            if (attention.concatenatesBranches()) {
-                String name = LayerTensor.OUTPUT_WEIGHT.name(layer);
-                added.put(name, new ZeroPaddedColumnsTensor(dense.tensor(name), LayerTensor.OUTPUT_WEIGHT.shape(config, attention).columns()));
-            }
         });
         AttentionTransfer transfer = AttentionTransfer.start(dense.derive(config, added), dense.config(), fitting.size(), options.transfer(),
                 message -> { });

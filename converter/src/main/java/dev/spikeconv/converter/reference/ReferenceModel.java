@@ -9,6 +9,7 @@ import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.layers.SlidingWindowLayer;
 import dev.spikeconv.converter.layers.SoftmaxLayer;
 import dev.spikeconv.converter.spiking.SpikeSites;
+import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -76,6 +77,7 @@ public final class ReferenceModel implements InferenceEngine {
     private static DecoderLayer loadLayer(ModelDescription model, int index) {
         ModelConfig config = model.config();
         boolean gla = config.layer(index).kind().decayGate();
+        boolean hybrid = config.layer(index).kind().linearFeatures();
         return new DecoderLayer(
                 LayerKind.of(config, index),
                 floats(model, LayerTensor.ATTENTION_NORM, index),
@@ -88,6 +90,9 @@ public final class ReferenceModel implements InferenceEngine {
                 gla ? floatProjection(model, LayerTensor.DECAY_GATE_DOWN_WEIGHT, null, index) : null,
                 gla ? floatProjection(model, LayerTensor.DECAY_GATE_UP_WEIGHT, LayerTensor.DECAY_GATE_UP_BIAS, index) : null,
                 gla ? floats(model, LayerTensor.HEAD_OUTPUT_NORM, index) : null,
+                hybrid ? floats(model, LayerTensor.FEATURE_MAP, index) : null,
+                hybrid ? floats(model, LayerTensor.FEATURE_BIAS, index) : null,
+                hybrid ? floats(model, LayerTensor.LINEAR_SCALE, index) : null,
                 floats(model, LayerTensor.MLP_NORM, index),
                 projection(model, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS, index),
                 projection(model, LayerTensor.MLP_UP_WEIGHT, LayerTensor.MLP_UP_BIAS, index),
@@ -212,11 +217,22 @@ public final class ReferenceModel implements InferenceEngine {
             DecoderLayer source = dense.layers[index];
             if (own.kind().keepsState()) {
                 replaced[index] = new DecoderLayer(window, own.attentionNorm(), source.query(), source.key(), source.value(), source.output(),
-                        source.queryNorm(), source.keyNorm(), null, null, null, own.mlpNorm(), own.gate(), own.up(), own.down());
+                        source.queryNorm(), source.keyNorm(), null, null, null, null, null, null, own.mlpNorm(), own.gate(), own.up(), own.down());
             }
         }
         return new ReferenceModel(config, embedding, replaced, finalNorm, outputHead, droppedAttention);
     }
+
+    /** The rotated queries {@code [count, heads·d]} and keys {@code [count, kvHeads·d]} of layer {@code index}, from position 0. */
+    public QueriesAndKeys rotatedQueriesAndKeys(int index, float[] normed, int count) {
+        QueryKeyValue projected = projectQueryKeyValue(layers[index], normed, count, SpikingSiteHooks.NONE);
+        Rotary.apply(projected.queries(), count, config.headCount(), config.headDimension(), 0, inverseFrequencies);
+        Rotary.apply(projected.keys(), count, config.keyValueHeadCount(), config.headDimension(), 0, inverseFrequencies);
+        return new QueriesAndKeys(projected.queries(), projected.keys());
+    }
+
+    /** Queries and keys of one run of tokens. */
+    public record QueriesAndKeys(float[] queries, float[] keys) {}
 
     /** The normed attention input of layer {@code index} for the residual stream {@code x}. */
     public float[] attentionInput(int index, float[] x, int count) {
@@ -272,7 +288,7 @@ public final class ReferenceModel implements InferenceEngine {
 
     /** The q, k, v and decays GLA layer {@code index} computes from its normed input. */
     public GatedLinearInputs gatedLinearInputs(int index, float[] normed, int count) {
-        if (!(layers[index].kind() instanceof GatedLinearLayer || layers[index].kind() instanceof HybridLayer)) {
+        if (!(layers[index].kind() instanceof GatedLinearLayer)) {
             throw new IllegalArgumentException("layer " + index + " is " + layers[index].kind() + ", not gated linear attention");
         }
         return gatedLinearInputs(layers[index], normed, count, SpikingSiteHooks.NONE);
@@ -293,11 +309,7 @@ public final class ReferenceModel implements InferenceEngine {
     }
 
     private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, int count, SpikingSiteHooks hooks) {
-        return gatedLinearInputs(layer, input, projectQueryKeyValue(layer, input, count, hooks), count);
-    }
-
-    /** GLA's inputs from projected q, k, v (taken over: a hybrid passes copies, its softmax branch rotates the originals). */
-    private GatedLinearInputs gatedLinearInputs(DecoderLayer layer, float[] input, QueryKeyValue projected, int count) {
+        QueryKeyValue projected = projectQueryKeyValue(layer, input, count, hooks);
         int d = config.headDimension();
         float[] queries = projected.queries();
         float[] keys = projected.keys();
@@ -349,8 +361,12 @@ public final class ReferenceModel implements InferenceEngine {
             int width = config.keyValueHeadCount() * config.headDimension();
             for (int layer = 0; layer < caches.length; layer++) {
                 LayerKind kind = layers[layer].kind();
-                if (kind.keepsState()) {
-                    states[layer] = new float[config.keyValueHeadCount()][config.headDimension() * config.headDimension()];
+                // A GLA state is d × d per key/value head; a hybrid's m × (d + 1), its features' key-value sums and their sums.
+                switch (kind) {
+                    case GatedLinearLayer linear -> states[layer] = new float[config.keyValueHeadCount()][config.headDimension() * config.headDimension()];
+                    case HybridLayer hybrid -> states[layer] = new float[config.keyValueHeadCount()][AttentionKind.HYBRID_FEATURES * (config.headDimension() + 1)];
+                    case SoftmaxLayer softmax -> { }
+                    case SlidingWindowLayer window -> { }
                 }
                 if (kind.keepsKeys()) {
                     caches[layer] = new KeyValueCache(width);
@@ -461,32 +477,31 @@ public final class ReferenceModel implements InferenceEngine {
         }
 
         /**
-         * Both branches of a hybrid layer on one projection of q, k and v: the windowed softmax heads and the GLA heads side by
-         * side per token, {@code [count, 2 · heads · d]}, as its {@code o_proj} reads them.
+         * A hybrid layer: its window's softmax weights and its older keys' linear ones under one normalizer
+         * ({@link HybridRecurrence}), {@code [count, heads · d]}; without the linear branch it is its window exactly.
          */
         private float[] hybridAttention(DecoderLayer layer, HybridLayer hybrid, KeyValueCache cache, float[][] state, float[] input, int count,
                 boolean withoutLinearBranch) {
+            int heads = config.headCount();
+            int keyValueHeads = config.keyValueHeadCount();
+            int headDimension = config.headDimension();
             QueryKeyValue projected = projectQueryKeyValue(layer, input, count, hooks);
-            QueryKeyValue copies = new QueryKeyValue(projected.queries().clone(), projected.keys().clone(), projected.values().clone());
-            float[] linear = gatedLinearAttention(layer, state, gatedLinearInputs(layer, input, copies, count), count);
-            float[] window = softmaxAttention(hybrid.slidingWindow(), cache, projected, count);
-            int width = config.headCount() * config.headDimension();
-            float[] both = new float[2 * count * width];
-            for (int t = 0; t < count; t++) {
-                System.arraycopy(window, t * width, both, 2 * t * width, width);
-                if (!withoutLinearBranch) {
-                    System.arraycopy(linear, t * width, both, (2 * t + 1) * width, width);
-                }
-            }
-            return both;
+            float[] queries = projected.queries();
+            Rotary.apply(queries, count, heads, headDimension, position, inverseFrequencies);
+            Rotary.apply(projected.keys(), count, keyValueHeads, headDimension, position, inverseFrequencies);
+            cache.append(projected.keys(), projected.values(), count);
+            float[] scales = withoutLinearBranch ? new float[heads] : layer.linearScales();
+            float[] output = new float[count * heads * headDimension];
+            // Key/value heads carry their own states and write their own query heads' outputs: they run in parallel.
+            IntStream.range(0, keyValueHeads).parallel().forEach(keyHead -> HybridRecurrence.run(queries, cache.keys(), cache.values(), position, count,
+                    heads, keyValueHeads, headDimension, keyHead, hybrid.window(), hybrid.sinks(), new HybridRecurrence.Features(layer.featureDirections(),
+                            layer.featureBiases()), scales, state[keyHead], output));
+            return output;
         }
 
         /** GLA, one token at a time: the recurrence of every key/value head, then {@code RMSNorm(o) · g_norm} per head. */
         private float[] gatedLinearAttention(DecoderLayer layer, float[][] state, float[] input, int count) {
-            return gatedLinearAttention(layer, state, gatedLinearInputs(layer, input, count, hooks), count);
-        }
-
-        private float[] gatedLinearAttention(DecoderLayer layer, float[][] state, GatedLinearInputs inputs, int count) {
+            GatedLinearInputs inputs = gatedLinearInputs(layer, input, count, hooks);
             int heads = config.headCount();
             float[] output = new float[count * heads * config.headDimension()];
             // Key/value heads carry their own states and write their own query heads' outputs: they run in parallel.

@@ -9,6 +9,7 @@ import dev.spikeconv.converter.layers.SoftmaxLayer;
 import dev.spikeconv.converter.quantization.StoredForm;
 import dev.spikeconv.converter.reference.GatedLinearInputs;
 import dev.spikeconv.converter.reference.GatedLinearRecurrence;
+import dev.spikeconv.converter.reference.HybridRecurrence;
 import dev.spikeconv.converter.reference.Normalization;
 import dev.spikeconv.converter.reference.ReferenceModel;
 import dev.spikeconv.converter.reference.ResidualStreams;
@@ -16,6 +17,7 @@ import dev.spikeconv.converter.spiking.SiteThreshold;
 import dev.spikeconv.converter.spiking.SpikeArithmetic;
 import dev.spikeconv.converter.spiking.SpikeSites;
 import dev.spikeconv.formats.io.InvalidInputException;
+import dev.spikeconv.formats.model.AttentionKind;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.ModelDescription;
@@ -35,12 +37,13 @@ import java.util.SequencedMap;
 import java.util.function.Consumer;
 
 /**
- * Training-free attention transfer for GLA layers, one layer at a time as calibrate's layer-by-layer pass reaches them:
- * each layer is fitted on the converted model's own residual streams (the layers below already fitted), with the
- * dense model's attention output at that layer as the target. Step 1 picks a decay per key/value head from a grid,
- * scored by how well a least-squares map of the GLA heads reproduces the dense heads; step 2 fits a ridge readout
- * from the GLA heads to the dense attention output and folds it into {@code o_proj} with a bias; step 3 (optional)
- * trains the gate and the q/k projections with Adam. Fitted tensors are kept as the bundle stores them (int8 codes
+ * Training-free attention transfer for GLA and hybrid layers, one layer at a time as calibrate's layer-by-layer pass
+ * reaches them: each layer is fitted on the converted model's own residual streams (the layers below already fitted),
+ * with the dense model's attention output at that layer as the target. Step 1 picks, from a grid, a decay per
+ * key/value head of a GLA layer, scored by how well a least-squares map of the GLA heads reproduces the dense heads, or
+ * the weight β of a hybrid head's older keys, scored by how close the head comes to the dense one; step 2 fits a ridge
+ * readout from the heads to the dense attention output and folds it into {@code o_proj} with a bias; step 3 (optional,
+ * GLA only) trains the gate and the q/k projections with Adam. Fitted tensors are kept as the bundle stores them (int8 codes
  * and scales, or its float type), so the model the next layer is fitted on is the model the bundle will hold.
  */
 public final class AttentionTransfer {
@@ -51,7 +54,9 @@ public final class AttentionTransfer {
     private static final double SCORING_PENALTY = 1e-6;
     /** Step 2 chooses its penalty on at most this many output columns. */
     static final int PENALTY_SCORING_COLUMNS = 256;
-    /** Step 1 scores decays on at most this many training tokens: the choice is one number per head, not a model. */
+    /** Step 1 of a hybrid layer: the linear branch's weight β against the window, the same for every head at each point. */
+    static final double[] LINEAR_SCALE_GRID = {0, 0.125, 0.25, 0.5, 1, 2, 4, 8};
+    /** Step 1 scores decays or linear scales on at most this many training tokens: the choice is one number per head, not a model. */
     public static final int DECAY_SCORING_TOKENS = 2048;
 
     /** What the dense model did at one layer, per sequence: the attention output the GLA layer should produce, and the dense heads. */
@@ -103,8 +108,8 @@ public final class AttentionTransfer {
     public static AttentionTransfer start(ModelDescription bundle, ModelConfig dense, int sequences, TransferOptions options, Consumer<String> progress) {
         checkCompatible(bundle.config(), dense);
         if (options.adamSteps() > 0 && LayerKind.of(bundle.config()).stream().anyMatch(HybridLayer.class::isInstance)) {
-            throw new InvalidOptionException("adam-steps", "attention transfer's Adam step does not train hybrid layers yet: use 0 (their readout is "
-                    + "fitted in closed form)");
+            throw new InvalidOptionException("adam-steps", "attention transfer's Adam step does not train hybrid layers: use 0 (their linear scales "
+                    + "and readout are fitted in closed form)");
         }
         if (sequences < 1) {
             throw new IllegalArgumentException("attention transfer needs at least one calibration sequence");
@@ -166,8 +171,14 @@ public final class AttentionTransfer {
         layerQuantizationErrors.clear();
         double before = error(model, layer, streams, targets.outputs(), evaluation);
         double[] decays = new double[0];
+        double[] scales = new double[0];
         if (options.fitDecay()) {
-            decays = fitDecays(model, layer, streams, targets.heads());
+            if (LayerKind.of(config, layer) instanceof HybridLayer) {
+                scales = fitLinearBranch(model, layer, streams, targets.heads());
+            }
+            else {
+                decays = fitDecays(model, layer, streams, targets.heads());
+            }
             model = withLayer(model, layer);
         }
         double afterDecay = error(model, layer, streams, targets.outputs(), evaluation);
@@ -196,9 +207,9 @@ public final class AttentionTransfer {
             afterReadout = before;
             afterAdam = Double.isNaN(afterAdam) ? afterAdam : before;
         }
-        reports.add(new LayerTransfer(layer, decays, penalty, before, afterDecay, afterReadout, afterAdam, layerQuantizationErrors));
-        progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d output error %.4f -> %.4f (decay) -> %.4f (readout)%s", layer, before,
-                afterDecay, afterReadout, options.adamSteps() > 0 ? String.format(Locale.ROOT, " -> %.4f (Adam)", afterAdam) : ""));
+        reports.add(new LayerTransfer(layer, decays, scales, penalty, before, afterDecay, afterReadout, afterAdam, layerQuantizationErrors));
+        progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d output error %.4f -> %.4f (%s) -> %.4f (readout)%s", layer, before,
+                afterDecay, scales.length > 0 ? "linear scales" : "decay", afterReadout, options.adamSteps() > 0 ? String.format(Locale.ROOT, " -> %.4f (Adam)", afterAdam) : ""));
         return model;
     }
 
@@ -283,19 +294,16 @@ public final class AttentionTransfer {
     }
 
     /**
-     * Step 1: for each key/value head the grid decay whose normed GLA heads best explain the dense heads linearly (a hybrid
-     * layer's beside its softmax heads, so the decay is chosen for what the window misses): every other grid point first,
-     * then the two between the best and its neighbours. The gate becomes input-independent: {@code gk_proj.1.weight} zero,
+     * Step 1 of a GLA layer: for each key/value head the grid decay whose normed GLA heads best explain the dense heads
+     * linearly: every other grid point first, then the two between the best and its neighbours. The gate becomes input-independent: {@code gk_proj.1.weight} zero,
      * the decays in its bias. Returns the decay of every key channel.
      */
     private double[] fitDecays(ReferenceModel model, int layer, ResidualStreams streams, float[][] targetHeads) {
         int keyValueHeads = config.keyValueHeadCount();
         int d = config.headDimension();
-        boolean hybrid = LayerKind.of(config, layer) instanceof HybridLayer;
         float[] headNorm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
         List<GatedLinearInputs> inputs = new ArrayList<>();
         List<float[]> targets = new ArrayList<>();
-        List<float[]> windowHeads = hybrid ? new ArrayList<>() : null;
         int tokens = 0;
         for (int s : training) {
             if (tokens >= DECAY_SCORING_TOKENS) {
@@ -304,9 +312,6 @@ public final class AttentionTransfer {
             int count = streams.length(s);
             inputs.add(model.gatedLinearInputs(layer, model.attentionInput(layer, streams.copy(s), count), count));
             targets.add(targetHeads[s]);
-            if (hybrid) {
-                windowHeads.add(firstHalves(model.runAttention(layer, streams.copy(s), count).attentionHeads(), count));
-            }
             tokens += count;
         }
         double[] channelDecays = new double[keyValueHeads * d];
@@ -315,12 +320,12 @@ public final class AttentionTransfer {
             Arrays.fill(scores, Double.NaN);
             int best = -1;
             for (int index = 0; index < DECAY_GRID.length; index += 2) {
-                best = better(inputs, windowHeads, targets, headNorm, keyHead, scores, index, best);
+                best = better(inputs, targets, headNorm, keyHead, scores, index, best);
             }
             int coarse = best;
             for (int index : new int[] {coarse - 1, coarse + 1}) {
                 if (index >= 0 && index < DECAY_GRID.length) {
-                    best = better(inputs, windowHeads, targets, headNorm, keyHead, scores, index, best);
+                    best = better(inputs, targets, headNorm, keyHead, scores, index, best);
                 }
             }
             Arrays.fill(channelDecays, keyHead * d, (keyHead + 1) * d, DECAY_GRID[best]);
@@ -331,57 +336,85 @@ public final class AttentionTransfer {
         }
         replace(LayerTensor.DECAY_GATE_UP_WEIGHT.name(layer), new float[keyValueHeads * d * config.gateLowRankDimension()]);
         replace(LayerTensor.DECAY_GATE_UP_BIAS.name(layer), bias);
-        if (hybrid) {
-            scaleLinearHeadsToWindow(layer, windowHeads);
-        }
         return channelDecays;
     }
 
     /**
-     * A hybrid's {@code o_proj} input spikes with one threshold per token over both branches: its GLA heads (RMS-normed to
-     * about 1) are scaled through {@code g_norm} to the softmax heads' RMS, so neither branch's counts are coarsened by the
-     * other's magnitude (the readout fitted next absorbs the scale).
+     * Step 1 of a hybrid layer: its feature directions drawn around its own query-key pairs ({@link FeatureProposal}), then
+     * for each query head the grid β whose outputs come closest to the dense heads on the scoring tokens. β = 0, the
+     * layer's sliding window alone, is the first point and wins ties, so no head is made worse than its window on them.
+     * Returns each head's β.
      */
-    private void scaleLinearHeadsToWindow(int layer, List<float[]> windowHeads) {
-        double sum = 0;
-        long values = 0;
-        for (float[] heads : windowHeads) {
-            for (float value : heads) {
-                sum += (double) value * value;
+    private double[] fitLinearBranch(ReferenceModel model, int layer, ResidualStreams streams, float[][] targetHeads) {
+        int heads = config.headCount();
+        int d = config.headDimension();
+        List<Integer> scoring = new ArrayList<>();
+        int tokens = 0;
+        for (int s : training) {
+            if (tokens >= DECAY_SCORING_TOKENS) {
+                break;
             }
-            values += heads.length;
+            scoring.add(s);
+            tokens += streams.length(s);
         }
-        float scale = values == 0 ? 1f : (float) Math.sqrt(sum / values);
-        float[] norm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
-        float mean = 0;
-        for (float weight : norm) {
-            mean += Math.abs(weight) / norm.length;
+        drawFeatures(model, layer, streams, scoring);
+        double[][] errors = new double[LINEAR_SCALE_GRID.length][heads];
+        for (int index = 0; index < LINEAR_SCALE_GRID.length; index++) {
+            float[] candidate = new float[heads];
+            Arrays.fill(candidate, (float) LINEAR_SCALE_GRID[index]);
+            replace(LayerTensor.LINEAR_SCALE.name(layer), candidate);
+            ReferenceModel scored = withLayer(model, layer);
+            for (int s : scoring) {
+                float[] output = scored.runAttention(layer, streams.copy(s), streams.length(s)).attentionHeads();
+                for (int i = 0; i < output.length; i++) {
+                    double difference = output[i] - targetHeads[s][i];
+                    errors[index][(i / d) % heads] += difference * difference;
+                }
+            }
         }
-        for (int i = 0; i < norm.length; i++) {
-            norm[i] = mean == 0 ? scale : norm[i] / mean * scale;
+        double[] chosen = new double[heads];
+        float[] scales = new float[heads];
+        for (int head = 0; head < heads; head++) {
+            int best = 0;
+            for (int index = 1; index < LINEAR_SCALE_GRID.length; index++) {
+                best = errors[index][head] < errors[best][head] ? index : best;
+            }
+            chosen[head] = LINEAR_SCALE_GRID[best];
+            scales[head] = (float) chosen[head];
         }
-        replace(LayerTensor.HEAD_OUTPUT_NORM.name(layer), norm);
+        replace(LayerTensor.LINEAR_SCALE.name(layer), scales);
+        return chosen;
+    }
+
+    /** Replaces a hybrid layer's feature directions and biases with ones drawn around the pairs of the scoring sequences. */
+    private void drawFeatures(ReferenceModel model, int layer, ResidualStreams streams, List<Integer> scoring) {
+        HybridLayer hybrid = (HybridLayer) LayerKind.of(config, layer);
+        FeatureProposal proposal = new FeatureProposal(config.headDimension());
+        for (int s : scoring) {
+            int count = streams.length(s);
+            ReferenceModel.QueriesAndKeys rotated = model.rotatedQueriesAndKeys(layer, model.attentionInput(layer, streams.copy(s), count), count);
+            proposal.addSequence(rotated.queries(), rotated.keys(), count, config.headCount(), config.keyValueHeadCount(), hybrid.window(), hybrid.sinks());
+        }
+        HybridRecurrence.Features features = proposal.draw(AttentionKind.HYBRID_FEATURES, options.seed() * 31 + layer);
+        replace(LayerTensor.FEATURE_MAP.name(layer), features.directions());
+        replace(LayerTensor.FEATURE_BIAS.name(layer), features.biases());
+        progress.accept(String.format(Locale.ROOT, "attention transfer: layer %d features drawn around %d query-key pairs", layer, proposal.pairs()));
     }
 
     /** Scores grid point {@code index} for one head; returns it when it beats {@code best} (ties keep the earlier point). */
-    private int better(List<GatedLinearInputs> inputs, List<float[]> windowHeads, List<float[]> targets, float[] headNorm, int keyHead, double[] scores,
-            int index, int best) {
-        scores[index] = proxyScore(inputs, windowHeads, targets, headNorm, keyHead, DECAY_GRID[index]);
+    private int better(List<GatedLinearInputs> inputs, List<float[]> targets, float[] headNorm, int keyHead, double[] scores, int index, int best) {
+        scores[index] = proxyScore(inputs, targets, headNorm, keyHead, DECAY_GRID[index]);
         return best < 0 || scores[index] < scores[best] ? index : best;
     }
 
-    /**
-     * How well the normed outputs of one key/value head with decay {@code decay} (beside the same heads' softmax outputs
-     * when {@code windowHeads} is not null) linearly explain its dense heads: the residual share.
-     */
-    private double proxyScore(List<GatedLinearInputs> inputs, List<float[]> windowHeads, List<float[]> targetHeads, float[] headNorm, int keyHead,
-            double decay) {
+    /** How well the normed outputs of one key/value head with decay {@code decay} linearly explain its dense heads: the residual share. */
+    private double proxyScore(List<GatedLinearInputs> inputs, List<float[]> targetHeads, float[] headNorm, int keyHead, double decay) {
         int heads = config.headCount();
         int keyValueHeads = config.keyValueHeadCount();
         int d = config.headDimension();
         int group = heads / keyValueHeads;
         int width = group * d;
-        NormalEquations equations = new NormalEquations(windowHeads == null ? width : 2 * width, width);
+        NormalEquations equations = new NormalEquations(width, width);
         for (int i = 0; i < inputs.size(); i++) {
             GatedLinearInputs base = inputs.get(i);
             int count = base.count();
@@ -390,8 +423,7 @@ public final class AttentionTransfer {
             float[] output = new float[count * heads * d];
             GatedLinearRecurrence.run(new GatedLinearInputs(base.queries(), base.keys(), base.values(), decays, count), heads, keyValueHeads, d, keyHead,
                     new float[d * d], output);
-            float[] linear = groupSlice(Normalization.rms(output, count * heads, headNorm, config.normEpsilon()), count, keyHead, group, d, heads);
-            float[] features = windowHeads == null ? linear : sideBySide(groupSlice(windowHeads.get(i), count, keyHead, group, d, heads), linear, count, width);
+            float[] features = groupSlice(Normalization.rms(output, count * heads, headNorm, config.normEpsilon()), count, keyHead, group, d, heads);
             equations.add(features, groupSlice(targetHeads.get(i), count, keyHead, group, d, heads), count);
         }
         double total = equations.centredTargetSumOfSquares();
@@ -414,25 +446,7 @@ public final class AttentionTransfer {
         return (float) (Math.log(power) - Math.log1p(-power));
     }
 
-    /** The first half of each of {@code count} rows: a hybrid layer's softmax heads from its {@code [count, 2 · heads · d]} outputs. */
-    private static float[] firstHalves(float[] rows, int count) {
-        int width = rows.length / count / 2;
-        float[] halves = new float[count * width];
-        for (int t = 0; t < count; t++) {
-            System.arraycopy(rows, 2 * t * width, halves, t * width, width);
-        }
-        return halves;
-    }
 
-    /** Rows of {@code left} and {@code right} ({@code [count, width]} each) side by side, {@code [count, 2 · width]}. */
-    private static float[] sideBySide(float[] left, float[] right, int count, int width) {
-        float[] both = new float[2 * count * width];
-        for (int t = 0; t < count; t++) {
-            System.arraycopy(left, t * width, both, 2 * t * width, width);
-            System.arraycopy(right, t * width, both, (2 * t + 1) * width, width);
-        }
-        return both;
-    }
 
     /** Columns of one key/value head's query heads, {@code [count, group·d]}. */
     private static float[] groupSlice(float[] values, int count, int keyHead, int group, int d, int heads) {
@@ -445,7 +459,6 @@ public final class AttentionTransfer {
 
     /** Step 2: ridge readout from the GLA heads to the dense attention output, λ chosen on the held-out sequences; returns λ relative. */
     private double fitReadout(ReferenceModel model, int layer, ResidualStreams streams, float[][] targets) {
-        // The heads o_proj reads: a hybrid layer's softmax and GLA heads side by side, fitted together.
         int features = Math.toIntExact(LayerTensor.OUTPUT_WEIGHT.shape(config, config.layer(layer).kind()).columns());
         int hidden = config.hiddenSize();
         String site = SpikeSites.site(LayerTensor.OUTPUT_WEIGHT, layer);

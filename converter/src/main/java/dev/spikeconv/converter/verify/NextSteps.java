@@ -10,7 +10,7 @@ final class NextSteps {
      * conversion alone costs the most KL, as "layer 4 (gla, KL 0.2140 alone)", or null when that was not measured.
      */
     static String forGoal(String goal, String bundle, boolean unfittedGla, String costliestLayer) {
-        String calibrate = "fit its GLA layers first: spikeconv calibrate " + bundle + " --reference SOURCE --data TEXT";
+        String calibrate = "fit its GLA and hybrid layers first: spikeconv calibrate " + bundle + " --reference SOURCE --data TEXT";
         return switch (goal) {
             case "structure" -> "convert the checkpoint again: a file changed or cannot be read since spikeconv wrote it";
             case "max_engine_diff", "min_engine_count_agreement", "max_engine_flip_distance", "max_engine_kl" ->

@@ -151,17 +151,25 @@ class CalibratorTest {
     }
 
     /**
-     * Hybrid layers start as their sliding windows; transfer fits the readout of both branches together and leaves every
-     * hybrid layer closer to the dense attention than its window alone was, on the held-out calibration sequences.
+     * Hybrid layers start as their sliding windows (β = 0); transfer draws their features around their query-key pairs,
+     * gives their older keys a weight and fits the readout, and leaves every hybrid layer closer to the dense attention
+     * than its window alone was, on the held-out calibration sequences.
      */
     @Test
-    void hybridLayersAreFittedOnBothBranches() throws IOException {
+    void hybridLayersAreFittedBeyondTheirWindows() throws IOException {
         Path bundle = convert("hybrid", "0:hybrid/64+4,1:swa/64+4,2:hybrid/64+4,3:swa/64+4,4:hybrid/64+4");
         CalibrationReport report = Calibrator.run(options(bundle, 2048, 512, "keep", null, source(), TransferOptions.DEFAULT), CalibrationProgress.NONE);
         assertThat(report.transfer()).extracting(LayerTransfer::layer).containsExactly(0, 2, 4);
         assertThat(report.transfer()).allMatch(layer -> layer.errorAfterReadout() < layer.errorBefore());
+        assertThat(report.transfer()).allMatch(layer -> layer.decays().length == 0 && layer.linearScales().length == 8);
         try (ModelDescription model = CheckpointLoader.open(bundle)) {
-            assertThat(model.tensor("model.layers.0.self_attn.o_proj.weight").shape().columns()).isEqualTo(2L * 8 * 8);
+            for (LayerTransfer layer : report.transfer()) {
+                float[] scales = model.tensor(LayerTensor.LINEAR_SCALE.name(layer.layer())).toFloats();
+                assertThat(scales).as("layer %d", layer.layer()).containsExactly(toFloats(layer.linearScales()));
+                assertThat(layer.linearScales()).as("layer %d gives its older keys a weight", layer.layer()).isNotEqualTo(new double[scales.length]);
+                float[] biases = model.tensor(LayerTensor.FEATURE_BIAS.name(layer.layer())).toFloats();
+                assertThat(biases).as("layer %d draws its features around its pairs", layer.layer()).isNotEqualTo(new float[biases.length]);
+            }
         }
         assertThatThrownBy(() -> Calibrator.run(options(bundle, 2048, 512, "keep", null, source(), new TransferOptions(true, true, 10, 1e-3, 0.25, 1)),
                 CalibrationProgress.NONE)).hasMessageContaining("does not train hybrid layers");
@@ -289,5 +297,13 @@ class CalibratorTest {
                 throw new IllegalStateException("interrupted");
             }
         }
+    }
+
+    private static float[] toFloats(double[] values) {
+        float[] floats = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            floats[i] = (float) values[i];
+        }
+        return floats;
     }
 }

@@ -1,6 +1,5 @@
 package dev.spikeconv.converter.hardware;
 
-import dev.spikeconv.converter.layers.OpFamily;
 import static dev.spikeconv.formats.testing.InputErrors.assertInvalid;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -99,6 +98,32 @@ class KernelManifestTest {
                 assertThat(manifest.path("energy_per_token").path("ratio").asDouble()).isBetween(0.0, 1.0);
                 assertThat(manifest.path("tensors").size()).isEqualTo(plan.equals("all-gla") ? 102 : 94);
             }
+        }
+    }
+
+    /**
+     * A hybrid layer runs its window on the SWA kernel and its older keys on the GLA kernel, described as what it computes;
+     * its sequence memory is the window's cache plus the state, 256 features by d + 1 per key/value head in float32.
+     */
+    @Test
+    void aHybridLayerDescribesItsLinearBranch() throws IOException {
+        Path bundle = stories("0:hybrid/64+4,1:swa/64+4,2:hybrid/64+4,3:swa/64+4,4:swa/64+4", DYNAMIC);
+        try (ModelDescription model = CheckpointLoader.open(bundle)) {
+            TargetProfile target = TargetProfiles.shipped("cpu-x86-avx2");
+            Path file = KernelManifest.write(model, bundle, target, ManifestOptions.DEFAULT);
+            assertThat(ManifestCheck.check(model, bundle, file)).isEmpty();
+            JsonNode manifest = JsonDocuments.read(file, 1 << 24);
+            JsonNode decode = manifest.path("layers").get(0).path("phases").path("decode");
+            assertThat(decode.path("op_family").asText()).isEqualTo("swa");
+            assertThat(decode.path("window").asInt()).isEqualTo(64);
+            JsonNode branch = decode.path("linear_branch");
+            assertThat(branch.path("op_family").asText()).isEqualTo("gla");
+            assertThat(branch.path("decay").asText()).isEqualTo("none");
+            assertThat(branch.path("features").asInt()).isEqualTo(256);
+            assertThat(branch.path("normalizer").asText()).isEqualTo("shared_with_window");
+            assertThat(manifest.path("layers").get(1).path("phases").path("decode").has("linear_branch")).isFalse();
+            long stateBytes = 2L * model.config().keyValueHeadCount() * 256 * (model.config().headDimension() + 1) * Float.BYTES;
+            assertThat(manifest.path("memory").path("state_bytes_per_sequence").asLong()).isEqualTo(stateBytes);
         }
     }
 

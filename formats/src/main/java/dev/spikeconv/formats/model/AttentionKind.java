@@ -2,8 +2,8 @@ package dev.spikeconv.formats.model;
 
 /**
  * How a layer mixes tokens, as configs and bundles name it, with what the formats must know of it: whether its queries
- * and keys are rotated (RoPE), whether it keeps a window of keys, and whether it has GLA's decay gate and head norm
- * tensors. What a kind means to conversion and execution lives in the converter's {@code layers} package.
+ * and keys are rotated (RoPE), whether it keeps a window of keys, whether it has GLA's decay gate and head norm tensors,
+ * and whether it has a hybrid's feature map and linear scales. What a kind means to conversion and execution lives in the converter's {@code layers} package.
  */
 public enum AttentionKind {
     /** Causal softmax attention over every earlier token. */
@@ -13,11 +13,14 @@ public enum AttentionKind {
     /** Gated linear attention with a recurrent state (SpikingBrain's GLA). */
     GATED_LINEAR("gla", false, false, true),
     /**
-     * spikeconv's hybrid: per head, softmax over the sinks and the last keys of a window (with RoPE) beside gated linear
-     * attention over every key (without), both read out by one {@code o_proj} over their concatenated outputs. SpikingBrain's
-     * loaders do not know it.
+     * spikeconv's hybrid: per head, exact softmax over the sinks and the last keys of a window, and linear attention with
+     * random exponential features over the older keys, both under one normalizer (docs/design.md §4). SpikingBrain's loaders
+     * do not know it.
      */
-    HYBRID("hybrid", true, true, true);
+    HYBRID("hybrid", true, true, false);
+
+    /** Random features a hybrid layer's linear branch maps each rotated query and key to. */
+    public static final int HYBRID_FEATURES = 256;
 
     private final String id;
     private final boolean rotary;
@@ -51,8 +54,8 @@ public enum AttentionKind {
         return decayGate;
     }
 
-    /** {@code o_proj} reads two branches, the windowed softmax heads then the GLA heads: twice the heads' width. */
-    public boolean concatenatesBranches() {
+    /** The layer has a hybrid's random feature directions and biases ({@code feature_map}) and per-head linear scales ({@code linear_scale}). */
+    public boolean linearFeatures() {
         return this == HYBRID;
     }
 

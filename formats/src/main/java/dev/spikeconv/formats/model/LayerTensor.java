@@ -22,6 +22,12 @@ public enum LayerTensor {
     DECAY_GATE_UP_BIAS("self_attn.gk_proj.1.bias"),
     /** GLA per-head RMSNorm weight applied to the attention output. */
     HEAD_OUTPUT_NORM("self_attn.g_norm.weight"),
+    /** A hybrid layer's random feature directions {@code [features, head_dim]}, shared by its heads. */
+    FEATURE_MAP("self_attn.feature_map.weight"),
+    /** A hybrid layer's per-feature log importance weights (halved: each of a query's and a key's features carries one half). */
+    FEATURE_BIAS("self_attn.feature_map.bias"),
+    /** A hybrid layer's weight of the linear branch against the window, one per query head (0: the layer is its window). */
+    LINEAR_SCALE("self_attn.linear_scale"),
     MLP_NORM("post_attention_layernorm.weight"),
     MLP_GATE_WEIGHT("mlp.gate_proj.weight"),
     MLP_GATE_BIAS("mlp.gate_proj.bias"),
@@ -54,6 +60,7 @@ public enum LayerTensor {
             case OUTPUT_BIAS -> config.outputProjectionBias();
             case QUERY_NORM, KEY_NORM -> config.qkNorm();
             case DECAY_GATE_DOWN_WEIGHT, DECAY_GATE_UP_WEIGHT, DECAY_GATE_UP_BIAS, HEAD_OUTPUT_NORM -> attention.decayGate();
+            case FEATURE_MAP, FEATURE_BIAS, LINEAR_SCALE -> attention.linearFeatures();
             case MLP_GATE_BIAS, MLP_UP_BIAS, MLP_DOWN_BIAS -> config.mlpBias();
         };
     }
@@ -71,7 +78,10 @@ public enum LayerTensor {
             case QUERY_BIAS -> Shape.of(queryWidth);
             case KEY_WEIGHT, VALUE_WEIGHT -> Shape.of(keyValueWidth, hidden);
             case KEY_BIAS, VALUE_BIAS, DECAY_GATE_UP_BIAS -> Shape.of(keyValueWidth);
-            case OUTPUT_WEIGHT -> Shape.of(hidden, attention.concatenatesBranches() ? 2 * queryWidth : queryWidth);
+            case OUTPUT_WEIGHT -> Shape.of(hidden, queryWidth);
+            case FEATURE_MAP -> Shape.of(AttentionKind.HYBRID_FEATURES, config.headDimension());
+            case FEATURE_BIAS -> Shape.of(AttentionKind.HYBRID_FEATURES);
+            case LINEAR_SCALE -> Shape.of(config.headCount());
             case QUERY_NORM, KEY_NORM, HEAD_OUTPUT_NORM -> Shape.of(config.headDimension());
             case DECAY_GATE_DOWN_WEIGHT -> Shape.of(lowRank, hidden);
             case DECAY_GATE_UP_WEIGHT -> Shape.of(keyValueWidth, lowRank);
