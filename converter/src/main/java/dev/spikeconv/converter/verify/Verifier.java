@@ -254,23 +254,31 @@ public final class Verifier {
                                     goals.maxLongRangeNllRatio())));
         }
         if (baseline != null && goals.requireLinearBranch()) {
+            String converted = convertedLayers(config);
             results.add(switch (baseline.kind()) {
                 case WITHOUT_GLA_ATTENTION -> new GoalResult("linear_branch_useful", baseline.glaBetter(),
-                        format("KL %.4f with the GLA layers vs %.4f without their attention (useful below %.2f x the latter)", distance.meanKl(),
+                        format("KL %.4f with %s vs %.4f without their attention (useful below %.2f x the latter)", distance.meanKl(), converted,
                                 baseline.meanKl(), USEFUL_BRANCH_FACTOR));
                 case ALL_SWA -> {
                     VerifyReport.Bucket bundle = longRange.onlyBeyondHorizon();
                     yield bundle.positions() == 0
                             ? new GoalResult("gla_beyond_window", false, format("no token recurs only beyond %d tokens in these sequences: evaluate "
-                                    + "longer sequences (seq-len) to see what the GLA layers add past the window", longRange.horizon()))
+                                    + "longer sequences (seq-len) to see what %s add past the window", longRange.horizon(), converted))
                             : new GoalResult("gla_beyond_window", baseline.glaBetter(), format("tokens that last occurred only beyond %d back: NLL %.3f "
-                                    + "with the GLA layers vs %.3f with SWA in their place (dense %.3f, %d positions): the GLA layers %s memory past the "
-                                    + "window", longRange.horizon(), bundle.bundleNll(), baseline.onlyBeyondHorizon().bundleNll(), bundle.referenceNll(),
+                                    + "with %s vs %.3f with SWA in their place (dense %.3f, %d positions): they %s memory past the window",
+                                    longRange.horizon(), bundle.bundleNll(), converted, baseline.onlyBeyondHorizon().bundleNll(), bundle.referenceNll(),
                                     bundle.positions(), baseline.glaBetter() ? "add" : "lose"));
                 }
             });
         }
         return results;
+    }
+
+    /** The layers a baseline replaces, as a goal's line names them: "the GLA layers", "the hybrid layers" or both. */
+    private static String convertedLayers(ModelConfig config) {
+        boolean gla = config.layers().stream().anyMatch(layer -> layer.kind().decayGate());
+        boolean hybrid = config.layers().stream().anyMatch(layer -> layer.kind().linearFeatures());
+        return gla && hybrid ? "the GLA and hybrid layers" : hybrid ? "the hybrid layers" : "the GLA layers";
     }
 
     /**
