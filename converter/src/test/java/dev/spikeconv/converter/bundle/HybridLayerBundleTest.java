@@ -91,6 +91,20 @@ class HybridLayerBundleTest {
         }
     }
 
+    /** With Qwen3's q/k norms (applied before the rotation) the engines agree on a hybrid with β and biases set, in prefill and decode. */
+    @Test
+    void withQueryKeyNormsTheEnginesAgree() throws IOException {
+        TinyModel model = TinyModels.qwen3();
+        Path bundle = Bundles.convert(model, directory, "hybrid", Bundles.options("0:hybrid/6+1,1:swa/9", 1, 0, QuantizationOptions.NONE, SpikeSettings.OFF,
+                model));
+        SplittableRandom random = new SplittableRandom(9);
+        setLinearScales(bundle, () -> random.nextDouble(0.5, 4));
+        set(bundle, LayerTensor.FEATURE_BIAS, () -> random.nextGaussian(0, 0.5));
+        float[][] java = Bundles.logits(bundle, EngineKind.JAVA, TOKENS);
+        assertThat(Bundles.maximumDifference(java, Bundles.logits(bundle, EngineKind.ONNX, TOKENS))).isLessThan(1e-4);
+        assertThat(Bundles.maximumDifference(java, Bundles.stepwiseLogits(bundle, EngineKind.ONNX, TOKENS, 5))).isLessThan(1e-4);
+    }
+
     /**
      * A prompt longer than the ONNX engine's call passes through in pieces (its prefill memory stays linear): the window's
      * cache and the state cross each boundary as in decode, so the logits are the Java engine's, within verify's engine
