@@ -11,6 +11,8 @@ import dev.spikeconv.converter.calibration.Calibrator;
 import dev.spikeconv.converter.calibration.ThresholdMethod;
 import dev.spikeconv.converter.hardware.KernelManifest;
 import dev.spikeconv.converter.inspect.ModelInspectionText;
+import dev.spikeconv.converter.layers.GatedLinearLayer;
+import dev.spikeconv.converter.layers.HybridLayer;
 import dev.spikeconv.converter.layers.LayerKind;
 import dev.spikeconv.converter.plan.LayerPlan;
 import dev.spikeconv.converter.plan.LayerPlans;
@@ -140,11 +142,13 @@ final class ConvertCommand implements Callable<Integer> {
                 out.flush();
                 return calibrate(calibration, out);
             }
-            if (options.plan().layers().stream().anyMatch(layer -> LayerKind.of(layer).keepsState())) {
+            boolean gla = options.plan().layers().stream().anyMatch(layer -> LayerKind.of(layer) instanceof GatedLinearLayer);
+            boolean hybrid = options.plan().layers().stream().anyMatch(layer -> LayerKind.of(layer) instanceof HybridLayer);
+            if (gla || hybrid) {
                 // GLA layers start from a fixed decay and the source's q/k/v/o: without calibrate the model is poor. Hybrid
                 // layers start as their windows: calibrate gives their older keys a weight.
-                out.printf(Locale.ROOT, "next: fit its GLA and hybrid layers to the source and set spike thresholds on your text:%n  spikeconv calibrate %s "
-                        + "--reference %s --data TEXT%n", summary.output(), input);
+                out.printf(Locale.ROOT, "next: fit its %s to the source and set spike thresholds on your text:%n  spikeconv calibrate %s "
+                        + "--reference %s --data TEXT%n", gla && hybrid ? "GLA and hybrid layers" : gla ? "GLA layers" : "hybrid layers", summary.output(), input);
             }
             out.flush();
             return ExitCodes.OK;
