@@ -4,7 +4,7 @@ import dev.spikeconv.converter.layers.LayerKind;
 
 /**
  * The weights of one pre-norm decoder layer. q/k norms are null unless the model has them; the decay
- * gate and head norm, and a hybrid's feature directions, biases and linear scales, are null unless the layer's kind has them.
+ * gate and head norm, and a hybrid's features and linear scales, are null unless the layer's kind has them.
  */
 record DecoderLayer(
         LayerKind kind,
@@ -18,8 +18,7 @@ record DecoderLayer(
         FloatProjection decayGateDown,
         FloatProjection decayGateUp,
         float[] headNorm,
-        float[] featureDirections,
-        float[] featureBiases,
+        HybridRecurrence.Features features,
         float[] linearScales,
         float[] mlpNorm,
         Projection gate,

@@ -90,8 +90,7 @@ public final class ReferenceModel implements InferenceEngine {
                 gla ? floatProjection(model, LayerTensor.DECAY_GATE_DOWN_WEIGHT, null, index) : null,
                 gla ? floatProjection(model, LayerTensor.DECAY_GATE_UP_WEIGHT, LayerTensor.DECAY_GATE_UP_BIAS, index) : null,
                 gla ? floats(model, LayerTensor.HEAD_OUTPUT_NORM, index) : null,
-                hybrid ? floats(model, LayerTensor.FEATURE_MAP, index) : null,
-                hybrid ? floats(model, LayerTensor.FEATURE_BIAS, index) : null,
+                hybrid ? new HybridRecurrence.Features(floats(model, LayerTensor.FEATURE_MAP, index), floats(model, LayerTensor.FEATURE_BIAS, index)) : null,
                 hybrid ? floats(model, LayerTensor.LINEAR_SCALE, index) : null,
                 floats(model, LayerTensor.MLP_NORM, index),
                 projection(model, LayerTensor.MLP_GATE_WEIGHT, LayerTensor.MLP_GATE_BIAS, index),
@@ -217,7 +216,7 @@ public final class ReferenceModel implements InferenceEngine {
             DecoderLayer source = dense.layers[index];
             if (own.kind().keepsState()) {
                 replaced[index] = new DecoderLayer(window, own.attentionNorm(), source.query(), source.key(), source.value(), source.output(),
-                        source.queryNorm(), source.keyNorm(), null, null, null, null, null, null, own.mlpNorm(), own.gate(), own.up(), own.down());
+                        source.queryNorm(), source.keyNorm(), null, null, null, null, null, own.mlpNorm(), own.gate(), own.up(), own.down());
             }
         }
         return new ReferenceModel(config, embedding, replaced, finalNorm, outputHead, droppedAttention);
@@ -494,8 +493,7 @@ public final class ReferenceModel implements InferenceEngine {
             float[] output = new float[count * heads * headDimension];
             // Key/value heads carry their own states and write their own query heads' outputs: they run in parallel.
             IntStream.range(0, keyValueHeads).parallel().forEach(keyHead -> HybridRecurrence.run(queries, cache.keys(), cache.values(), position, count,
-                    heads, keyValueHeads, headDimension, keyHead, hybrid.window(), hybrid.sinks(), new HybridRecurrence.Features(layer.featureDirections(),
-                            layer.featureBiases()), scales, state[keyHead], output));
+                    heads, keyValueHeads, headDimension, keyHead, hybrid.window(), hybrid.sinks(), layer.features(), scales, state[keyHead], output));
             return output;
         }
 
