@@ -10,6 +10,8 @@ import dev.spikeconv.formats.model.LayerAttention;
 import dev.spikeconv.formats.model.ModelConfig;
 import dev.spikeconv.formats.model.RopeScaling;
 import dev.spikeconv.formats.model.SpikeSettings;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.SequencedMap;
 
@@ -79,6 +81,16 @@ public final class BundleConfig {
         ObjectNode spikeconv = root.putObject("spikeconv");
         spikeconv.put("version", SpikeconvVersion.get());
         spikeconv.put("plan", plan);
+        // SpikingBrain's loaders know GLA and (windowed) softmax layers only: a hybrid layer is spikeconv's own kind.
+        List<Integer> ownKind = new ArrayList<>();
+        for (int index = 0; index < config.layerCount(); index++) {
+            if (config.layer(index).kind().linearFeatures()) {
+                ownKind.add(index);
+            }
+        }
+        spikeconv.put("spikingbrain_loadable", ownKind.isEmpty());
+        ArrayNode spikeconvOnly = spikeconv.putArray("spikeconv_only_layers");
+        ownKind.forEach(spikeconvOnly::add);
         ArrayNode layers = spikeconv.putArray("layers");
         for (int index = 0; index < config.layerCount(); index++) {
             LayerAttention layer = config.layer(index);

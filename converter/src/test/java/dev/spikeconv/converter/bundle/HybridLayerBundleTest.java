@@ -2,10 +2,12 @@ package dev.spikeconv.converter.bundle;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.spikeconv.converter.execution.EngineKind;
 import dev.spikeconv.converter.onnx.OnnxRuntimeEngine;
 import dev.spikeconv.converter.verify.Goals;
 import dev.spikeconv.formats.CheckpointLoader;
+import dev.spikeconv.formats.json.JsonDocuments;
 import dev.spikeconv.formats.model.LayerTensor;
 import dev.spikeconv.formats.model.ModelDescription;
 import dev.spikeconv.formats.model.SpikeSettings;
@@ -50,6 +52,13 @@ class HybridLayerBundleTest {
         Path window = Bundles.convert(model, directory, "window", Bundles.options(everyLayer(model, "swa/6+1"), 1, 0, QuantizationOptions.NONE,
                 SpikeSettings.OFF, model));
         assertThat(Bundles.logits(hybrid, EngineKind.JAVA, TOKENS)).isEqualTo(Bundles.logits(window, EngineKind.JAVA, TOKENS));
+        // the config tells SpikingBrain's users which layers their loaders cannot read
+        JsonNode hybridConfig = JsonDocuments.read(hybrid.resolve("config.json"), 1 << 20).path("spikeconv");
+        assertThat(hybridConfig.path("spikingbrain_loadable").asBoolean(true)).isFalse();
+        assertThat(hybridConfig.path("spikeconv_only_layers")).hasSize(model.config().layerCount());
+        JsonNode windowConfig = JsonDocuments.read(window.resolve("config.json"), 1 << 20).path("spikeconv");
+        assertThat(windowConfig.path("spikingbrain_loadable").asBoolean(false)).isTrue();
+        assertThat(windowConfig.path("spikeconv_only_layers")).isEmpty();
         assertThat(Bundles.maximumDifference(Bundles.logits(hybrid, EngineKind.ONNX, TOKENS), Bundles.logits(window, EngineKind.ONNX, TOKENS)))
                 .isLessThan(1e-4);
     }
