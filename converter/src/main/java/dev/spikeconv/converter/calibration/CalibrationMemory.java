@@ -32,7 +32,7 @@ public final class CalibrationMemory {
         long features = (long) config.headCount() * config.headDimension();
         long keyValues = (long) config.keyValueHeadCount() * config.headDimension();
         long targets = tokens * (hidden + features) * Float.BYTES;
-        long scoringTokens = Math.min(tokens, AttentionTransfer.DECAY_SCORING_TOKENS + longest);
+        long scoringTokens = Math.min(tokens, AttentionTransfer.STEP_ONE_SCORING_TOKENS + longest);
         long decayInputs = scoringTokens * (features + 3 * keyValues) * Float.BYTES;
         // Normal equations and their solve: Gram and cross sums, the system and right-hand sides, one block's float products.
         long readout = (2 * features * features + 2 * features * hidden) * Double.BYTES + features * Math.max(features, hidden) * Float.BYTES

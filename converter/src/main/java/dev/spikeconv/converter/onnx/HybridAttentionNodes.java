@@ -15,8 +15,6 @@ import java.io.IOException;
  * Decode is the same graph on one token.
  */
 final class HybridAttentionNodes {
-    private static final float MASKED = -Float.MAX_VALUE;
-
     private final LayerContext context;
     private final OnnxGraphBuilder graph;
     private final ModelConfig config;
@@ -49,17 +47,13 @@ final class HybridAttentionNodes {
         String keyPositions = softmaxAttention.keyPositions(layer, hybrid.slidingWindow());
 
         // Which keys each new token weighs exactly (its window and the sinks) and which through the features (older ones).
-        String keysRow = graph.node("Unsqueeze", keyPositions, graph.int64(0));
-        String queriesColumn = graph.node("Unsqueeze", context.positions(), graph.int64(1));
-        String causal = graph.node("LessOrEqual", keysRow, queriesColumn);
-        String inWindow = graph.node("Or", graph.node("Greater", keysRow, graph.node("Sub", queriesColumn, graph.int64(true, hybrid.window()))),
-                graph.node("Less", keysRow, graph.int64(true, hybrid.sinks())));
-        String seen = graph.node("And", causal, inWindow);
-        String older = graph.node("And", causal, graph.node("Not", inWindow));
+        String causal = softmaxAttention.sees(null, keyPositions);
+        String seen = softmaxAttention.sees(hybrid.slidingWindow(), keyPositions);
+        String older = graph.node("And", causal, graph.node("Not", seen));
 
         String transposedKeys = graph.node("Transpose", new String[] {graph.node("Unsqueeze", keys, graph.int64(2))}, Attribute.integers("perm", 0, 1, 2, 4, 3));
         String scores = graph.node("Mul", graph.node("MatMul", queries, transposedKeys), graph.scalar((float) (1 / Math.sqrt(d))));
-        String windowScores = graph.node("Where", new String[] {seen, scores, graph.scalar(MASKED)});
+        String windowScores = graph.node("Where", new String[] {seen, scores, graph.scalar(SoftmaxAttentionNodes.MASKED)});
         String largest = graph.node("ReduceMax", new String[] {windowScores, graph.int64(-1)}, Attribute.integer("keepdims", 1));
         // Keys outside the window sit at the lowest float: their exponentials are 0.
         String exact = graph.node("Exp", graph.node("Sub", windowScores, largest));

@@ -15,7 +15,8 @@ import java.util.Map;
  * layers rotate, position and trim their window's cache with the same nodes.
  */
 final class SoftmaxAttentionNodes {
-    private static final float MASKED = -Float.MAX_VALUE;
+    /** The score of a key a query does not see: its exponential is 0. */
+    static final float MASKED = -Float.MAX_VALUE;
     private static final int FLOAT = TensorProto.DataType.FLOAT_VALUE;
 
     private final LayerContext context;
@@ -145,11 +146,16 @@ final class SoftmaxAttentionNodes {
         graph.addNode("Concat", new String[] {sinks, recent}, new String[] {present}, Attribute.integer("axis", 2));
     }
 
-    /**
-     * Additive mask {@code [sequence, keys]}: 0 where a query sees a key (causal; within the window or a sink when there
-     * is one), the lowest float elsewhere: {@link SlidingWindowLayer#seesKey} as graph nodes.
-     */
+    /** Additive mask {@code [sequence, keys]}: 0 where a query sees a key ({@link #sees}), the lowest float elsewhere. */
     private String mask(SlidingWindowLayer window, String keyPositions) {
+        return graph.node("Where", new String[] {sees(window, keyPositions), graph.scalar(0f), graph.scalar(MASKED)});
+    }
+
+    /**
+     * Whether each new token sees each key, {@code [sequence, keys]}: causal, and within the window or a sink when there is
+     * one: {@link SlidingWindowLayer#seesKey} as graph nodes.
+     */
+    String sees(SlidingWindowLayer window, String keyPositions) {
         String keysRow = graph.node("Unsqueeze", keyPositions, graph.int64(0));
         String queriesColumn = graph.node("Unsqueeze", positions, graph.int64(1));
         String allowed = graph.node("LessOrEqual", keysRow, queriesColumn);
@@ -158,7 +164,7 @@ final class SoftmaxAttentionNodes {
             String sink = graph.node("Less", keysRow, graph.int64(true, window.sinks()));
             allowed = graph.node("And", allowed, graph.node("Or", inWindow, sink));
         }
-        return graph.node("Where", new String[] {allowed, graph.scalar(0f), graph.scalar(MASKED)});
+        return allowed;
     }
 
     /** {@code position * inverseFrequency}, {@code [sequence, head_dim]}, in the rotate-half layout (the frequencies twice). */

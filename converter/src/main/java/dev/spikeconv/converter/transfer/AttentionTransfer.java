@@ -57,7 +57,7 @@ public final class AttentionTransfer {
     /** Step 1 of a hybrid layer: the linear branch's weight β against the window, the same for every head at each point. */
     static final double[] LINEAR_SCALE_GRID = {0, 0.125, 0.25, 0.5, 1, 2, 4, 8};
     /** Step 1 scores decays or linear scales on at most this many training tokens: the choice is one number per head, not a model. */
-    public static final int DECAY_SCORING_TOKENS = 2048;
+    public static final int STEP_ONE_SCORING_TOKENS = 2048;
 
     /** What the dense model did at one layer, per sequence: the attention output the GLA layer should produce, and the dense heads. */
     public record LayerTargets(float[][] outputs, float[][] heads) {}
@@ -304,15 +304,10 @@ public final class AttentionTransfer {
         float[] headNorm = bundle.tensor(LayerTensor.HEAD_OUTPUT_NORM.name(layer)).toFloats();
         List<GatedLinearInputs> inputs = new ArrayList<>();
         List<float[]> targets = new ArrayList<>();
-        int tokens = 0;
-        for (int s : training) {
-            if (tokens >= DECAY_SCORING_TOKENS) {
-                break;
-            }
+        for (int s : scoringSequences(streams)) {
             int count = streams.length(s);
             inputs.add(model.gatedLinearInputs(layer, model.attentionInput(layer, streams.copy(s), count), count));
             targets.add(targetHeads[s]);
-            tokens += count;
         }
         double[] channelDecays = new double[keyValueHeads * d];
         for (int keyHead = 0; keyHead < keyValueHeads; keyHead++) {
@@ -348,15 +343,7 @@ public final class AttentionTransfer {
     private double[] fitLinearBranch(ReferenceModel model, int layer, ResidualStreams streams, float[][] targetHeads) {
         int heads = config.headCount();
         int d = config.headDimension();
-        List<Integer> scoring = new ArrayList<>();
-        int tokens = 0;
-        for (int s : training) {
-            if (tokens >= DECAY_SCORING_TOKENS) {
-                break;
-            }
-            scoring.add(s);
-            tokens += streams.length(s);
-        }
+        List<Integer> scoring = scoringSequences(streams);
         drawFeatures(model, layer, streams, scoring);
         double[][] errors = new double[LINEAR_SCALE_GRID.length][heads];
         for (int index = 0; index < LINEAR_SCALE_GRID.length; index++) {
@@ -384,6 +371,20 @@ public final class AttentionTransfer {
         }
         replace(LayerTensor.LINEAR_SCALE.name(layer), scales);
         return chosen;
+    }
+
+    /** The training sequences step 1 scores on: from the first, until {@link #STEP_ONE_SCORING_TOKENS} tokens are reached. */
+    private List<Integer> scoringSequences(ResidualStreams streams) {
+        List<Integer> scoring = new ArrayList<>();
+        int tokens = 0;
+        for (int s : training) {
+            if (tokens >= STEP_ONE_SCORING_TOKENS) {
+                break;
+            }
+            scoring.add(s);
+            tokens += streams.length(s);
+        }
+        return scoring;
     }
 
     /** Replaces a hybrid layer's feature directions and biases with ones drawn around the pairs of the scoring sequences. */
